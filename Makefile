@@ -1,0 +1,40 @@
+# Every target creates .venv (Python 3.11) when missing and installs the project into it.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RUN ?= checkpoints/dr-maze-cpu
+
+.PHONY: install train eval test test-all bench lint clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: domain randomisation on the maze with the cpu preset, then the holdout table.
+train: $(STAMP)
+	$(BIN)/ued train --algo dr --env maze --preset cpu --out $(RUN) $(if $(wildcard $(RUN)/checkpoints/*),--resume $(RUN),)
+	$(BIN)/ued eval $(RUN) --suite classic --out $(RUN)/eval_classic.csv
+
+eval: $(STAMP)
+	$(BIN)/ued eval $(RUN) --suite classic four-rooms --out $(RUN)/eval.csv
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+test-all: $(STAMP)
+	$(BIN)/pytest -q -m ''
+
+bench: $(STAMP)
+	$(BIN)/ued bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,216 @@
+"""The MiniGrid-style navigation maze of the UED literature, as pure jittable functions.
+
+Dynamics match PAIRED / PLR / ACCEL / JaxUED / minimax so that results compare with published
+numbers: three actions (turn left, turn right, forward), a time-penalised goal reward
+``1 - 0.9 * (t + 1) / max_steps`` and an egocentric 5x5 view that sees through walls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar, Literal
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from .generators import RandomMazeGenerator
+from .level import DIRECTIONS, Level, wall_count
+from .oracle import UNREACHABLE, optimal_return, shortest_path_length
+
+TURN_LEFT, TURN_RIGHT, FORWARD = 0, 1, 2
+
+# Observation channels (one-hot per cell).
+WALL, FREE, GOAL = 0, 1, 2
+NUM_CHANNELS = 3
+# The fully observed view adds one channel for the agent's cell.
+AGENT = 3
+
+
+@struct.dataclass
+class MazeState:
+    """Dynamic state of one episode.
+
+    Attributes:
+        agent_pos: ``int32[2]`` (x, y).
+        agent_dir: ``int32[]`` in 0..3.
+        time: ``int32[]``, steps taken in this episode.
+        done: ``bool[]``, whether the episode has ended.
+        level: the level being played (walls and goal are read from it).
+    """
+
+    agent_pos: jax.Array
+    agent_dir: jax.Array
+    time: jax.Array
+    done: jax.Array
+    level: Level
+
+
+@struct.dataclass
+class MazeObs:
+    """What the student sees.
+
+    Attributes:
+        image: ``uint8[V, V, 3]`` one-hot {wall, free, goal} egocentric view: the agent sits at the
+            bottom centre (row V-1, column V//2) facing up (towards row 0); cells outside the grid
+            read as walls. In the fully observed variant ``uint8[H, W, 4]`` in world coordinates
+            with an extra agent channel.
+        agent_dir: ``int32[]``, the agent's direction.
+    """
+
+    image: jax.Array
+    agent_dir: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class Maze:
+    """A maze env with a static maximum size; hashable, so it can be closed over by ``jit``.
+
+    Args:
+        height, width: the static grid size (levels are ``bool[height, width]``).
+        view_size: side of the egocentric view (odd).
+        max_steps: episode time limit.
+        n_walls: walls drawn by the default random generator (``sample_level``).
+        wall_sampling: whether those walls are drawn ``with_replacement`` (the references' choice,
+            so "25 walls" means 18-25 distinct walls) or ``without_replacement`` (exactly n_walls).
+        solvable_only: make ``sample_level`` return only solvable levels (bounded rejection).
+        fully_observed: observe the whole grid instead of the egocentric view.
+    """
+
+    height: int = 13
+    width: int = 13
+    view_size: int = 5
+    max_steps: int = 250
+    n_walls: int = 25
+    wall_sampling: Literal["with_replacement", "without_replacement"] = "with_replacement"
+    solvable_only: bool = False
+    fully_observed: bool = False
+
+    num_actions: ClassVar[int] = 3
+    action_names: ClassVar[tuple[str, ...]] = ("left", "right", "forward")
+
+    def __post_init__(self):
+        for name in ("height", "width", "view_size", "max_steps"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"Maze.{name} must be positive, got {getattr(self, name)}")
+        if self.view_size % 2 == 0:
+            raise ValueError(f"Maze.view_size must be odd, got {self.view_size}")
+
+    # ---- levels -------------------------------------------------------------------------------
+    @property
+    def generator(self) -> RandomMazeGenerator:
+        """The random level generator this env samples from."""
+        return RandomMazeGenerator(
+            height=self.height,
+            width=self.width,
+            n_walls=self.n_walls,
+            wall_sampling=self.wall_sampling,
+            solvable_only=self.solvable_only,
+        )
+
+    def sample_level(self, key: jax.Array) -> Level:
+        """One random level from the env's generator (``vmap`` for a batch)."""
+        return self.generator(key)
+
+    # ---- dynamics -----------------------------------------------------------------------------
+    def reset_to_level(self, key: jax.Array, level: Level) -> tuple[MazeObs, MazeState]:
+        """Start an episode on ``level``. Deterministic (``key`` is unused but kept for the
+        protocol). Returns ``(obs, state)``."""
+        del key
+        state = MazeState(
+            agent_pos=level.agent_pos.astype(jnp.int32),
+            agent_dir=level.agent_dir.astype(jnp.int32),
+            time=jnp.zeros((), jnp.int32),
+            done=jnp.zeros((), jnp.bool_),
+            level=level,
+        )
+        return self.observe(state), state
+
+    def step(
+        self, key: jax.Array, state: MazeState, action: jax.Array
+    ) -> tuple[MazeObs, MazeState, jax.Array, jax.Array, dict[str, jax.Array]]:
+        """Take one action (0 = left, 1 = right, 2 = forward) in one env.
+
+        Returns ``(obs, state, reward f32[], done bool[], info)`` with ``info["solved"]`` true on
+        the step that reaches the goal. There is no automatic reset: wrap the env
+        (``ued.env.AutoReplay`` / ``AutoReset``) for that.
+        """
+        del key
+        level = state.level
+        target = state.agent_pos + jnp.asarray(DIRECTIONS)[state.agent_dir]
+        inside = (target[0] >= 0) & (target[0] < self.width) & (target[1] >= 0)
+        inside &= target[1] < self.height
+        target_is_wall = level.wall_map[
+            jnp.clip(target[1], 0, self.height - 1), jnp.clip(target[0], 0, self.width - 1)
+        ]
+        moves = (action == FORWARD) & inside & ~target_is_wall
+        agent_pos = jnp.where(moves, target, state.agent_pos)
+        turn = (action == TURN_RIGHT).astype(jnp.int32) - (action == TURN_LEFT).astype(jnp.int32)
+        agent_dir = (state.agent_dir + turn) % 4
+
+        solved = moves & jnp.all(agent_pos == level.goal_pos)
+        reward = jnp.where(
+            solved, 1.0 - 0.9 * (state.time + 1).astype(jnp.float32) / self.max_steps, 0.0
+        ).astype(jnp.float32)
+        time = state.time + 1
+        done = solved | (time >= self.max_steps)
+        state = state.replace(agent_pos=agent_pos, agent_dir=agent_dir, time=time, done=done)
+        return self.observe(state), state, reward, done, {"solved": solved}
+
+    # ---- observations -------------------------------------------------------------------------
+    def observe(self, state: MazeState) -> MazeObs:
+        """The observation of a state (egocentric or full, per ``fully_observed``)."""
+        if self.fully_observed:
+            return MazeObs(image=self._full_view(state), agent_dir=state.agent_dir)
+        return MazeObs(image=self._egocentric_view(state), agent_dir=state.agent_dir)
+
+    def _egocentric_view(self, state: MazeState) -> jax.Array:
+        v = self.view_size
+        forward = (v - 1 - jnp.arange(v))[:, None]  # row i looks v-1-i cells ahead
+        lateral = (jnp.arange(v) - v // 2)[None, :]  # column j looks j-v//2 cells to the right
+        fx, fy = jnp.asarray(DIRECTIONS)[state.agent_dir]
+        rx, ry = -fy, fx  # the agent's right, in world coordinates (y points down)
+        x = state.agent_pos[0] + forward * fx + lateral * rx
+        y = state.agent_pos[1] + forward * fy + lateral * ry
+        return self._cells(state.level, x, y)
+
+    def _cells(self, level: Level, x: jax.Array, y: jax.Array) -> jax.Array:
+        inside = (x >= 0) & (x < self.width) & (y >= 0) & (y < self.height)
+        wall = level.wall_map[jnp.clip(y, 0, self.height - 1), jnp.clip(x, 0, self.width - 1)]
+        wall = wall | ~inside
+        goal = inside & (x == level.goal_pos[0]) & (y == level.goal_pos[1])
+        return jnp.stack([wall, ~wall & ~goal, goal], axis=-1).astype(jnp.uint8)
+
+    def _full_view(self, state: MazeState) -> jax.Array:
+        y, x = jnp.mgrid[: self.height, : self.width]
+        cells = self._cells(state.level, x, y)
+        agent = (x == state.agent_pos[0]) & (y == state.agent_pos[1])
+        return jnp.concatenate([cells, agent[..., None].astype(jnp.uint8)], axis=-1)
+
+    def observation_shape(self) -> tuple[int, int, int]:
+        """Shape of ``MazeObs.image``."""
+        if self.fully_observed:
+            return (self.height, self.width, NUM_CHANNELS + 1)
+        return (self.view_size, self.view_size, NUM_CHANNELS)
+
+    def dummy_observation(self) -> MazeObs:
+        """A zero observation with the right shapes and dtypes (for network init)."""
+        return MazeObs(
+            image=jnp.zeros(self.observation_shape(), jnp.uint8),
+            agent_dir=jnp.zeros((), jnp.int32),
+        )
+
+    # ---- the level protocol's remaining hooks -------------------------------------------------
+    def optimal_return(self, level: Level, gamma: float) -> jax.Array:
+        """Discounted return of the shortest path on one level (the oracle's V*), ``f32[]``."""
+        return optimal_return(level, gamma, self.max_steps)
+
+    def level_stats(self, levels: Level) -> dict[str, jax.Array]:
+        """Cheap per-level descriptors for curriculum diagnostics (batched levels in, ``[N]``
+        arrays out): wall count, shortest-path length and solvability."""
+        path = jax.vmap(shortest_path_length)(levels)
+        return {
+            "walls": wall_count(levels),
+            "shortest_path": path,
+            "solvable": path < UNREACHABLE,
+        }

@@ -1,0 +1,201 @@
+"""``ued bench``: compile time and steady-state throughput, one JSON object per line.
+
+Measurements (every timing waits with ``block_until_ready``; steady state is the median of
+``chunks`` timed calls after a warm-up call):
+
+* ``env_only``: the auto-replaying env with uniformly random actions, no network.
+* ``rollout``: the student playing (policy forward + sampling + env), no learning.
+* ``train``: full training updates of a curriculum (rollout, GAE, curriculum, PPO epochs).
+
+Each line has ``name``, ``preset``, ``algo``, ``steps_per_s``, ``compile_s``, ``device``,
+``peak_memory_mb`` and ``traces`` (how many times the timed function was traced: 1 means one
+compile).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import resource
+import statistics
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from .env import AutoReplay
+from .rollout import Player
+
+
+def device_name() -> str:
+    """The default device, e.g. ``cpu (2 cores)`` or ``NVIDIA H100 80GB HBM3``."""
+    device = jax.devices()[0]
+    if device.platform == "cpu":
+        import os
+
+        return f"cpu ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+    return getattr(device, "device_kind", str(device))
+
+
+def peak_memory_mb() -> float:
+    """Peak memory: device bytes in use where the backend reports them, else the process's
+    resident set."""
+    stats = jax.devices()[0].memory_stats() or {}
+    if "peak_bytes_in_use" in stats:
+        return stats["peak_bytes_in_use"] / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def time_function(fn, args_fn, chunks: int) -> tuple[float, float, int]:
+    """Compile ``fn`` (ahead of time, timed), warm up once, then time ``chunks`` calls.
+
+    ``args_fn(previous_output)`` returns the next call's arguments (so state can be threaded).
+    Returns ``(compile_s, median_s, traces)``.
+    """
+    traces = 0
+
+    def counted(*args):
+        nonlocal traces
+        traces += 1
+        return fn(*args)
+
+    args = args_fn(None)
+    t = time.perf_counter()
+    compiled = jax.jit(counted).lower(*args).compile()
+    compile_s = time.perf_counter() - t
+    out = jax.block_until_ready(compiled(*args))
+    times = []
+    for _ in range(chunks):
+        args = args_fn(out)
+        t = time.perf_counter()
+        out = jax.block_until_ready(compiled(*args))
+        times.append(time.perf_counter() - t)
+    return compile_s, statistics.median(times), traces
+
+
+def _emit(record: dict[str, Any]) -> None:
+    print(json.dumps(record), flush=True)
+
+
+def bench_env_only(env, num_envs: int, num_steps: int, chunks: int) -> dict[str, Any]:
+    """Random-action stepping of the auto-replaying env (no network)."""
+    wrapped = AutoReplay(env)
+
+    def play(key, state):
+        def step(state, key):
+            k_act, k_env = jax.random.split(key)
+            actions = jax.random.randint(k_act, (num_envs,), 0, env.num_actions)
+            _, state, reward, done, _ = jax.vmap(wrapped.step)(
+                jax.random.split(k_env, num_envs), state, actions
+            )
+            return state, reward.sum() + done.sum()
+
+        return jax.lax.scan(step, state, jax.random.split(key, num_steps))
+
+    keys = jax.random.split(jax.random.key(0), num_envs)
+    levels = jax.vmap(env.sample_level)(keys)
+    _, state0 = jax.vmap(wrapped.reset_to_level)(keys, levels)
+
+    def args(out):
+        return (jax.random.key(1), state0 if out is None else out[0])
+
+    compile_s, median, traces = time_function(play, args, chunks)
+    return {"steps_per_s": num_envs * num_steps / median, "compile_s": compile_s,
+            "traces": traces, "num_envs": num_envs, "num_steps": num_steps}
+
+
+def bench_rollout(env, network, num_envs: int, num_steps: int, chunks: int) -> dict[str, Any]:
+    """The student's rollout (policy forward + sampling + env) without learning."""
+    from .networks import init_params
+
+    player = Player(env, network)
+    params = init_params(network, jax.random.key(0), env.dummy_observation())
+    levels = jax.vmap(env.sample_level)(jax.random.split(jax.random.key(1), num_envs))
+
+    def play(key, params, levels):
+        traj, last = player.rollout(key, params, levels, num_steps)
+        return traj.rewards.sum() + last.sum()
+
+    compile_s, median, traces = time_function(
+        play, lambda out: (jax.random.key(2), params, levels), chunks
+    )
+    return {"steps_per_s": num_envs * num_steps / median, "compile_s": compile_s,
+            "traces": traces, "num_envs": num_envs, "num_steps": num_steps}
+
+
+def bench_train(config, chunks: int) -> dict[str, Any]:
+    """Full training updates of ``config``'s curriculum, ``config.updates_per_chunk`` per call."""
+    from algorithms import ALGORITHMS
+    from envs import ENVS
+
+    from .train import make_train, seed_keys
+
+    env = ENVS[config.env].make(config)
+    curriculum = ALGORITHMS[config.algo].make(env, config)
+    init, chunk = make_train(env, curriculum, config)
+    state0 = jax.jit(init)(seed_keys(config))
+
+    def args(out):
+        state = state0 if out is None else out[0]
+        return (state, jnp.int32(0))
+
+    compile_s, median, traces = time_function(chunk, args, chunks)
+    steps = config.updates_per_chunk * config.steps_per_update * len(config.seed_list)
+    return {"steps_per_s": steps / median, "compile_s": compile_s, "traces": traces,
+            "s_per_update": median / config.updates_per_chunk,
+            "num_envs": config.ppo.num_envs, "num_steps": config.ppo.num_steps,
+            "epochs": config.ppo.epochs, "minibatches": config.ppo.minibatches,
+            "hidden_size": config.network.hidden_size, "lstm_impl": config.network.lstm_impl}
+
+
+def run_bench(args) -> list[dict[str, Any]]:
+    """Run the measurements that ``args`` (``ued.cli.BenchArgs``) ask for; print and return
+    the records."""
+    from algorithms import ALGORITHMS
+    from envs import ENVS
+
+    from .config import validate
+    from .train import Trainer
+
+    presets = [args.preset] if args.preset else ["paper", "cpu"]
+    algos = [args.algo] if args.algo else list(ALGORITHMS)
+    records = []
+    common = {"device": device_name(), "jax": jax.__version__}
+
+    def emit(name, preset, algo, record):
+        record = {"name": name, "preset": preset, "algo": algo, **record, **common,
+                  "peak_memory_mb": round(peak_memory_mb(), 1)}
+        records.append(record)
+        _emit(record)
+
+    for preset in presets:
+        base = ALGORITHMS[algos[0]].preset(preset)
+        env = ENVS[base.env].make(base)
+        network = Trainer(env, None, base).network
+        b, t = base.ppo.num_envs, base.ppo.num_steps
+        if "env_only" in args.only:
+            emit("env_only", preset, None, bench_env_only(env, b, t, args.chunks))
+        if "rollout" in args.only:
+            emit("rollout", preset, None, bench_rollout(env, network, b, t, args.chunks))
+        if "train" in args.only:
+            for algo in algos:
+                config = dataclasses.replace(ALGORITHMS[algo].preset(preset),
+                                             updates_per_chunk=args.updates_per_chunk)
+                config = dataclasses.replace(config, updates=10 * args.updates_per_chunk,
+                                             eval_every=0,
+                                             checkpoint_every=10 * args.updates_per_chunk)
+                validate(config)
+                impls = ("fused", "autodiff", "flax") if args.compare_lstm else ("fused",)
+                baseline = None
+                for impl in impls:
+                    cfg = dataclasses.replace(
+                        config, network=dataclasses.replace(config.network, lstm_impl=impl))
+                    record = bench_train(cfg, args.chunks)
+                    if impl == "fused":
+                        baseline = record["steps_per_s"]
+                    else:
+                        record["fused_speedup"] = round(baseline / record["steps_per_s"], 3)
+                    emit("train", preset, algo, record)
+    return records

@@ -1,0 +1,192 @@
+"""The ``ued`` command: ``ued train``, ``ued eval``, ``ued bench``.
+
+``ued train`` takes the run-level options below; any field of the run's config can then be
+overridden with tyro flags, e.g. ``--ppo.lr 3e-4 --maze.n-walls 60 --curriculum.replay-prob 0.5``
+(``ued train --algo plr --preset cpu --help-config`` lists every field with its preset value).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import tyro
+
+from .config import ConfigError, TrainConfig
+
+
+def _parse_seeds(text: str | None) -> tuple[int, ...]:
+    if not text:
+        return ()
+    try:
+        return tuple(int(s) for s in text.replace(" ", "").split(",") if s)
+    except ValueError:
+        raise ConfigError(f"seeds: expected comma-separated integers like 0,1,2, got {text!r}")
+
+
+@dataclasses.dataclass
+class TrainArgs:
+    """Train a student with a curriculum. Other config fields: see --help-config."""
+
+    algo: str = "dr"
+    """Curriculum: dr (more in algorithms/)."""
+    env: str = "maze"
+    """Environment."""
+    preset: Literal["test", "cpu", "paper"] = "cpu"
+    """Settings preset: paper (the literature's), cpu (minutes on a laptop), test (tiny)."""
+    seed: int = 0
+    """Random seed."""
+    seeds: str | None = None
+    """Several seeds in one vmapped program, e.g. 0,1,2 (overrides --seed)."""
+    out: Path | None = None
+    """Run directory (default checkpoints/<algo>-<env>-<preset>-s<seed>)."""
+    updates: int | None = None
+    """Total training updates (default: the preset's)."""
+    resume: Path | None = None
+    """Continue the run in this directory from its last checkpoint (bit-exact)."""
+    progress: bool = True
+    """Show a progress bar."""
+    help_config: bool = False
+    """List every config field (with this algo/preset's values) and exit."""
+
+
+def build_config(args: TrainArgs, overrides: list[str]) -> TrainConfig:
+    """The validated ``TrainConfig`` for parsed train arguments plus tyro overrides."""
+    from algorithms import ALGORITHMS
+
+    from .config import validate
+
+    if args.algo not in ALGORITHMS:
+        raise ConfigError(f"algo: unknown algorithm {args.algo!r}; choose one of "
+                          f"{sorted(ALGORITHMS)}")
+    algo = ALGORITHMS[args.algo]
+    config = dataclasses.replace(algo.preset(args.preset), env=args.env, seed=args.seed,
+                                 seeds=_parse_seeds(args.seeds))
+    if args.updates is not None:
+        config = dataclasses.replace(config, updates=args.updates)
+    if overrides or args.help_config:
+        config = tyro.cli(TrainConfig[algo.Config], default=config,
+                          args=["--help"] if args.help_config else overrides,
+                          prog=f"ued train --algo {args.algo} --preset {args.preset}")
+    return validate(config)
+
+
+def train_main(argv: list[str]) -> int:
+    """``ued train``."""
+    from .train import run
+
+    args, overrides = tyro.cli(TrainArgs, args=argv, return_unknown_args=True, prog="ued train")
+    if args.resume is not None:
+        from . import config as config_lib
+
+        saved = config_lib.load(args.resume / "config.json")
+        config = dataclasses.replace(saved, updates=args.updates or saved.updates)
+        out = args.resume
+    else:
+        config = build_config(args, overrides)
+        seeds = "-".join(map(str, config.seed_list))
+        out = args.out or Path("checkpoints") / f"{config.algo}-{config.env}-{config.preset}-s{seeds}"
+    result = run(config, out, resume=args.resume is not None, progress=args.progress)
+    print(f"trained {result.updates} updates in {result.train_s:.1f}s "
+          f"({result.steps_per_s:,.0f} env steps/s, compile {result.compile_s:.1f}s); "
+          f"outputs in {result.out}")
+    return 0
+
+
+@dataclasses.dataclass
+class EvalArgs:
+    """Zero-shot evaluation of trained runs on holdout suites."""
+
+    runs: Annotated[tuple[Path, ...], tyro.conf.Positional]
+    """Run directories written by `ued train`."""
+    suite: tuple[str, ...] = ("classic",)
+    """Suites: classic, small-corridor, large-corridor, four-rooms, crossing, perfect-medium,
+    perfect-large, random, cvar, or paths to level files."""
+    attempts: int = 10
+    """Stochastic episodes per level."""
+    levels: int | None = None
+    """Levels for procedural / random / cvar suites (defaults: per suite; cvar 10,000)."""
+    seed: int = 0
+    """Seed for drawing levels and for the evaluation episodes."""
+    out: Path = Path("eval.csv")
+    """Tidy CSV of results (a Markdown summary goes next to it, plots into <out>_plots/)."""
+    step: int | None = None
+    """Checkpoint step to evaluate (default: the latest)."""
+
+
+def eval_main(argv: list[str]) -> int:
+    """``ued eval``."""
+    from .evaluate import evaluate_runs
+
+    args = tyro.cli(EvalArgs, args=argv, prog="ued eval")
+    if args.attempts <= 0:
+        raise ConfigError(f"attempts: must be positive, got {args.attempts}")
+    table = evaluate_runs(list(args.runs), list(args.suite), attempts=args.attempts,
+                          num_levels=args.levels, seed=args.seed, out=args.out, step=args.step)
+    print(table)
+    return 0
+
+
+@dataclasses.dataclass
+class BenchArgs:
+    """Speed benchmark: compile time and steady-state env steps/s, JSON lines on stdout."""
+
+    preset: Literal["paper", "cpu", "test"] | None = None
+    """Preset to time (default: paper and cpu)."""
+    algo: str | None = None
+    """Curriculum to time in the full training update (default: every registered one)."""
+    only: tuple[Literal["env_only", "rollout", "train"], ...] = ("env_only", "rollout", "train")
+    """Which measurements to run."""
+    chunks: int = 3
+    """Timed chunks after warm-up (the median is reported)."""
+    updates_per_chunk: int = 2
+    """Updates per timed training chunk."""
+    compare_lstm: bool = False
+    """Also time the training update with flax's OptimizedLSTMCell (the JaxUED network) and the
+    plain autodiff LSTM, in the same process, for a side-by-side ratio."""
+
+
+def bench_main(argv: list[str]) -> int:
+    """``ued bench``."""
+    from .bench import run_bench
+
+    args = tyro.cli(BenchArgs, args=argv, prog="ued bench")
+    run_bench(args)
+    return 0
+
+
+COMMANDS = {"train": train_main, "eval": eval_main, "bench": bench_main}
+USAGE = """usage: ued {train,eval,bench} [options]
+
+  ued train --algo dr --env maze --preset cpu --out checkpoints/my-run
+  ued eval checkpoints/my-run --suite classic --out results/eval.csv
+  ued bench --preset paper --algo dr
+
+Run `ued <command> --help` for the options of each command."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ued`` console script."""
+    from envs.maze import LevelFormatError
+
+    from .checkpoint import CheckpointError
+    from .train import RunError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print(USAGE, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"\nued: unknown command {argv[0]!r}", file=sys.stderr)
+            return 2
+        return 0
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except (ConfigError, CheckpointError, RunError, FileNotFoundError, LevelFormatError) as error:
+        print(f"ued {argv[0]}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

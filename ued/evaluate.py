@@ -1,0 +1,308 @@
+"""Zero-shot transfer evaluation, shared by ``ued eval`` and the evaluation during training.
+
+* Holdout suites: per level, the solve rate over ``attempts`` stochastic episodes, mean return,
+  mean length, and oracle regret ``V*(level) - discounted return`` (mean over attempts).
+* α-CVaR over random solvable levels (the SFL protocol): two independent passes; the α-fraction
+  of levels with the lowest pass-A solve rate is scored with pass B (selecting and scoring on the
+  same noisy estimate is optimistically biased; that biased value is reported too).
+
+Results are tidy rows: ``run, seed, update, suite, level, statistic, alpha, value``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .config import ConfigError
+from .rollout import EpisodeStats, Player
+
+DEFAULT_ALPHAS = (0.0001, 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+SAMPLED_SUITES = ("random", "cvar")
+DEFAULT_SAMPLED_LEVELS = {"random": 1000, "cvar": 10_000}
+ROW_FIELDS = ("run", "seed", "update", "suite", "level", "statistic", "alpha", "value")
+
+
+def suite_names(env_name: str = "maze") -> tuple[str, ...]:
+    """Every suite name ``ued eval --suite`` accepts for an env (besides level-file paths)."""
+    from envs import ENVS
+
+    return (*ENVS[env_name].suites, *SAMPLED_SUITES)
+
+
+SUITE_NAMES = suite_names()
+
+
+# ---- α-CVaR ----------------------------------------------------------------------------------
+def alpha_cvar(select_rates, report_rates, alphas: Sequence[float]) -> np.ndarray:
+    """Debiased α-CVaR of per-level solve rates.
+
+    Args:
+        select_rates: ``f[N]`` per-level solve rates of pass A (used only to rank levels).
+        report_rates: ``f[N]`` per-level solve rates of an independent pass B.
+        alphas: fractions in (0, 1] (0.01 = the worst 1%).
+    Returns:
+        ``f64[len(alphas)]``: for each α, the mean of ``report_rates`` over the ⌈α·N⌉ levels with
+        the lowest ``select_rates`` (ties broken by level index). Pass the same array twice for
+        the biased estimate; α = 1 is the plain mean.
+    """
+    select = np.asarray(select_rates, dtype=np.float64)
+    report = np.asarray(report_rates, dtype=np.float64)
+    if select.shape != report.shape or select.ndim != 1 or select.size == 0:
+        raise ValueError("select_rates and report_rates must be equal-length non-empty 1-D arrays")
+    order = np.argsort(select, kind="stable")
+    out = []
+    for alpha in alphas:
+        if not 0.0 < alpha <= 1.0:
+            raise ValueError(f"alpha must be in (0, 1], got {alpha}")
+        k = max(1, math.ceil(alpha * select.size - 1e-9))
+        out.append(report[order[:k]].mean())
+    return np.array(out)
+
+
+# ---- robust aggregates -----------------------------------------------------------------------
+def iqm(values) -> float:
+    """Interquartile mean: the mean of the middle 50% (rliable's aggregate)."""
+    from scipy.stats import trim_mean
+
+    return float(trim_mean(np.ravel(values), 0.25))
+
+
+def iqm_with_ci(scores: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """IQM of a ``[seeds, levels]`` score matrix with a 95% stratified-bootstrap interval
+    (resampling seeds independently per level, as rliable does). Returns ``(iqm, low, high)``."""
+    scores = np.asarray(scores, dtype=np.float64)
+    point = iqm(scores)
+    if scores.shape[0] < 2:
+        return point, float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    n_seeds, n_levels = scores.shape
+    idx = rng.integers(0, n_seeds, size=(reps, n_seeds, n_levels))
+    samples = np.take_along_axis(scores[None].repeat(reps, 0), idx, axis=1)
+    stats = np.array([iqm(s) for s in samples])
+    low, high = np.percentile(stats, [2.5, 97.5])
+    return point, float(low), float(high)
+
+
+# ---- suites ----------------------------------------------------------------------------------
+@dataclasses.dataclass
+class SuiteLevels:
+    """Levels to evaluate on and the env instance to play them in."""
+
+    suite: str
+    names: list[str]
+    levels: Any
+    env: Any
+
+
+def resolve_suite(env_name: str, train_env, suite: str, *, num_levels: int | None = None,
+                  seed: int = 0) -> SuiteLevels:
+    """Turn a suite name or level-file path into levels.
+
+    ``random`` / ``cvar`` draw ``num_levels`` solvable levels from the training env's generator
+    (defaults 1,000 / 10,000); procedural suites draw ``num_levels`` (their default if None);
+    ``classic`` and files are fixed.
+    """
+    from envs import ENVS
+
+    spec = ENVS[env_name]
+    if suite in spec.suites:
+        entry = spec.suites[suite]
+        names, levels = entry.levels(num_levels, seed)
+        return SuiteLevels(suite, names, levels, entry.env(train_env))
+    if suite in SAMPLED_SUITES:
+        n = DEFAULT_SAMPLED_LEVELS[suite] if num_levels is None else num_levels
+        if n <= 0:
+            raise ConfigError(f"levels: must be positive, got {n}")
+        levels = spec.random_solvable_levels(train_env, n, seed)
+        return SuiteLevels(suite, [f"random-{i:05d}" for i in range(n)], levels, train_env)
+    if Path(suite).is_file():
+        names, levels, env = spec.load_level_file(Path(suite), train_env)
+        return SuiteLevels(Path(suite).stem, names, levels, env)
+    raise ConfigError(
+        f"suite: unknown suite {suite!r}: choose one of {sorted(suite_names(env_name))} or the "
+        "path of a level file"
+    )
+
+
+# ---- playing -----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=32)
+def _episodes_fn(player: Player, gamma: float):
+    return jax.jit(functools.partial(player.play_episodes, gamma=gamma))
+
+
+def run_attempts(player: Player, params, levels, attempts: int, key: jax.Array, gamma: float,
+                 batch_size: int = 2048) -> EpisodeStats:
+    """``attempts`` independent stochastic episodes on each of N levels.
+
+    Episodes are played in batches of at most ``batch_size`` (the last batch padded, so one
+    compile serves every batch), each stopping once all its episodes ended. Returns
+    ``EpisodeStats`` with ``[N, attempts]`` NumPy arrays.
+    """
+    n = jax.tree_util.tree_leaves(levels)[0].shape[0]
+    total = n * attempts
+    index = np.repeat(np.arange(n), attempts)
+    batch = min(batch_size, total)
+    fn = _episodes_fn(player, float(gamma))
+    chunks = []
+    for i, start in enumerate(range(0, total, batch)):
+        idx = index[start : start + batch]
+        pad = batch - idx.size
+        idx = np.concatenate([idx, np.zeros(pad, dtype=idx.dtype)])
+        chunk_levels = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[idx], levels)
+        stats = fn(jax.random.fold_in(key, i), params, chunk_levels)
+        chunks.append(jax.tree_util.tree_map(lambda x: np.asarray(x)[: batch - pad], stats))
+    return jax.tree_util.tree_map(
+        lambda *xs: np.concatenate(xs).reshape(n, attempts), *chunks
+    )
+
+
+def oracle_values(env, levels, gamma: float) -> np.ndarray | None:
+    """V*(level) for each level (``f32[N]``), or None if the env has no oracle."""
+    if not hasattr(env, "optimal_return"):
+        return None
+    fn = jax.jit(jax.vmap(lambda level: env.optimal_return(level, gamma)))
+    return np.asarray(fn(levels))
+
+
+# ---- rows --------------------------------------------------------------------------------------
+def _row(run, seed, update, suite, level, statistic, value, alpha=""):
+    return {"run": run, "seed": seed, "update": update, "suite": suite, "level": level,
+            "statistic": statistic, "alpha": alpha, "value": float(value)}
+
+
+def evaluate_suite(player_network, params, suite: SuiteLevels, *, attempts: int, gamma: float,
+                   key: jax.Array, run: str = "", seed: int = 0, update: int = 0,
+                   alphas: Sequence[float] = DEFAULT_ALPHAS) -> list[dict[str, Any]]:
+    """Evaluate one parameter set on one suite; returns tidy rows.
+
+    Per level: ``solve_rate``, ``return``, ``length``, and where an oracle exists
+    ``optimal_return`` and ``oracle_regret``. For the ``cvar`` suite, a second independent pass is
+    played and aggregate rows ``cvar`` (debiased) and ``cvar_biased`` are added per α (level
+    ``*``).
+    """
+    player = Player(suite.env, player_network)
+    k_a, k_b = jax.random.split(key)
+    stats = run_attempts(player, params, suite.levels, attempts, k_a, gamma)
+    v_star = oracle_values(suite.env, suite.levels, gamma)
+    rows = []
+    for i, name in enumerate(suite.names):
+        rows.append(_row(run, seed, update, suite.suite, name, "solve_rate", stats.solved[i].mean()))
+        rows.append(_row(run, seed, update, suite.suite, name, "return", stats.returns[i].mean()))
+        rows.append(_row(run, seed, update, suite.suite, name, "length", stats.lengths[i].mean()))
+        if v_star is not None:
+            regret = v_star[i] - stats.discounted_returns[i].mean()
+            rows.append(_row(run, seed, update, suite.suite, name, "optimal_return", v_star[i]))
+            rows.append(_row(run, seed, update, suite.suite, name, "oracle_regret", regret))
+    if suite.suite == "cvar":
+        select = stats.solved.mean(axis=1)
+        report = run_attempts(player, params, suite.levels, attempts, k_b, gamma).solved.mean(1)
+        for statistic, values in (("cvar", alpha_cvar(select, report, alphas)),
+                                  ("cvar_biased", alpha_cvar(select, select, alphas))):
+            for alpha, value in zip(alphas, values):
+                rows.append(_row(run, seed, update, suite.suite, "*", statistic, value, alpha))
+    return rows
+
+
+# ---- summaries ---------------------------------------------------------------------------------
+def summary_table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table: per run and suite, the mean solve rate (mean ± s.e. over seeds), IQM
+    with a 95% bootstrap interval, mean return and oracle regret; α-CVaR rows for ``cvar``."""
+    lines = ["| run | suite | seeds | solve rate | IQM [95% CI] | return | oracle regret |",
+             "|---|---|---|---|---|---|---|"]
+    keys = sorted({(r["run"], r["suite"]) for r in rows})
+
+    def per_seed(run, suite, statistic):
+        seeds = sorted({r["seed"] for r in rows if (r["run"], r["suite"]) == (run, suite)})
+        matrix = []
+        for s in seeds:
+            vals = [r["value"] for r in rows if (r["run"], r["suite"], r["seed"]) == (run, suite, s)
+                    and r["statistic"] == statistic and r["level"] != "*"]
+            matrix.append(vals)
+        return np.array(matrix, dtype=np.float64)
+
+    def mean_se(matrix):
+        if matrix.size == 0:
+            return "-"
+        means = matrix.mean(axis=1)
+        se = means.std(ddof=1) / np.sqrt(len(means)) if len(means) > 1 else float("nan")
+        return f"{means.mean():.3f}" + ("" if np.isnan(se) else f" ± {se:.3f}")
+
+    cvar_lines = []
+    for run, suite in keys:
+        solve = per_seed(run, suite, "solve_rate")
+        if solve.size:
+            point, low, high = iqm_with_ci(solve)
+            ci = "" if np.isnan(low) else f" [{low:.3f}, {high:.3f}]"
+            lines.append(
+                f"| {run} | {suite} | {solve.shape[0]} | {mean_se(solve)} | {point:.3f}{ci} | "
+                f"{mean_se(per_seed(run, suite, 'return'))} | "
+                f"{mean_se(per_seed(run, suite, 'oracle_regret'))} |"
+            )
+        cvar = [r for r in rows if (r["run"], r["suite"]) == (run, suite)
+                and r["statistic"] == "cvar"]
+        for alpha in sorted({r["alpha"] for r in cvar}):
+            vals = np.array([r["value"] for r in cvar if r["alpha"] == alpha])
+            se = vals.std(ddof=1) / np.sqrt(len(vals)) if len(vals) > 1 else float("nan")
+            biased = np.mean([r["value"] for r in rows if (r["run"], r["suite"]) == (run, suite)
+                              and r["statistic"] == "cvar_biased" and r["alpha"] == alpha])
+            cvar_lines.append(
+                f"| {run} | {float(alpha) * 100:g}% | {vals.mean():.3f}"
+                + ("" if np.isnan(se) else f" ± {se:.3f}") + f" | {biased:.3f} |"
+            )
+    if cvar_lines:
+        lines += ["", "| run | α | α-CVaR solve rate (debiased) | biased |", "|---|---|---|---|"]
+        lines += cvar_lines
+    return "\n".join(lines)
+
+
+def evaluate_runs(runs: Sequence[Path], suites: Sequence[str], *, attempts: int,
+                  num_levels: int | None, seed: int, out: Path,
+                  step: int | None = None) -> str:
+    """``ued eval``: evaluate every seed of every run on every suite.
+
+    Writes the tidy CSV ``out``, a Markdown summary ``out.with_suffix('.md')`` and plots into
+    ``<out stem>_plots/``; returns the summary table. Everything is checked (run directories,
+    checkpoints, suite names, level files) before anything is compiled.
+    """
+    from . import plots
+    from .logging import CsvLog
+    from .train import load_run
+
+    loaded = [load_run(Path(r), step) for r in runs]
+    resolved = {}
+    for run in loaded:
+        for suite in suites:
+            key = (run.config.env, run.env, suite)
+            if key not in resolved:
+                resolved[key] = resolve_suite(run.config.env, run.env, suite,
+                                              num_levels=num_levels, seed=seed)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log = CsvLog(out)
+    rows: list[dict[str, Any]] = []
+    for run in loaded:
+        for i, run_seed in enumerate(run.config.seed_list):
+            for suite in suites:
+                levels = resolved[(run.config.env, run.env, suite)]
+                key = jax.random.fold_in(jax.random.key(seed), i)
+                new = evaluate_suite(run.network, run.seed_params[i], levels, attempts=attempts,
+                                     gamma=run.config.ppo.gamma, key=key, run=run.name,
+                                     seed=run_seed, update=run.step)
+                log.write(new)
+                rows += new
+    table = summary_table(rows)
+    out.with_suffix(".md").write_text(table + "\n")
+    plot_dir = out.parent / f"{out.stem}_plots"
+    plot_dir.mkdir(exist_ok=True)
+    plots.eval_bars(rows, plot_dir / "levels.png")
+    plots.cvar_curve(rows, plot_dir / "cvar.png")
+    return table

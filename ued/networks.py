@@ -1,0 +1,263 @@
+"""The recurrent actor-critic student (the UED literature's maze network, configurable).
+
+    view (V x V x C) -> Conv 16 3x3 VALID -> ReLU -> flatten
+    direction one-hot(4) -> Dense 5
+    concat -> LSTM 256 (carry reset where an episode starts)
+           -> actor: Dense 32 -> ReLU -> Dense(num_actions)   (orthogonal init, scale 0.01)
+           -> critic: Dense 32 -> ReLU -> Dense 1
+
+Inputs are time-major sequences ``[T, B, ...]``; a rollout step is ``T = 1``.
+
+The LSTM is ~95% of the learner's FLOPs. Its default implementation (``lstm_impl="fused"``)
+computes the input projection of the whole sequence as one matrix product and has a hand-written
+backward pass that keeps only the recurrent product inside the reverse scan and forms the weight
+gradients as two large products afterwards, instead of accumulating a [F+H, 4H] gradient at every
+time step as autodiff of a scan does. ``lstm_impl="autodiff"`` is the plain scan, kept as the
+reference for tests and benchmarks; ``lstm_impl="flax"`` is flax's ``OptimizedLSTMCell`` under
+``nn.scan``, the network JaxUED uses, kept so ``ued bench --compare-lstm`` can time both in one
+process.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+CELLS = ("lstm", "gru", "none")
+LSTM_IMPLS = ("fused", "autodiff", "flax")
+
+
+# --------------------------------------------------------------------------------------------
+# LSTM over a sequence, as pure functions of (w_x, w_h, b).
+# Gate order along the 4H axis: input, forget, cell candidate, output.
+# --------------------------------------------------------------------------------------------
+def _gates(z: jax.Array):
+    i, f, g, o = jnp.split(z, 4, axis=-1)
+    return jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
+
+
+def _reset(reset: jax.Array, x: jax.Array) -> jax.Array:
+    return jnp.where(reset[:, None], 0.0, x)
+
+
+def lstm_autodiff(w_x, w_h, b, h0, c0, xs, resets):
+    """Reference LSTM: ``lax.scan`` of the cell, differentiated by JAX.
+
+    Args: weights ``w_x f32[F, 4H]``, ``w_h f32[H, 4H]``, ``b f32[4H]``; initial carry
+    ``h0, c0 f32[B, H]``; inputs ``xs f32[T, B, F]``; ``resets bool[T, B]`` (zero the carry before
+    step t). Returns ``(h_T, c_T, hs f32[T, B, H])``.
+    """
+
+    def step(carry, inp):
+        h, c = carry
+        x, reset = inp
+        h, c = _reset(reset, h), _reset(reset, c)
+        i, f, g, o = _gates(x @ w_x + h @ w_h + b)
+        c = f * c + i * g
+        h = o * jnp.tanh(c)
+        return (h, c), h
+
+    (h, c), hs = jax.lax.scan(step, (h0, c0), (xs, resets))
+    return h, c, hs
+
+
+def _lstm_forward(w_x, w_h, b, h0, c0, xs, resets):
+    t, batch, features = xs.shape
+    x_proj = (xs.reshape(t * batch, features) @ w_x).reshape(t, batch, -1) + b
+
+    def step(carry, inp):
+        h, c = carry
+        xp, reset = inp
+        h, c = _reset(reset, h), _reset(reset, c)
+        i, f, g, o = _gates(xp + h @ w_h)
+        c_new = f * c + i * g
+        tanh_c = jnp.tanh(c_new)
+        h_new = o * tanh_c
+        return (h_new, c_new), (h_new, (h, c, i, f, g, o, tanh_c))
+
+    (h, c), (hs, residuals) = jax.lax.scan(step, (h0, c0), (x_proj, resets))
+    return (h, c, hs), residuals
+
+
+@jax.custom_vjp
+def lstm_fused(w_x, w_h, b, h0, c0, xs, resets):
+    """Same maths and signature as ``lstm_autodiff``, with a hand-written backward pass (see the
+    module docstring)."""
+    return _lstm_forward(w_x, w_h, b, h0, c0, xs, resets)[0]
+
+
+def _lstm_fused_fwd(w_x, w_h, b, h0, c0, xs, resets):
+    out, residuals = _lstm_forward(w_x, w_h, b, h0, c0, xs, resets)
+    return out, (w_x, w_h, xs, resets, residuals)
+
+
+def _lstm_fused_bwd(saved, cotangents):
+    w_x, w_h, xs, resets, (h_prev, c_prev, i, f, g, o, tanh_c) = saved
+    d_h_last, d_c_last, d_hs = cotangents
+
+    def step(carry, inp):
+        dh_next, dc_next = carry
+        dh_out, hp, cp, i, f, g, o, tc, reset = inp
+        dh = dh_out + dh_next
+        dc = dc_next + dh * o * (1.0 - tc * tc)
+        dz = jnp.concatenate(
+            [dc * g * i * (1.0 - i), dc * cp * f * (1.0 - f), dc * i * (1.0 - g * g),
+             dh * tc * o * (1.0 - o)],
+            axis=-1,
+        )
+        dh_prev = _reset(reset, dz @ w_h.T)
+        dc_prev = _reset(reset, dc * f)
+        return (dh_prev, dc_prev), dz
+
+    (d_h0, d_c0), dz = jax.lax.scan(
+        step, (d_h_last, d_c_last), (d_hs, h_prev, c_prev, i, f, g, o, tanh_c, resets),
+        reverse=True,
+    )
+    t, batch, features = xs.shape
+    dz = dz.reshape(t * batch, -1)
+    d_w_x = xs.reshape(t * batch, features).T @ dz
+    d_w_h = h_prev.reshape(t * batch, -1).T @ dz
+    d_b = jnp.sum(dz, axis=0)
+    d_xs = (dz @ w_x.T).reshape(t, batch, features)
+    return d_w_x, d_w_h, d_b, d_h0, d_c0, d_xs, None
+
+
+lstm_fused.defvjp(_lstm_fused_fwd, _lstm_fused_bwd)
+
+
+def _block_orthogonal(key, shape, dtype=jnp.float32):
+    """Orthogonal init for each of the 4 gate blocks of ``w_h`` (as flax's LSTM cells do)."""
+    rows, cols = shape
+    keys = jax.random.split(key, 4)
+    init = nn.initializers.orthogonal()
+    return jnp.concatenate([init(k, (rows, cols // 4), dtype) for k in keys], axis=1)
+
+
+class _FlaxLSTMStep(nn.Module):
+    hidden_size: int
+
+    @nn.compact
+    def __call__(self, carry, inp):
+        x, reset = inp
+        carry = (_reset(reset, carry[0]), _reset(reset, carry[1]))
+        (c, h), out = nn.OptimizedLSTMCell(self.hidden_size)((carry[1], carry[0]), x)
+        return (h, c), out
+
+
+class LSTM(nn.Module):
+    """An LSTM layer over time-major sequences with per-step carry resets."""
+
+    hidden_size: int
+    impl: Literal["fused", "autodiff", "flax"] = "fused"
+
+    @nn.compact
+    def __call__(self, carry, xs, resets):
+        if self.impl == "flax":
+            scan = nn.scan(_FlaxLSTMStep, variable_broadcast="params",
+                           split_rngs={"params": False})
+            return scan(self.hidden_size)(carry, (xs, resets))
+        h0, c0 = carry
+        features = xs.shape[-1]
+        w_x = self.param("w_x", nn.initializers.lecun_normal(), (features, 4 * self.hidden_size))
+        w_h = self.param("w_h", _block_orthogonal, (self.hidden_size, 4 * self.hidden_size))
+        b = self.param("b", nn.initializers.zeros_init(), (4 * self.hidden_size,))
+        fn = lstm_fused if self.impl == "fused" else lstm_autodiff
+        h, c, hs = fn(w_x, w_h, b, h0, c0, xs, resets)
+        return (h, c), hs
+
+
+class _GRUStep(nn.Module):
+    hidden_size: int
+
+    @nn.compact
+    def __call__(self, h, inp):
+        x, reset = inp
+        h, _ = nn.GRUCell(self.hidden_size)(_reset(reset, h), x)
+        return h, h
+
+
+class GRU(nn.Module):
+    """A GRU layer over time-major sequences with per-step carry resets."""
+
+    hidden_size: int
+
+    @nn.compact
+    def __call__(self, carry, xs, resets):
+        scan = nn.scan(_GRUStep, variable_broadcast="params", split_rngs={"params": False})
+        h, hs = scan(self.hidden_size)(carry[0], (xs, resets))
+        return (h,), hs
+
+
+def _dense(features: int, scale: float) -> nn.Dense:
+    return nn.Dense(features, kernel_init=nn.initializers.orthogonal(scale),
+                    bias_init=nn.initializers.zeros_init())
+
+
+class ActorCritic(nn.Module):
+    """The student network. ``__call__(carry, obs, resets) -> (carry, logits, values)``.
+
+    Args (module fields):
+        num_actions: size of the discrete action space.
+        conv_filters: filters of the 3x3 VALID convolution over the view (0 = no conv).
+        direction_features: width of the direction embedding.
+        cell: ``lstm``, ``gru`` or ``none`` (feed-forward; the carry is then empty).
+        hidden_size: recurrent width.
+        head_hidden: width of the actor's and critic's hidden layer.
+        lstm_impl: ``fused`` (fast custom backward), ``autodiff`` or ``flax``.
+
+    Call inputs: ``obs`` with leaves ``[T, B, ...]`` (``image`` and ``agent_dir``); ``resets
+    bool[T, B]``, true where ``obs[t]`` starts an episode. Outputs: ``logits f32[T, B, A]``,
+    ``values f32[T, B]``.
+    """
+
+    num_actions: int
+    conv_filters: int = 16
+    direction_features: int = 5
+    cell: Literal["lstm", "gru", "none"] = "lstm"
+    hidden_size: int = 256
+    head_hidden: int = 32
+    lstm_impl: Literal["fused", "autodiff", "flax"] = "fused"
+
+    def initialize_carry(self, batch: int) -> tuple[jax.Array, ...]:
+        """The zero carry for ``batch`` sequences (a tuple of ``f32[B, hidden]``)."""
+        zeros = jnp.zeros((batch, self.hidden_size), jnp.float32)
+        return {"lstm": (zeros, zeros), "gru": (zeros,), "none": ()}[self.cell]
+
+    @nn.compact
+    def __call__(self, carry, obs, resets):
+        t, batch = resets.shape
+        image = obs.image.astype(jnp.float32).reshape(t * batch, *obs.image.shape[2:])
+        if self.conv_filters:
+            image = nn.relu(nn.Conv(self.conv_filters, (3, 3), padding="VALID")(image))
+        image = image.reshape(t, batch, -1)
+        direction = jax.nn.one_hot(obs.agent_dir, 4, dtype=jnp.float32)
+        direction = _dense(self.direction_features, np.sqrt(2))(direction)
+        x = jnp.concatenate([image, direction], axis=-1)
+
+        if self.cell == "lstm":
+            carry, x = LSTM(self.hidden_size, self.lstm_impl)(carry, x, resets)
+        elif self.cell == "gru":
+            carry, x = GRU(self.hidden_size)(carry, x, resets)
+
+        actor = nn.relu(_dense(self.head_hidden, 2.0)(x))
+        logits = _dense(self.num_actions, 0.01)(actor)
+        critic = nn.relu(_dense(self.head_hidden, 2.0)(x))
+        values = _dense(1, 1.0)(critic)[..., 0]
+        return carry, logits, values
+
+
+def count_parameters(params) -> int:
+    """Total number of scalars in a parameter pytree."""
+    return int(sum(np.prod(p.shape) for p in jax.tree_util.tree_leaves(params)))
+
+
+def init_params(network: ActorCritic, key: jax.Array, dummy_obs, batch: int = 1):
+    """Initialise ``network`` from an unbatched dummy observation; returns the params pytree."""
+    obs = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (1, batch, *x.shape)), dummy_obs)
+    resets = jnp.ones((1, batch), jnp.bool_)
+    return network.init(key, network.initialize_carry(batch), obs, resets)
+

@@ -1,0 +1,181 @@
+"""Matplotlib figures: training curves, evaluation results, and grids of rendered levels."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .logging import read_csv  # noqa: E402
+
+CURVES = (
+    ("student/return", "return (completed episodes)"),
+    ("student/solve_rate", "solve rate (completed episodes)"),
+    ("student/entropy", "policy entropy"),
+    ("student/value_loss", "value loss"),
+)
+
+
+def level_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None,
+               ncols: int = 8, scale: float = 1.6, suptitle: str | None = None):
+    """Lay out rendered levels (``uint8[h, w, 3]`` each) in a grid; returns the figure."""
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows + 0.3),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i, image in enumerate(images):
+        ax = axes.ravel()[i]
+        ax.imshow(np.asarray(image), interpolation="nearest")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=7)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _series(rows: list[dict[str, str]], name: str):
+    by_seed: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for r in rows:
+        if name in r and r[name] != "":
+            by_seed[r["seed"]].append((float(r["env_steps"]), float(r[name])))
+    return by_seed
+
+
+def _smooth(y: np.ndarray, window: int) -> np.ndarray:
+    if window <= 1 or y.size < window:
+        return y
+    kernel = np.ones(window) / window
+    return np.convolve(np.pad(y, (window - 1, 0), mode="edge"), kernel, mode="valid")
+
+
+def training_curves(metrics_csv: Path, path: Path, smooth: int = 20,
+                    curves=CURVES) -> None:
+    """Plot the per-update metrics of a run (one line per seed, smoothed) to ``path``."""
+    rows = read_csv(metrics_csv)
+    fig, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.2))
+    for ax, (name, label) in zip(np.atleast_1d(axes), curves):
+        for seed, points in sorted(_series(rows, name).items()):
+            x, y = np.array(points).T
+            ax.plot(x, _smooth(y, smooth), lw=1.2, label=f"seed {seed}")
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("env steps")
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def eval_curves(eval_csv: Path, path: Path, statistic: str = "solve_rate") -> None:
+    """Plot each evaluated suite's mean ``statistic`` against the training update."""
+    rows = [r for r in read_csv(eval_csv) if r["statistic"] == statistic and r["level"] != "*"]
+    if not rows:
+        return
+    table: dict[tuple[str, str], dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        table[(r["suite"], r["seed"])][int(r["update"])].append(float(r["value"]))
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for (suite, seed), points in sorted(table.items()):
+        updates = sorted(points)
+        ax.plot(updates, [np.mean(points[u]) for u in updates], marker="o", ms=3,
+                label=f"{suite} (seed {seed})")
+    ax.set_xlabel("update")
+    ax.set_ylabel(f"mean {statistic}")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def training_plots(out: Path, config, spec, levels: Any) -> None:
+    """The standard plots of a finished run: curves, evaluation, and the last training levels."""
+    import jax
+
+    plots_dir = out / "plots"
+    plots_dir.mkdir(exist_ok=True)
+    training_curves(out / "metrics.csv", plots_dir / "curves.png")
+    if (out / "eval.csv").exists():
+        eval_curves(out / "eval.csv", plots_dir / "eval.png")
+    if levels is not None:
+        if len(config.seed_list) > 1:
+            levels = jax.tree_util.tree_map(lambda x: x[0], levels)
+        images = np.asarray(jax.vmap(spec.render_level)(levels))[:32]
+        fig = level_grid(images, suptitle="levels of the last update (seed 0)")
+        fig.savefig(plots_dir / "levels.png", dpi=110)
+        plt.close(fig)
+
+
+def eval_bars(rows: list[dict[str, Any]], path: Path, statistic: str = "solve_rate") -> None:
+    """Grouped bars of per-level ``statistic`` (mean over seeds) for each run, one panel per
+    suite with at most 40 levels (larger suites show a histogram instead)."""
+    suites = sorted({r["suite"] for r in rows if r["statistic"] == statistic})
+    if not suites:
+        return
+    fig, axes = plt.subplots(len(suites), 1, figsize=(10, 3 * len(suites)), squeeze=False)
+    for ax, suite in zip(axes[:, 0], suites):
+        sel = [r for r in rows if r["suite"] == suite and r["statistic"] == statistic]
+        runs = sorted({r["run"] for r in sel})
+        levels = list(dict.fromkeys(r["level"] for r in sel))
+        if len(levels) > 40:
+            for run in runs:
+                per_level = defaultdict(list)
+                for r in sel:
+                    if r["run"] == run:
+                        per_level[r["level"]].append(r["value"])
+                ax.hist([np.mean(v) for v in per_level.values()], bins=20, range=(0, 1),
+                        alpha=0.6, label=run)
+            ax.set_xlabel(statistic)
+        else:
+            width = 0.8 / max(1, len(runs))
+            for k, run in enumerate(runs):
+                means = [np.mean([r["value"] for r in sel if r["run"] == run and r["level"] == lv]
+                                 or [np.nan]) for lv in levels]
+                ax.bar(np.arange(len(levels)) + k * width, means, width, label=run)
+            ax.set_xticks(np.arange(len(levels)) + 0.4 - width / 2)
+            ax.set_xticklabels(levels, rotation=45, ha="right", fontsize=7)
+            ax.set_ylabel(statistic)
+        ax.set_title(suite, fontsize=9)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def cvar_curve(rows: list[dict[str, Any]], path: Path) -> None:
+    """α-CVaR (debiased, mean ± s.e. over seeds) against α on a log axis, one line per run."""
+    sel = [r for r in rows if r["statistic"] == "cvar"]
+    if not sel:
+        return
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for run in sorted({r["run"] for r in sel}):
+        alphas = sorted({float(r["alpha"]) for r in sel if r["run"] == run})
+        vals = [np.array([r["value"] for r in sel if r["run"] == run and float(r["alpha"]) == a])
+                for a in alphas]
+        mean = np.array([v.mean() for v in vals])
+        se = np.array([v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0.0 for v in vals])
+        x = np.array(alphas) * 100
+        ax.plot(x, mean, marker="o", ms=3, label=run)
+        ax.fill_between(x, mean - se, mean + se, alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("α (% of levels, worst first)")
+    ax.set_ylabel("solve rate")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
