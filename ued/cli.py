@@ -23,7 +23,9 @@ def _parse_seeds(text: str | None) -> tuple[int, ...]:
     try:
         return tuple(int(s) for s in text.replace(" ", "").split(",") if s)
     except ValueError:
-        raise ConfigError(f"seeds: expected comma-separated integers like 0,1,2, got {text!r}")
+        raise ConfigError(
+            f"seeds: expected comma-separated integers like 0,1,2, got {text!r}"
+        ) from None
 
 
 @dataclasses.dataclass
@@ -87,7 +89,8 @@ def train_main(argv: list[str]) -> int:
     else:
         config = build_config(args, overrides)
         seeds = "-".join(map(str, config.seed_list))
-        out = args.out or Path("checkpoints") / f"{config.algo}-{config.env}-{config.preset}-s{seeds}"
+        name = f"{config.algo}-{config.env}-{config.preset}-s{seeds}"
+        out = args.out or Path("checkpoints") / name
     result = run(config, out, resume=args.resume is not None, progress=args.progress)
     print(f"trained {result.updates} updates in {result.train_s:.1f}s "
           f"({result.steps_per_s:,.0f} env steps/s, compile {result.compile_s:.1f}s); "

@@ -258,10 +258,37 @@ def base_preset(preset: str) -> TrainConfig:
     raise ConfigError(f"preset: unknown preset {preset!r}; choose one of {PRESETS}")
 
 
+def override(config, **fields):
+    """``dataclasses.replace`` that also reaches nested fields with ``__``:
+    ``override(config, updates=10, ppo__lr=3e-4, maze__n_walls=60)``."""
+    nested: dict[str, dict[str, Any]] = {}
+    for key in [k for k in fields if "__" in k]:
+        outer, inner = key.split("__", 1)
+        nested.setdefault(outer, {})[inner] = fields.pop(key)
+    for outer, inner in nested.items():
+        fields[outer] = override(getattr(config, outer), **inner)
+    return dataclasses.replace(config, **fields)
+
+
 # ---- (de)serialisation -----------------------------------------------------------------------
 def to_dict(config: TrainConfig) -> dict[str, Any]:
     """A JSON-ready dict of the whole config (curriculum included)."""
     return dataclasses.asdict(config)
+
+
+def differences(saved: dict[str, Any], config: TrainConfig, ignore=()) -> list[str]:
+    """Dotted names of the fields where a saved ``to_dict`` differs from ``config``."""
+    current = json.loads(json.dumps(to_dict(config)))
+
+    def walk(a, b, prefix):
+        if isinstance(a, dict) and isinstance(b, dict):
+            out = []
+            for key in sorted(set(a) | set(b)):
+                out += walk(a.get(key), b.get(key), f"{prefix}{key}.")
+            return out
+        return [] if a == b else [prefix.rstrip(".")]
+
+    return [d for d in walk(saved, current, "") if d not in ignore]
 
 
 def save(config: TrainConfig, path: Path) -> None:

@@ -195,13 +195,12 @@ def evaluate_suite(player_network, params, suite: SuiteLevels, *, attempts: int,
     v_star = oracle_values(suite.env, suite.levels, gamma)
     rows = []
     for i, name in enumerate(suite.names):
-        rows.append(_row(run, seed, update, suite.suite, name, "solve_rate", stats.solved[i].mean()))
-        rows.append(_row(run, seed, update, suite.suite, name, "return", stats.returns[i].mean()))
-        rows.append(_row(run, seed, update, suite.suite, name, "length", stats.lengths[i].mean()))
+        values = {"solve_rate": stats.solved[i].mean(), "return": stats.returns[i].mean(),
+                  "length": stats.lengths[i].mean()}
         if v_star is not None:
-            regret = v_star[i] - stats.discounted_returns[i].mean()
-            rows.append(_row(run, seed, update, suite.suite, name, "optimal_return", v_star[i]))
-            rows.append(_row(run, seed, update, suite.suite, name, "oracle_regret", regret))
+            values["optimal_return"] = v_star[i]
+            values["oracle_regret"] = v_star[i] - stats.discounted_returns[i].mean()
+        rows += [_row(run, seed, update, suite.suite, name, k, v) for k, v in values.items()]
     if suite.suite == "cvar":
         select = stats.solved.mean(axis=1)
         report = run_attempts(player, params, suite.levels, attempts, k_b, gamma).solved.mean(1)

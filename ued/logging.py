@@ -43,7 +43,7 @@ class CsvLog:
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         with tmp.open("w", newline="") as f:
             if self._fields:
-                writer = csv.DictWriter(f, fieldnames=self._fields)
+                writer = csv.DictWriter(f, fieldnames=self._fields, lineterminator="\n")
                 writer.writeheader()
                 writer.writerows(kept)
         tmp.replace(self.path)
@@ -56,9 +56,9 @@ class CsvLog:
         if self._fields is None:
             self._fields = list(rows[0])
             with self.path.open("a", newline="") as f:
-                csv.DictWriter(f, fieldnames=self._fields).writeheader()
+                csv.DictWriter(f, fieldnames=self._fields, lineterminator="\n").writeheader()
         with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self._fields)
+            writer = csv.DictWriter(f, fieldnames=self._fields, lineterminator="\n")
             for row in rows:
                 if set(row) != set(self._fields):
                     raise ValueError(

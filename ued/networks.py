@@ -101,7 +101,7 @@ def _lstm_fused_bwd(saved, cotangents):
 
     def step(carry, inp):
         dh_next, dc_next = carry
-        dh_out, hp, cp, i, f, g, o, tc, reset = inp
+        dh_out, cp, i, f, g, o, tc, reset = inp
         dh = dh_out + dh_next
         dc = dc_next + dh * o * (1.0 - tc * tc)
         dz = jnp.concatenate(
@@ -114,7 +114,7 @@ def _lstm_fused_bwd(saved, cotangents):
         return (dh_prev, dc_prev), dz
 
     (d_h0, d_c0), dz = jax.lax.scan(
-        step, (d_h_last, d_c_last), (d_hs, h_prev, c_prev, i, f, g, o, tanh_c, resets),
+        step, (d_h_last, d_c_last), (d_hs, c_prev, i, f, g, o, tanh_c, resets),
         reverse=True,
     )
     t, batch, features = xs.shape

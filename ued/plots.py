@@ -10,10 +10,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from .logging import read_csv  # noqa: E402
+from .logging import read_csv
 
 CURVES = (
     ("student/return", "return (completed episodes)"),

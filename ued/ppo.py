@@ -115,7 +115,7 @@ def ppo_update(key, params, opt_state, batch: Batch, lr, network: ActorCritic,
         (_, metrics), grads = grad_fn(params, network, minibatch, config)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, jax.tree_util.tree_map(lambda u: -lr * u, updates))
-        return (params, opt_state), {**metrics, "grad_norm": optax.global_norm(grads)}
+        return (params, opt_state), {**metrics, "grad_norm": optax.tree.norm(grads)}
 
     def epoch(carry, key):
         if config.minibatches == 1:

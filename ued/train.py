@@ -22,7 +22,7 @@ import numpy as np
 from flax import struct
 
 from . import config as config_lib
-from .checkpoint import CheckpointError, Checkpointer
+from .checkpoint import Checkpointer, CheckpointError
 from .config import TrainConfig
 from .curriculum import RolloutResult, Student
 from .logging import CsvLog
@@ -59,14 +59,14 @@ def episode_metrics(traj: Trajectory) -> dict[str, jax.Array]:
 
     def step(carry, x):
         ret, length = carry
-        reward, done, reset = x
+        reward, reset = x
         ret = jnp.where(reset, 0.0, ret) + reward
         length = jnp.where(reset, 0, length) + 1
         return (ret, length), (ret, length)
 
     batch = traj.rewards.shape[1]
     init = (jnp.zeros(batch, jnp.float32), jnp.zeros(batch, jnp.int32))
-    _, (returns, lengths) = jax.lax.scan(step, init, (traj.rewards, traj.dones, traj.resets))
+    _, (returns, lengths) = jax.lax.scan(step, init, (traj.rewards, traj.resets))
     done = traj.dones.astype(jnp.float32)
     count = done.sum()
     safe = jnp.maximum(count, 1.0)
@@ -238,6 +238,17 @@ def _check_resume(out: Path, config: TrainConfig) -> TrainConfig:
     return saved
 
 
+def _check_checkpoint_config(checkpointer: Checkpointer, step: int, config: TrainConfig,
+                             out: Path) -> None:
+    saved = checkpointer.metadata(step).get("config", {})
+    changed = config_lib.differences(saved, config, ignore=("updates",))
+    if changed:
+        raise CheckpointError(
+            f"checkpoint {step} under {out / 'checkpoints'} was written by a different config than "
+            f"{out / 'config.json'}: fields {changed} differ"
+        )
+
+
 def prepare_run(config: TrainConfig, out: Path, resume: bool) -> TrainConfig:
     """Check the run directory and config before anything is compiled; returns the config to
     run (a resumed run's own config, with ``updates`` possibly extended)."""
@@ -260,10 +271,15 @@ def prepare_run(config: TrainConfig, out: Path, resume: bool) -> TrainConfig:
 
 
 def run(config: TrainConfig, out: Path, *, resume: bool = False, progress: bool = True,
-        log=print) -> RunResult:
+        log=print, on_chunk=None) -> RunResult:
     """Train (or continue training) and write everything under ``out``:
     ``config.json``, ``metrics.csv`` (one row per update and seed), ``eval.csv`` (tidy evaluation
-    rows), ``checkpoints/<update>/`` and ``plots/*.png``."""
+    rows), ``checkpoints/<update>/`` and ``plots/*.png``.
+
+    ``on_chunk(updates_done, rows)``, if given, is called on the host after every chunk's rows
+    are written (and before any evaluation or checkpoint of that chunk): live plots in a
+    notebook, or an exception to stop the run.
+    """
     from envs import ENVS
 
     from . import plots
@@ -286,13 +302,7 @@ def run(config: TrainConfig, out: Path, *, resume: bool = False, progress: bool 
     if resume:
         start = checkpointer.latest_step()
         abstract = jax.eval_shape(init, keys)
-        meta = checkpointer.metadata(start)
-        if meta.get("config") != config_lib.to_dict(dataclasses.replace(
-                config, updates=meta.get("config", {}).get("updates"))):
-            raise CheckpointError(
-                f"checkpoint {start} under {out / 'checkpoints'} was written by a different "
-                "config than config.json"
-            )
+        _check_checkpoint_config(checkpointer, start, config, out)
         state, _ = checkpointer.restore(start, abstract)
         log(f"resuming {out} from update {start}")
     else:
@@ -343,8 +353,10 @@ def run(config: TrainConfig, out: Path, *, resume: bool = False, progress: bool 
         steps += config.updates_per_chunk * config.steps_per_update * len(config.seed_list)
         rows = _host_rows(metrics, chunk_start, config)
         metrics_log.write(rows)
-        last = {k: float(np.mean(v[-1])) for k, v in metrics.items()}
         done = chunk_start + config.updates_per_chunk
+        if on_chunk is not None:
+            on_chunk(done, rows)
+        last = {k: float(np.mean(v[-1])) for k, v in metrics.items()}
         if bar is not None:
             sps = config.updates_per_chunk * config.steps_per_update * len(config.seed_list) / dt
             bar.update(config.updates_per_chunk)
@@ -404,6 +416,7 @@ def load_run(out: Path, step: int | None = None) -> LoadedRun:
     env = ENVS[config.env].make(config)
     curriculum = ALGORITHMS[config.algo].make(env, config)
     init, _ = make_train(env, curriculum, config)
+    _check_checkpoint_config(checkpointer, step, config, out)
     state, _ = checkpointer.restore(step, jax.eval_shape(init, seed_keys(config)))
     checkpointer.close()
     several = len(config.seed_list) > 1
