@@ -82,6 +82,13 @@ def test_episode_metrics_match_a_python_count(rollout):
             if dones[t, b]:
                 returns.append(acc)
     assert metrics["return"] == pytest.approx(np.mean(returns), rel=1e-5)
+    firsts = []
+    for b in range(2):
+        ends = np.flatnonzero(dones[:, b])
+        firsts.append((float(traj.rewards[ends[0], b]), bool(traj.solved[ends[0], b]))
+                      if ends.size else (0.0, False))
+    assert metrics["first_return"] == pytest.approx(np.mean([f[0] for f in firsts]), rel=1e-5)
+    assert metrics["first_solve_rate"] == pytest.approx(np.mean([f[1] for f in firsts]))
 
 
 def test_play_episodes_first_episode_statistics(params):

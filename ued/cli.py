@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     from .checkpoint import CheckpointError
     from .train import RunError
 
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: never open windows from the command line
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)

@@ -7,17 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
 from .logging import read_csv
 
 CURVES = (
-    ("student/return", "return (completed episodes)"),
-    ("student/solve_rate", "solve rate (completed episodes)"),
+    ("student/first_return", "return of each env's first episode"),
+    ("student/first_solve_rate", "first episode solved within the rollout"),
     ("student/entropy", "policy entropy"),
     ("student/value_loss", "value loss"),
 )

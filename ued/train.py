@@ -51,10 +51,12 @@ class TrainState:
 def episode_metrics(traj: Trajectory) -> dict[str, jax.Array]:
     """Statistics of the episodes that *completed* inside a rollout ``[T, B]``.
 
-    Returns scalars: ``return`` and ``solve_rate`` and ``episode_length`` (means over completed
+    Returns scalars: ``return``, ``solve_rate`` and ``episode_length`` (means over completed
     episodes, 0 if none completed) and ``episodes`` (completed episodes per env). With rollouts
-    shorter than the episode limit, long unsolved episodes do not complete and these are biased
-    towards success; evaluation is the unbiased measure.
+    shorter than the episode limit, long unsolved episodes do not complete, so these are biased
+    towards success. ``first_return`` and ``first_solve_rate`` are not: they score each env's
+    first episode (which starts at t = 0), counting one still running at the end of the rollout
+    as unsolved with return 0, i.e. "solved within the rollout".
     """
 
     def step(carry, x):
@@ -70,11 +72,15 @@ def episode_metrics(traj: Trajectory) -> dict[str, jax.Array]:
     done = traj.dones.astype(jnp.float32)
     count = done.sum()
     safe = jnp.maximum(count, 1.0)
+    first = jnp.cumsum(traj.dones, axis=0) - traj.dones == 0  # inside each env's first episode
+    first_end = first & traj.dones
     return {
         "return": jnp.sum(returns * done) / safe,
         "solve_rate": jnp.sum(traj.solved.astype(jnp.float32)) / safe,
         "episode_length": jnp.sum(lengths * done) / safe,
         "episodes": count / batch,
+        "first_return": jnp.sum(returns * first_end) / batch,
+        "first_solve_rate": jnp.sum(traj.solved & first_end) / batch,
     }
 
 
