@@ -38,7 +38,13 @@ class Algorithm:
 ALGORITHMS: dict[str, Algorithm] = {
     a.name: a
     for a in (
-        Algorithm("dr", dr.Config, dr.preset, dr.make, dr.validate,
-                  "domain randomisation: fresh random levels every update"),
+        Algorithm(
+            "dr",
+            dr.Config,
+            dr.preset,
+            dr.make,
+            dr.validate,
+            "domain randomisation: fresh random levels every update",
+        ),
     )
 }

@@ -41,8 +41,13 @@ class EnvSpec:
 def _make_maze(config) -> _maze.Maze:
     m = config.maze
     return _maze.Maze(
-        height=m.height, width=m.width, view_size=m.view_size, max_steps=m.max_steps,
-        n_walls=m.n_walls, wall_sampling=m.wall_sampling, solvable_only=m.solvable_only,
+        height=m.height,
+        width=m.width,
+        view_size=m.view_size,
+        max_steps=m.max_steps,
+        n_walls=m.n_walls,
+        wall_sampling=m.wall_sampling,
+        solvable_only=m.solvable_only,
     )
 
 
@@ -51,11 +56,13 @@ def _maze_level_file(path, train_env: _maze.Maze):
     height, width = levels.wall_map.shape[-2:]
     if height < train_env.height or width < train_env.width:
         # Pad small mazes to at least the training size: same behaviour, one compiled eval.
-        levels = _maze.pad_level(levels, max(height, train_env.height),
-                                 max(width, train_env.width))
+        levels = _maze.pad_level(levels, max(height, train_env.height), max(width, train_env.width))
     height, width = levels.wall_map.shape[-2:]
-    return names, levels, dataclasses.replace(train_env, height=height, width=width, n_walls=0,
-                                              solvable_only=False)
+    return (
+        names,
+        levels,
+        dataclasses.replace(train_env, height=height, width=width, n_walls=0, solvable_only=False),
+    )
 
 
 ENVS: dict[str, EnvSpec] = {

@@ -53,4 +53,3 @@ def dr_run(tmp_path_factory, test_config):
     out = tmp_path_factory.mktemp("runs") / "dr-full"
     result = run(test_config, out, progress=False, log=lambda *_: None)
     return result
-

@@ -20,8 +20,24 @@ def _run(capsys, *argv):
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "run"
-    code = main(["train", "--algo", "dr", "--env", "maze", "--preset", "test", "--seed", "3",
-                 "--out", str(out), "--no-progress", "--ppo.lr", "5e-4"])
+    code = main(
+        [
+            "train",
+            "--algo",
+            "dr",
+            "--env",
+            "maze",
+            "--preset",
+            "test",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--ppo.lr",
+            "5e-4",
+        ]
+    )
     assert code == 0
     return out
 
@@ -36,14 +52,22 @@ def test_train_writes_the_contract_files(cli_run):
 
 def test_eval_prints_the_holdout_table_and_writes_tidy_csv(cli_run, tmp_path, capsys):
     csv = tmp_path / "eval.csv"
-    code, out, _ = _run(capsys, "eval", str(cli_run), "--suite", "classic", "--attempts", "2",
-                        "--out", str(csv))
+    code, out, _ = _run(
+        capsys, "eval", str(cli_run), "--suite", "classic", "--attempts", "2", "--out", str(csv)
+    )
     assert code == 0
     assert "| run | suite | seeds | solve rate |" in out and "| run | classic | 1 |" in out
     rows = read_csv(csv)
     assert {r["level"] for r in rows if r["statistic"] == "solve_rate"} == {
-        "SixteenRooms", "SixteenRooms2", "Labyrinth", "LabyrinthFlipped", "Labyrinth2",
-        "StandardMaze", "StandardMaze2", "StandardMaze3"}
+        "SixteenRooms",
+        "SixteenRooms2",
+        "Labyrinth",
+        "LabyrinthFlipped",
+        "Labyrinth2",
+        "StandardMaze",
+        "StandardMaze2",
+        "StandardMaze3",
+    }
     assert {r["seed"] for r in rows} == {"3"} and {r["update"] for r in rows} == {"4"}
     assert csv.with_suffix(".md").read_text().startswith("| run |")
     assert (tmp_path / "eval_plots" / "levels.png").is_file()
@@ -53,8 +77,20 @@ def test_eval_on_a_user_level_file_and_random_suite(cli_run, tmp_path, capsys):
     level_file = tmp_path / "mine.txt"
     level_file.write_text("= corridor\n>...G\n#####\n\n= turn\n^#G\n...\n")
     csv = tmp_path / "mine.csv"
-    code, out, _ = _run(capsys, "eval", str(cli_run), "--suite", str(level_file), "random",
-                        "--levels", "5", "--attempts", "1", "--out", str(csv))
+    code, out, _ = _run(
+        capsys,
+        "eval",
+        str(cli_run),
+        "--suite",
+        str(level_file),
+        "random",
+        "--levels",
+        "5",
+        "--attempts",
+        "1",
+        "--out",
+        str(csv),
+    )
     assert code == 0 and "| run | mine |" in out and "| run | random |" in out
     assert {r["level"] for r in read_csv(csv) if r["suite"] == "mine"} == {"corridor", "turn"}
 
@@ -97,8 +133,7 @@ def test_eval_bad_suite_and_malformed_level_file(cli_run, tmp_path, capsys):
 
 
 def test_existing_run_is_not_overwritten(cli_run, capsys):
-    code, _, err = _run(capsys, "train", "--preset", "test", "--out", str(cli_run),
-                        "--no-progress")
+    code, _, err = _run(capsys, "train", "--preset", "test", "--out", str(cli_run), "--no-progress")
     assert code == 2 and "already holds a run" in err
 
 

@@ -25,8 +25,7 @@ def test_alpha_cvar_hand_example():
     select = np.array([0.9, 0.1, 0.5, 0.0, 1.0])
     report = np.array([1.0, 0.4, 0.6, 0.2, 0.8])
     # worst 20% by pass A = level 3; worst 40% = levels 3, 1; worst 60% = 3, 1, 2
-    np.testing.assert_allclose(alpha_cvar(select, report, [0.2, 0.4, 0.6]),
-                               [0.2, 0.3, 0.4])
+    np.testing.assert_allclose(alpha_cvar(select, report, [0.2, 0.4, 0.6]), [0.2, 0.3, 0.4])
     # ceil(alpha * N): 0.01 of 5 levels still takes one level
     np.testing.assert_allclose(alpha_cvar(select, report, [0.01]), [0.2])
 
@@ -95,11 +94,27 @@ def trained_params(test_network, test_env):
 def test_evaluate_suite_rows_and_cvar(trained_params, test_network, test_env):
     suite = resolve_suite("maze", test_env, "cvar", num_levels=30, seed=1)
     assert len(suite.names) == 30
-    rows = evaluate_suite(test_network, trained_params, suite, attempts=3, gamma=0.99,
-                          key=jax.random.key(0), run="r", seed=0, update=5)
+    rows = evaluate_suite(
+        test_network,
+        trained_params,
+        suite,
+        attempts=3,
+        gamma=0.99,
+        key=jax.random.key(0),
+        run="r",
+        seed=0,
+        update=5,
+    )
     stats = {r["statistic"] for r in rows}
-    assert {"solve_rate", "return", "length", "optimal_return", "oracle_regret", "cvar",
-            "cvar_biased"} <= stats
+    assert {
+        "solve_rate",
+        "return",
+        "length",
+        "optimal_return",
+        "oracle_regret",
+        "cvar",
+        "cvar_biased",
+    } <= stats
     cvar = {r["alpha"]: r["value"] for r in rows if r["statistic"] == "cvar"}
     mean_b = cvar[1.0]
     assert 0.0 <= min(cvar.values()) <= mean_b <= 1.0

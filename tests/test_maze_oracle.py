@@ -3,7 +3,6 @@ replay of the oracle's actions in the env."""
 
 from __future__ import annotations
 
-import functools
 from collections import deque
 
 import jax
@@ -24,10 +23,11 @@ from envs.maze import (
     shortest_path_length,
     stack_levels,
 )
-from envs.maze.suites import classic_text
 from envs.maze.ascii import parse_levels
+from envs.maze.suites import classic_text
 
 SIZE = 13
+N_RANDOM = 640
 KEY = jax.random.key(0)
 DIRS = [tuple(int(c) for c in d) for d in DIRECTIONS]
 
@@ -102,20 +102,18 @@ def numpy_levels(levels):
 GENERATORS = [
     RandomMazeGenerator(SIZE, SIZE, n_walls=n_walls, wall_sampling=sampling)
     for n_walls, sampling in [
-        (10, "with_replacement"),
-        (25, "with_replacement"),
-        (50, "without_replacement"),
-        (80, "without_replacement"),
+        (25, "with_replacement"),  # the default: almost always solvable
+        (70, "without_replacement"),  # near the percolation threshold: about half unsolvable
     ]
 ]
 
 
 @jax.jit
 def sample_mixture(key):
-    """160 levels from each generator (sparse to dense, many unsolvable), concatenated; one jit
+    """320 levels from each generator (sparse and dense, many unsolvable), concatenated; one jit
     for all settings keeps the compile time down."""
     keys = jax.random.split(key, len(GENERATORS))
-    parts = [jax.vmap(g)(jax.random.split(k, 160)) for g, k in zip(GENERATORS, keys)]
+    parts = [jax.vmap(g)(jax.random.split(k, 320)) for g, k in zip(GENERATORS, keys)]
     return jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs), *parts)
 
 
@@ -163,8 +161,8 @@ def test_shortest_path_matches_numpy_bfs(oracle_results, reference_lengths):
 def test_distance_table_matches_backward_bfs(random_levels, oracle_results):
     _, _, tables = oracle_results
     lv = numpy_levels(random_levels)
-    assert tables.shape == (640, 4, SIZE, SIZE)
-    for i in range(0, 640, 6):  # ~107 levels over every density
+    assert tables.shape == (N_RANDOM, 4, SIZE, SIZE)
+    for i in range(0, N_RANDOM, 6):  # ~107 levels over every density
         expected = bfs_distance_table(lv.wall_map[i], lv.goal_pos[i])
         np.testing.assert_array_equal(tables[i], expected, err_msg=f"level {i}")
         gx, gy = lv.goal_pos[i]
@@ -229,10 +227,17 @@ def test_classic_holdout_paths_match_bfs(fixed_results):
 # ---- optimal return vs. replaying the oracle's actions -----------------------------------------
 
 
-@functools.cache
-def replay_fn(max_steps: int, max_len: int):
-    """A jitted, vmapped replay of ``optimal_actions`` in ``Maze(max_steps=...)``. Returns
-    (discounted return, solved, step index of the end, optimal_return, actions, length)."""
+BOUNDARY = [  # (agent, direction, goal) on an empty grid: paths of 12, 13 and 11 actions
+    ((0, 0), 0, (12, 0)),  # 12 forward moves
+    ((0, 0), 3, (12, 0)),  # a turn and 12 moves
+    ((0, 0), 0, (11, 0)),  # 11 moves
+]
+SHORT_LIMIT = 12  # the second env's time limit
+
+
+def replay(max_steps: int, max_len: int):
+    """Replay ``optimal_actions`` in ``Maze(max_steps=...)`` on one level. Returns (discounted
+    return, solved, step index of the end, optimal_return, actions, length)."""
     env = Maze(height=SIZE, width=SIZE, max_steps=max_steps)
 
     def one(level, gamma):
@@ -254,14 +259,43 @@ def replay_fn(max_steps: int, max_len: int):
         (_, ret, _, solved, end), _ = jax.lax.scan(body, init, steps)
         return ret, solved, end, optimal_return(level, gamma, max_steps), actions, length
 
-    return jax.jit(jax.vmap(one, in_axes=(0, None)))
+    return jax.vmap(one, in_axes=(0, None))
+
+
+@jax.jit
+def replay_both(levels, gamma):
+    """Both time limits in one compiled program, plus optimal_return's default limit."""
+    return {
+        "long": replay(250, 250)(levels, gamma),
+        "short": replay(SHORT_LIMIT, 64)(levels, gamma),
+        "default": jax.vmap(optimal_return, in_axes=(0, None))(levels, gamma),
+    }
+
+
+@pytest.fixture(scope="module")
+def replays(random_levels):
+    """Replays on the random levels followed by the BOUNDARY levels, for gamma 0.99 and 0.9."""
+    boundary = stack_levels(
+        [make_level(np.zeros((SIZE, SIZE), bool), a, d, g) for a, d, g in BOUNDARY]
+    )
+    levels = jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs), random_levels, boundary)
+    out = {}
+    for gamma in (0.99, 0.9):
+        result = replay_both(levels, jnp.float32(gamma))
+        out[gamma] = {
+            k: (np.asarray(v) if k == "default" else tuple(np.asarray(x) for x in v))
+            for k, v in result.items()
+        }
+    return out
+
+
+def random_part(results):
+    return tuple(x[:N_RANDOM] for x in results)
 
 
 @pytest.mark.parametrize("gamma", [0.99, 0.9])
-def test_replaying_optimal_actions_earns_optimal_return(random_levels, reference_lengths, gamma):
-    ret, solved, end, v_star, actions, length = (
-        np.asarray(x) for x in replay_fn(250, 250)(random_levels, jnp.float32(gamma))
-    )
+def test_replaying_optimal_actions_earns_optimal_return(replays, reference_lengths, gamma):
+    ret, solved, end, v_star, actions, length = random_part(replays[gamma]["long"])
     ok = reference_lengths < UNREACHABLE
     assert ok.sum() >= 300
     # Solvable levels: the replay reaches the goal on the last oracle action and earns V*.
@@ -273,55 +307,47 @@ def test_replaying_optimal_actions_earns_optimal_return(random_levels, reference
     expected = (1 - 0.9 * (n + 1) / 250) * gamma**n
     np.testing.assert_allclose(v_star[ok], expected, rtol=1e-5, atol=1e-6)
     assert np.all(v_star[ok] > 0)
+    # optimal_return's default time limit is 250.
+    np.testing.assert_array_equal(replays[gamma]["default"][:N_RANDOM], v_star)
     # Unsolvable levels: V* = 0 and no reward.
     np.testing.assert_array_equal(v_star[~ok], 0.0)
     np.testing.assert_array_equal(ret[~ok], 0.0)
+    assert not solved[~ok].any()
     # Actions are valid and zero-padded after the path.
     assert np.isin(actions, [0, 1, 2]).all()
     mask = np.arange(250)[None, :] >= length[:, None]
     np.testing.assert_array_equal(actions[mask], 0)
 
 
-def test_optimal_return_zero_when_path_exceeds_time_limit(random_levels, reference_lengths):
-    max_steps = 12
-    ret, solved, end, v_star, _, _ = (
-        np.asarray(x) for x in replay_fn(max_steps, 64)(random_levels, jnp.float32(0.99))
-    )
-    short = reference_lengths <= max_steps
+def test_optimal_return_zero_when_path_exceeds_time_limit(replays, reference_lengths):
+    ret, solved, end, v_star, _, _ = random_part(replays[0.99]["short"])
+    short = reference_lengths <= SHORT_LIMIT
     long = ~short
     assert short.sum() >= 50 and (long & (reference_lengths < UNREACHABLE)).sum() >= 50
     np.testing.assert_array_equal(v_star[long], 0.0)
     np.testing.assert_array_equal(ret[long], 0.0)
     assert not solved[long].any()
     # Every episode on a long level times out at exactly t = max_steps - 1.
-    np.testing.assert_array_equal(end[long], max_steps - 1)
+    np.testing.assert_array_equal(end[long], SHORT_LIMIT - 1)
     np.testing.assert_allclose(ret[short], v_star[short], rtol=0, atol=1e-6)
+    assert solved[short].all()
     assert np.all(v_star[short] > 0)
 
 
-def test_optimal_return_boundary_at_max_steps():
+def test_optimal_return_boundary_at_max_steps(replays):
     """A path of exactly max_steps actions still earns 0.1 * gamma**(max_steps - 1); one more
     action earns nothing."""
-    empty = np.zeros((SIZE, SIZE), dtype=bool)
-    levels = stack_levels(
-        [
-            make_level(empty, (0, 0), 0, (12, 0)),  # 12 forward moves
-            make_level(empty, (0, 0), 3, (12, 0)),  # a turn and 12 moves
-            make_level(empty, (0, 0), 0, (11, 0)),  # 11 moves
-        ]
-    )
-    gamma = 0.95
-    ret, solved, end, v_star, _, length = (
-        np.asarray(x) for x in replay_fn(12, 64)(levels, jnp.float32(gamma))
-    )
+    gamma = 0.9
+    ret, solved, end, v_star, _, length = (x[N_RANDOM:] for x in replays[gamma]["short"])
     np.testing.assert_array_equal(length, [12, 13, 11])
     np.testing.assert_array_equal(solved, [True, False, True])
     np.testing.assert_array_equal(end, [11, 11, 10])
     expected = [0.1 * gamma**11, 0.0, (1 - 0.9 * 11 / 12) * gamma**10]
     np.testing.assert_allclose(v_star, expected, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(ret, v_star, rtol=0, atol=1e-6)
-    # optimal_return's default time limit is 250.
-    lvl = jax.tree_util.tree_map(lambda x: x[0], levels)
+    # With the default limit of 250 every one of them is worth its full discounted reward.
     np.testing.assert_allclose(
-        float(optimal_return(lvl, gamma)), (1 - 0.9 * 12 / 250) * gamma**11, rtol=1e-5
+        replays[gamma]["default"][N_RANDOM:],
+        [(1 - 0.9 * n / 250) * gamma ** (n - 1) for n in (12, 13, 11)],
+        rtol=1e-5,
     )

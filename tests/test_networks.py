@@ -17,10 +17,15 @@ from ued.networks import ActorCritic, count_parameters, init_params, lstm_autodi
 
 def _inputs(seed, t, b, f, h, reset_p):
     k = jax.random.split(jax.random.key(seed), 7)
-    return (jax.random.normal(k[0], (f, 4 * h)) * 0.5, jax.random.normal(k[1], (h, 4 * h)) * 0.5,
-            jax.random.normal(k[2], (4 * h,)) * 0.5, jax.random.normal(k[3], (b, h)),
-            jax.random.normal(k[4], (b, h)), jax.random.normal(k[5], (t, b, f)),
-            jax.random.bernoulli(k[6], reset_p, (t, b)))
+    return (
+        jax.random.normal(k[0], (f, 4 * h)) * 0.5,
+        jax.random.normal(k[1], (h, 4 * h)) * 0.5,
+        jax.random.normal(k[2], (4 * h,)) * 0.5,
+        jax.random.normal(k[3], (b, h)),
+        jax.random.normal(k[4], (b, h)),
+        jax.random.normal(k[5], (t, b, f)),
+        jax.random.bernoulli(k[6], reset_p, (t, b)),
+    )
 
 
 def _loss(fn, w_x, w_h, b, h0, c0, xs, resets):
@@ -29,8 +34,10 @@ def _loss(fn, w_x, w_h, b, h0, c0, xs, resets):
     return jnp.sum(jnp.sin(hs) * weights) + jnp.sum(h * 1.3) + jnp.sum(c**2)
 
 
-_grads = {fn: jax.jit(jax.value_and_grad(functools.partial(_loss, fn), argnums=(0, 1, 2, 3, 4, 5)))
-          for fn in (lstm_fused, lstm_autodiff)}
+_grads = {
+    fn: jax.jit(jax.value_and_grad(functools.partial(_loss, fn), argnums=(0, 1, 2, 3, 4, 5)))
+    for fn in (lstm_fused, lstm_autodiff)
+}
 
 
 @given(seed=st.integers(0, 10_000), reset_p=st.sampled_from([0.0, 0.2, 1.0]))
@@ -47,8 +54,9 @@ def test_reset_zeroes_the_carry():
     resets = jnp.zeros((4, 2), bool).at[2].set(True)
     _, _, hs = lstm_fused(w_x, w_h, b, h0, c0, xs, resets)
     # From t=2 on, the output equals a fresh run from a zero carry on xs[2:].
-    _, _, fresh = lstm_fused(w_x, w_h, b, jnp.zeros_like(h0), jnp.zeros_like(c0), xs[2:],
-                             jnp.zeros((2, 2), bool))
+    _, _, fresh = lstm_fused(
+        w_x, w_h, b, jnp.zeros_like(h0), jnp.zeros_like(c0), xs[2:], jnp.zeros((2, 2), bool)
+    )
     np.testing.assert_allclose(hs[2:], fresh, rtol=1e-6)
     _, _, no_reset = lstm_fused(w_x, w_h, b, h0, c0, xs, jnp.zeros((4, 2), bool))
     assert not np.allclose(hs[2:], no_reset[2:])
@@ -57,14 +65,18 @@ def test_reset_zeroes_the_carry():
 @pytest.mark.parametrize("cell", ["lstm", "gru", "none"])
 def test_actor_critic_shapes_and_reset_semantics(cell):
     env = Maze(height=6, width=6)
-    net = ActorCritic(num_actions=3, conv_filters=4, direction_features=3, cell=cell,
-                      hidden_size=8, head_hidden=8)
+    net = ActorCritic(
+        num_actions=3, conv_filters=4, direction_features=3, cell=cell, hidden_size=8, head_hidden=8
+    )
     params = init_params(net, jax.random.key(0), env.dummy_observation())
     t, b = 5, 3
-    obs = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (t, b, *x.shape)),
-                                 env.dummy_observation())
-    obs = obs.replace(image=jax.random.bernoulli(jax.random.key(1), 0.5, obs.image.shape)
-                      .astype(jnp.uint8), agent_dir=jnp.arange(t * b).reshape(t, b) % 4)
+    obs = jax.tree_util.tree_map(
+        lambda x: jnp.broadcast_to(x, (t, b, *x.shape)), env.dummy_observation()
+    )
+    obs = obs.replace(
+        image=jax.random.bernoulli(jax.random.key(1), 0.5, obs.image.shape).astype(jnp.uint8),
+        agent_dir=jnp.arange(t * b).reshape(t, b) % 4,
+    )
     resets = jnp.zeros((t, b), bool).at[0].set(True)
     _, logits, values = net.apply(params, net.initialize_carry(b), obs, resets)
     assert logits.shape == (t, b, 3) and values.shape == (t, b)
@@ -83,8 +95,9 @@ def test_paper_network_size_and_lstm_impls_agree():
     nets = {impl: ActorCritic(num_actions=3, lstm_impl=impl) for impl in ("fused", "autodiff")}
     params = init_params(nets["fused"], jax.random.key(0), env.dummy_observation())
     assert count_parameters(params) == 432_797  # the literature's ~433k-parameter student
-    obs = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (3, 2, *x.shape)),
-                                 env.dummy_observation())
+    obs = jax.tree_util.tree_map(
+        lambda x: jnp.broadcast_to(x, (3, 2, *x.shape)), env.dummy_observation()
+    )
     resets = jnp.ones((3, 2), bool)
     out = [n.apply(params, n.initialize_carry(2), obs, resets)[1] for n in nets.values()]
     np.testing.assert_allclose(out[0], out[1], rtol=1e-5, atol=1e-6)

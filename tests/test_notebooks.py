@@ -17,8 +17,12 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("UED_NOTEBOOK_LEVELS", "300")
     monkeypatch.setenv("UED_RUN", str(tmp_path / "no-run"))
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parents[1])}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parents[1])}},
+    ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any(o.output_type == "display_data" for o in outputs), "expected figures"
@@ -29,7 +33,8 @@ def test_notebooks_are_generated_from_the_script():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "make_notebooks", Path(__file__).parents[1] / "notebooks" / "make_notebooks.py")
+        "make_notebooks", Path(__file__).parents[1] / "notebooks" / "make_notebooks.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert NOTEBOOKS, "no notebooks found"

@@ -47,13 +47,15 @@ def test_gae_lambda_one_is_discounted_return_minus_value():
 
 def test_categorical_helper():
     logits = jnp.log(jnp.array([[0.2, 0.5, 0.3]]))
-    np.testing.assert_allclose(distributions.log_prob(logits, jnp.array([1])), np.log([0.5]),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        distributions.log_prob(logits, jnp.array([1])), np.log([0.5]), rtol=1e-6
+    )
     expected_entropy = -np.sum(np.array([0.2, 0.5, 0.3]) * np.log([0.2, 0.5, 0.3]))
     np.testing.assert_allclose(distributions.entropy(logits), [expected_entropy], rtol=1e-6)
     samples = distributions.sample(jax.random.key(0), jnp.broadcast_to(logits, (20000, 3)))
-    np.testing.assert_allclose(np.bincount(np.asarray(samples), minlength=3) / 20000,
-                               [0.2, 0.5, 0.3], atol=0.015)
+    np.testing.assert_allclose(
+        np.bincount(np.asarray(samples), minlength=3) / 20000, [0.2, 0.5, 0.3], atol=0.015
+    )
 
 
 def test_learning_rate_schedule_reaches_zero_by_update_count():
@@ -66,22 +68,30 @@ def test_learning_rate_schedule_reaches_zero_by_update_count():
 
 # ---- loss signs on a tiny feed-forward network ---------------------------------------------------
 ENV = Maze(height=5, width=5, max_steps=10)
-NET = ActorCritic(num_actions=3, conv_filters=2, direction_features=2, cell="none",
-                  hidden_size=4, head_hidden=4)
+NET = ActorCritic(
+    num_actions=3, conv_filters=2, direction_features=2, cell="none", hidden_size=4, head_hidden=4
+)
 T, B = 4, 2
 
 
 def _batch(action: int, advantage: float, params, target: float = 0.0) -> Batch:
-    obs = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (T, B, *x.shape)),
-                                 ENV.dummy_observation())
+    obs = jax.tree_util.tree_map(
+        lambda x: jnp.broadcast_to(x, (T, B, *x.shape)), ENV.dummy_observation()
+    )
     obs = obs.replace(image=obs.image.at[..., 1].set(1))
     resets = jnp.zeros((T, B), bool).at[0].set(True)
     _, logits, values = NET.apply(params, NET.initialize_carry(B), obs, resets)
     actions = jnp.full((T, B), action, jnp.int32)
-    traj = Trajectory(obs=obs, resets=resets, actions=actions,
-                      log_probs=distributions.log_prob(logits, actions), values=values,
-                      rewards=jnp.zeros((T, B)), dones=jnp.zeros((T, B), bool),
-                      solved=jnp.zeros((T, B), bool))
+    traj = Trajectory(
+        obs=obs,
+        resets=resets,
+        actions=actions,
+        log_probs=distributions.log_prob(logits, actions),
+        values=values,
+        rewards=jnp.zeros((T, B)),
+        dones=jnp.zeros((T, B), bool),
+        solved=jnp.zeros((T, B), bool),
+    )
     adv = jnp.full((T, B), advantage) + jnp.linspace(0, 0.01, T * B).reshape(T, B)
     return Batch(traj, adv, jnp.full((T, B), target))
 
@@ -99,12 +109,28 @@ def _log_prob(params, batch):
 
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_policy_gradient_sign(params, sign):
-    config = PPOConfig(num_envs=B, num_steps=T, epochs=3, minibatches=1, lr=1e-2,
-                       normalize_advantages=False, ent_coef=0.0, vf_coef=0.0)
+    config = PPOConfig(
+        num_envs=B,
+        num_steps=T,
+        epochs=3,
+        minibatches=1,
+        lr=1e-2,
+        normalize_advantages=False,
+        ent_coef=0.0,
+        vf_coef=0.0,
+    )
     batch = _batch(action=2, advantage=sign, params=params)
     optimizer = make_optimizer(config)
-    new, _, metrics = ppo_update(jax.random.key(1), params, optimizer.init(params), batch,
-                                 jnp.float32(config.lr), NET, optimizer, config)
+    new, _, metrics = ppo_update(
+        jax.random.key(1),
+        params,
+        optimizer.init(params),
+        batch,
+        jnp.float32(config.lr),
+        NET,
+        optimizer,
+        config,
+    )
     before, _ = _log_prob(params, batch)
     after, _ = _log_prob(new, batch)
     assert (after - before) * sign > 1e-4, "positive advantages must raise the action's log-prob"
@@ -112,12 +138,21 @@ def test_policy_gradient_sign(params, sign):
 
 
 def test_value_loss_moves_values_towards_targets(params):
-    config = PPOConfig(num_envs=B, num_steps=T, epochs=5, minibatches=2, lr=1e-2,
-                       ent_coef=0.0, clip_eps=10.0)
+    config = PPOConfig(
+        num_envs=B, num_steps=T, epochs=5, minibatches=2, lr=1e-2, ent_coef=0.0, clip_eps=10.0
+    )
     batch = _batch(action=0, advantage=0.0, params=params, target=3.0)
     optimizer = make_optimizer(config)
-    new, _, _ = ppo_update(jax.random.key(2), params, optimizer.init(params), batch,
-                           jnp.float32(config.lr), NET, optimizer, config)
+    new, _, _ = ppo_update(
+        jax.random.key(2),
+        params,
+        optimizer.init(params),
+        batch,
+        jnp.float32(config.lr),
+        NET,
+        optimizer,
+        config,
+    )
     _, v_before = _log_prob(params, batch)
     _, v_after = _log_prob(new, batch)
     assert abs(3.0 - float(v_after)) < abs(3.0 - float(v_before))
@@ -125,18 +160,41 @@ def test_value_loss_moves_values_towards_targets(params):
 
 def test_entropy_bonus_raises_entropy(params):
     # First make the (initially uniform) policy peaked, then train on the entropy bonus alone.
-    peak = PPOConfig(num_envs=B, num_steps=T, epochs=20, lr=5e-2, ent_coef=0.0, vf_coef=0.0,
-                     normalize_advantages=False, clip_eps=100.0)
+    peak = PPOConfig(
+        num_envs=B,
+        num_steps=T,
+        epochs=20,
+        lr=5e-2,
+        ent_coef=0.0,
+        vf_coef=0.0,
+        normalize_advantages=False,
+        clip_eps=100.0,
+    )
     optimizer = make_optimizer(peak)
-    params, _, _ = ppo_update(jax.random.key(4), params, optimizer.init(params),
-                              _batch(action=1, advantage=1.0, params=params),
-                              jnp.float32(peak.lr), NET, optimizer, peak)
+    params, _, _ = ppo_update(
+        jax.random.key(4),
+        params,
+        optimizer.init(params),
+        _batch(action=1, advantage=1.0, params=params),
+        jnp.float32(peak.lr),
+        NET,
+        optimizer,
+        peak,
+    )
     config = PPOConfig(num_envs=B, num_steps=T, epochs=3, lr=1e-2, ent_coef=1.0, vf_coef=0.0)
     batch = _batch(action=1, advantage=0.0, params=params)
     optimizer = make_optimizer(config)
     _, before = ppo_loss(params, NET, batch, config)
-    new, _, _ = ppo_update(jax.random.key(3), params, optimizer.init(params), batch,
-                           jnp.float32(config.lr), NET, optimizer, config)
+    new, _, _ = ppo_update(
+        jax.random.key(3),
+        params,
+        optimizer.init(params),
+        batch,
+        jnp.float32(config.lr),
+        NET,
+        optimizer,
+        config,
+    )
     _, after = ppo_loss(new, NET, batch, config)
     assert float(after["entropy"]) > float(before["entropy"])
 
@@ -146,7 +204,8 @@ def test_clipped_ratio_and_kl_metrics(params):
     batch = _batch(action=1, advantage=1.0, params=params)
     _, metrics = ppo_loss(params, NET, batch, config)
     assert float(metrics["clip_frac"]) == 0.0 and abs(float(metrics["approx_kl"])) < 1e-6
-    shifted = batch.replace(trajectory=batch.trajectory.replace(
-        log_probs=batch.trajectory.log_probs - 1.0))  # ratio = e > 1 + eps everywhere
+    shifted = batch.replace(
+        trajectory=batch.trajectory.replace(log_probs=batch.trajectory.log_probs - 1.0)
+    )  # ratio = e > 1 + eps everywhere
     _, metrics = ppo_loss(params, NET, shifted, config)
     assert float(metrics["clip_frac"]) == 1.0 and float(metrics["approx_kl"]) > 0.5

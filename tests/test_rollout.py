@@ -13,8 +13,7 @@ from ued.rollout import Player
 from ued.train import episode_metrics
 
 ENV = Maze(height=6, width=6, max_steps=12)
-NET = ActorCritic(num_actions=3, conv_filters=2, direction_features=2, hidden_size=6,
-                  head_hidden=6)
+NET = ActorCritic(num_actions=3, conv_filters=2, direction_features=2, hidden_size=6, head_hidden=6)
 PLAYER = Player(ENV, NET)
 
 
@@ -61,8 +60,9 @@ def test_replayed_rollouts_stay_on_their_level(rollout):
             length = 1 if traj.resets[t, b] else length + 1
             if traj.solved[t, b]:
                 assert length >= paths[b]
-                np.testing.assert_allclose(traj.rewards[t, b], 1 - 0.9 * length / ENV.max_steps,
-                                           rtol=1e-6)
+                np.testing.assert_allclose(
+                    traj.rewards[t, b], 1 - 0.9 * length / ENV.max_steps, rtol=1e-6
+                )
             if traj.dones[t, b] and not traj.solved[t, b]:
                 assert length == ENV.max_steps
 
@@ -85,8 +85,11 @@ def test_episode_metrics_match_a_python_count(rollout):
     firsts = []
     for b in range(2):
         ends = np.flatnonzero(dones[:, b])
-        firsts.append((float(traj.rewards[ends[0], b]), bool(traj.solved[ends[0], b]))
-                      if ends.size else (0.0, False))
+        firsts.append(
+            (float(traj.rewards[ends[0], b]), bool(traj.solved[ends[0], b]))
+            if ends.size
+            else (0.0, False)
+        )
     assert metrics["first_return"] == pytest.approx(np.mean([f[0] for f in firsts]), rel=1e-5)
     assert metrics["first_solve_rate"] == pytest.approx(np.mean([f[1] for f in firsts]))
 
@@ -97,11 +100,14 @@ def test_play_episodes_first_episode_statistics(params):
     stats = jax.tree_util.tree_map(np.asarray, fn(jax.random.key(3), params, levels))
     assert (stats.lengths >= 1).all() and (stats.lengths <= ENV.max_steps).all()
     solved = stats.solved
-    np.testing.assert_allclose(stats.returns[solved], 1 - 0.9 * stats.lengths[solved] / 12,
-                               rtol=1e-6)
-    np.testing.assert_allclose(stats.discounted_returns[solved],
-                               stats.returns[solved] * 0.9 ** (stats.lengths[solved] - 1),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        stats.returns[solved], 1 - 0.9 * stats.lengths[solved] / 12, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        stats.discounted_returns[solved],
+        stats.returns[solved] * 0.9 ** (stats.lengths[solved] - 1),
+        rtol=1e-5,
+    )
     assert (stats.returns[~solved] == 0).all() and (stats.lengths[~solved] == 12).all()
     # The easy level (goal straight ahead) is solved far more often than the far one.
     assert solved[0::2].mean() > solved[1::2].mean()

@@ -57,8 +57,10 @@ def test_full_run_writes_everything_and_completes_real_updates(dr_run, test_conf
     assert all(r["curriculum/apply_gradient"] == "1" for r in rows)
     lrs = [float(r["student/lr"]) for r in rows]
     np.testing.assert_allclose(lrs, 1e-3 * (1 - np.arange(4) / 4), rtol=1e-6)
-    assert sorted(int(p.name) for p in (out / "checkpoints").iterdir() if p.name.isdigit()) \
-        == [2, 4]
+    assert sorted(int(p.name) for p in (out / "checkpoints").iterdir() if p.name.isdigit()) == [
+        2,
+        4,
+    ]
     evals = read_csv(out / "eval.csv")
     assert {int(r["update"]) for r in evals} == {0, 2, 4}
     assert {r["level"] for r in evals} >= {"SixteenRooms", "Labyrinth"}
@@ -77,8 +79,10 @@ def test_parameters_change_between_checkpoints(dr_run, test_config, test_env):
     a, _ = ckpt.restore(2, abstract)
     b, meta = ckpt.restore(4, abstract)
     assert meta["update"] == 4
-    diffs = [float(jnp.abs(x - y).max()) for x, y in
-             zip(jax.tree_util.tree_leaves(a.params), jax.tree_util.tree_leaves(b.params))]
+    diffs = [
+        float(jnp.abs(x - y).max())
+        for x, y in zip(jax.tree_util.tree_leaves(a.params), jax.tree_util.tree_leaves(b.params))
+    ]
     assert max(diffs) > 0
 
 
@@ -88,8 +92,9 @@ def test_same_seed_gives_identical_files(dr_run, test_config, tmp_path):
 
 
 def test_different_seed_differs(dr_run, test_config, tmp_path):
-    other = run(replace(test_config, seed=7), tmp_path / "other", progress=False,
-                log=lambda *_: None)
+    other = run(
+        replace(test_config, seed=7), tmp_path / "other", progress=False, log=lambda *_: None
+    )
     assert _files(other.out)["metrics.csv"] != _files(dr_run.out)["metrics.csv"]
 
 
@@ -143,8 +148,9 @@ def test_vmapped_seeds_equal_separate_runs(test_config, test_env):
     for column, seed in enumerate((0, 3)):
         single = go(replace(test_config, seed=seed))
         for name, values in single.items():
-            np.testing.assert_allclose(both[name][:, column], values, rtol=1e-5, atol=1e-6,
-                                       err_msg=name)
+            np.testing.assert_allclose(
+                both[name][:, column], values, rtol=1e-5, atol=1e-6, err_msg=name
+            )
         for name in ("student/return", "student/episodes", "student/solve_rate"):
             np.testing.assert_array_equal(both[name][:, column], single[name])
 
@@ -153,10 +159,23 @@ def test_ppo_learns_a_trivial_maze(tmp_path):
     """A sign error anywhere in GAE / PPO / the loop would stop this from improving: on an
     open 5x5 maze the solve rate of completed episodes and the return must clearly rise."""
     config = ALGORITHMS["dr"].preset("test")
-    config = replace(config, updates=60, updates_per_chunk=20, eval_every=0,
-                     checkpoint_every=60, maze__height=5, maze__width=5, maze__n_walls=0,
-                     maze__max_steps=20, ppo__num_envs=16, ppo__num_steps=20, ppo__lr=3e-3,
-                     ppo__epochs=4, ppo__minibatches=1, network__hidden_size=16)
+    config = replace(
+        config,
+        updates=60,
+        updates_per_chunk=20,
+        eval_every=0,
+        checkpoint_every=60,
+        maze__height=5,
+        maze__width=5,
+        maze__n_walls=0,
+        maze__max_steps=20,
+        ppo__num_envs=16,
+        ppo__num_steps=20,
+        ppo__lr=3e-3,
+        ppo__epochs=4,
+        ppo__minibatches=1,
+        network__hidden_size=16,
+    )
     result = run(config, tmp_path / "learn", progress=False, log=lambda *_: None)
     rows = read_csv(result.out / "metrics.csv")
     ret = np.array([float(r["student/return"]) for r in rows])

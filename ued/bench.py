@@ -102,8 +102,13 @@ def bench_env_only(env, num_envs: int, num_steps: int, chunks: int) -> dict[str,
         return (jax.random.key(1), state0 if out is None else out[0])
 
     compile_s, median, traces = time_function(play, args, chunks)
-    return {"steps_per_s": num_envs * num_steps / median, "compile_s": compile_s,
-            "traces": traces, "num_envs": num_envs, "num_steps": num_steps}
+    return {
+        "steps_per_s": num_envs * num_steps / median,
+        "compile_s": compile_s,
+        "traces": traces,
+        "num_envs": num_envs,
+        "num_steps": num_steps,
+    }
 
 
 def bench_rollout(env, network, num_envs: int, num_steps: int, chunks: int) -> dict[str, Any]:
@@ -121,8 +126,13 @@ def bench_rollout(env, network, num_envs: int, num_steps: int, chunks: int) -> d
     compile_s, median, traces = time_function(
         play, lambda out: (jax.random.key(2), params, levels), chunks
     )
-    return {"steps_per_s": num_envs * num_steps / median, "compile_s": compile_s,
-            "traces": traces, "num_envs": num_envs, "num_steps": num_steps}
+    return {
+        "steps_per_s": num_envs * num_steps / median,
+        "compile_s": compile_s,
+        "traces": traces,
+        "num_envs": num_envs,
+        "num_steps": num_steps,
+    }
 
 
 def bench_train(config, chunks: int) -> dict[str, Any]:
@@ -143,11 +153,18 @@ def bench_train(config, chunks: int) -> dict[str, Any]:
 
     compile_s, median, traces = time_function(chunk, args, chunks)
     steps = config.updates_per_chunk * config.steps_per_update * len(config.seed_list)
-    return {"steps_per_s": steps / median, "compile_s": compile_s, "traces": traces,
-            "s_per_update": median / config.updates_per_chunk,
-            "num_envs": config.ppo.num_envs, "num_steps": config.ppo.num_steps,
-            "epochs": config.ppo.epochs, "minibatches": config.ppo.minibatches,
-            "hidden_size": config.network.hidden_size, "lstm_impl": config.network.lstm_impl}
+    return {
+        "steps_per_s": steps / median,
+        "compile_s": compile_s,
+        "traces": traces,
+        "s_per_update": median / config.updates_per_chunk,
+        "num_envs": config.ppo.num_envs,
+        "num_steps": config.ppo.num_steps,
+        "epochs": config.ppo.epochs,
+        "minibatches": config.ppo.minibatches,
+        "hidden_size": config.network.hidden_size,
+        "lstm_impl": config.network.lstm_impl,
+    }
 
 
 def run_bench(args) -> list[dict[str, Any]]:
@@ -165,8 +182,14 @@ def run_bench(args) -> list[dict[str, Any]]:
     common = {"device": device_name(), "jax": jax.__version__}
 
     def emit(name, preset, algo, record):
-        record = {"name": name, "preset": preset, "algo": algo, **record, **common,
-                  "peak_memory_mb": round(peak_memory_mb(), 1)}
+        record = {
+            "name": name,
+            "preset": preset,
+            "algo": algo,
+            **record,
+            **common,
+            "peak_memory_mb": round(peak_memory_mb(), 1),
+        }
         records.append(record)
         _emit(record)
 
@@ -181,17 +204,22 @@ def run_bench(args) -> list[dict[str, Any]]:
             emit("rollout", preset, None, bench_rollout(env, network, b, t, args.chunks))
         if "train" in args.only:
             for algo in algos:
-                config = dataclasses.replace(ALGORITHMS[algo].preset(preset),
-                                             updates_per_chunk=args.updates_per_chunk)
-                config = dataclasses.replace(config, updates=10 * args.updates_per_chunk,
-                                             eval_every=0,
-                                             checkpoint_every=10 * args.updates_per_chunk)
+                config = dataclasses.replace(
+                    ALGORITHMS[algo].preset(preset), updates_per_chunk=args.updates_per_chunk
+                )
+                config = dataclasses.replace(
+                    config,
+                    updates=10 * args.updates_per_chunk,
+                    eval_every=0,
+                    checkpoint_every=10 * args.updates_per_chunk,
+                )
                 validate(config)
                 impls = ("fused", "autodiff", "flax") if args.compare_lstm else ("fused",)
                 baseline = None
                 for impl in impls:
                     cfg = dataclasses.replace(
-                        config, network=dataclasses.replace(config.network, lstm_impl=impl))
+                        config, network=dataclasses.replace(config.network, lstm_impl=impl)
+                    )
                     record = bench_train(cfg, args.chunks)
                     if impl == "fused":
                         baseline = record["steps_per_s"]

@@ -61,17 +61,22 @@ def build_config(args: TrainArgs, overrides: list[str]) -> TrainConfig:
     from .config import validate
 
     if args.algo not in ALGORITHMS:
-        raise ConfigError(f"algo: unknown algorithm {args.algo!r}; choose one of "
-                          f"{sorted(ALGORITHMS)}")
+        raise ConfigError(
+            f"algo: unknown algorithm {args.algo!r}; choose one of {sorted(ALGORITHMS)}"
+        )
     algo = ALGORITHMS[args.algo]
-    config = dataclasses.replace(algo.preset(args.preset), env=args.env, seed=args.seed,
-                                 seeds=_parse_seeds(args.seeds))
+    config = dataclasses.replace(
+        algo.preset(args.preset), env=args.env, seed=args.seed, seeds=_parse_seeds(args.seeds)
+    )
     if args.updates is not None:
         config = dataclasses.replace(config, updates=args.updates)
     if overrides or args.help_config:
-        config = tyro.cli(TrainConfig[algo.Config], default=config,
-                          args=["--help"] if args.help_config else overrides,
-                          prog=f"ued train --algo {args.algo} --preset {args.preset}")
+        config = tyro.cli(
+            TrainConfig[algo.Config],
+            default=config,
+            args=["--help"] if args.help_config else overrides,
+            prog=f"ued train --algo {args.algo} --preset {args.preset}",
+        )
     return validate(config)
 
 
@@ -92,9 +97,11 @@ def train_main(argv: list[str]) -> int:
         name = f"{config.algo}-{config.env}-{config.preset}-s{seeds}"
         out = args.out or Path("checkpoints") / name
     result = run(config, out, resume=args.resume is not None, progress=args.progress)
-    print(f"trained {result.updates} updates in {result.train_s:.1f}s "
-          f"({result.steps_per_s:,.0f} env steps/s, compile {result.compile_s:.1f}s); "
-          f"outputs in {result.out}")
+    print(
+        f"trained {result.updates} updates in {result.train_s:.1f}s "
+        f"({result.steps_per_s:,.0f} env steps/s, compile {result.compile_s:.1f}s); "
+        f"outputs in {result.out}"
+    )
     return 0
 
 
@@ -126,8 +133,15 @@ def eval_main(argv: list[str]) -> int:
     args = tyro.cli(EvalArgs, args=argv, prog="ued eval")
     if args.attempts <= 0:
         raise ConfigError(f"attempts: must be positive, got {args.attempts}")
-    table = evaluate_runs(list(args.runs), list(args.suite), attempts=args.attempts,
-                          num_levels=args.levels, seed=args.seed, out=args.out, step=args.step)
+    table = evaluate_runs(
+        list(args.runs),
+        list(args.suite),
+        attempts=args.attempts,
+        num_levels=args.levels,
+        seed=args.seed,
+        out=args.out,
+        step=args.step,
+    )
     print(table)
     return 0
 
@@ -172,12 +186,12 @@ Run `ued <command> --help` for the options of each command."""
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ued`` console script."""
+    import matplotlib
+
     from envs.maze import LevelFormatError
 
     from .checkpoint import CheckpointError
     from .train import RunError
-
-    import matplotlib
 
     matplotlib.use("Agg")  # files only: never open windows from the command line
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -124,7 +124,7 @@ class TrainConfig(Generic[C]):
     eval_attempts: int = 2
     """Stochastic episodes per level in evaluation during training."""
     eval_levels: int = 20
-    """Levels drawn per procedural suite in evaluation during training."""
+    """Levels drawn per procedural or random suite in evaluation during training."""
     maze: MazeConfig = MazeConfig()
     """The maze env."""
     network: NetworkConfig = NetworkConfig()
@@ -168,39 +168,63 @@ def validate_common(config: TrainConfig) -> None:
     from algorithms import ALGORITHMS  # the registries live with their implementations
     from envs import ENVS
 
-    _require(config.algo in ALGORITHMS, "algo",
-             f"unknown algorithm {config.algo!r}; choose one of {sorted(ALGORITHMS)}")
+    _require(
+        config.algo in ALGORITHMS,
+        "algo",
+        f"unknown algorithm {config.algo!r}; choose one of {sorted(ALGORITHMS)}",
+    )
     _require(config.env in ENVS, "env", f"unknown env {config.env!r}; choose one of {sorted(ENVS)}")
     _positive(config, "", "updates", "updates_per_chunk", "eval_attempts", "eval_levels")
     _require(config.eval_every >= 0, "eval_every", f"must be >= 0, got {config.eval_every}")
-    _require(config.checkpoint_every > 0, "checkpoint_every",
-             f"must be positive, got {config.checkpoint_every}")
+    _require(
+        config.checkpoint_every > 0,
+        "checkpoint_every",
+        f"must be positive, got {config.checkpoint_every}",
+    )
     _require(len(set(config.seeds)) == len(config.seeds), "seeds", f"repeated seeds {config.seeds}")
     for name in ("updates", "eval_every", "checkpoint_every"):
         value = getattr(config, name)
-        _require(value % config.updates_per_chunk == 0, name,
-                 f"{value} is not a multiple of updates_per_chunk ({config.updates_per_chunk}); "
-                 "the host can only act between chunks")
+        _require(
+            value % config.updates_per_chunk == 0,
+            name,
+            f"{value} is not a multiple of updates_per_chunk ({config.updates_per_chunk}); "
+            "the host can only act between chunks",
+        )
 
     m = config.maze
     _positive(m, "maze.", "height", "width", "view_size", "max_steps")
     _require(m.view_size % 2 == 1, "maze.view_size", f"must be odd, got {m.view_size}")
-    _require(0 <= m.n_walls <= m.height * m.width - 2, "maze.n_walls",
-             f"must be in [0, height*width-2] = [0, {m.height * m.width - 2}], got {m.n_walls}")
+    _require(
+        0 <= m.n_walls <= m.height * m.width - 2,
+        "maze.n_walls",
+        f"must be in [0, height*width-2] = [0, {m.height * m.width - 2}], got {m.n_walls}",
+    )
 
     n = config.network
     _positive(n, "network.", "hidden_size", "head_hidden", "direction_features")
     _require(n.conv_filters >= 0, "network.conv_filters", f"must be >= 0, got {n.conv_filters}")
 
     p = config.ppo
-    _positive(p, "ppo.", "num_envs", "num_steps", "lr", "adam_eps", "max_grad_norm", "epochs",
-              "minibatches")
+    _positive(
+        p,
+        "ppo.",
+        "num_envs",
+        "num_steps",
+        "lr",
+        "adam_eps",
+        "max_grad_norm",
+        "epochs",
+        "minibatches",
+    )
     _probability(p, "ppo.", "gamma", "gae_lambda")
     _require(p.clip_eps > 0, "ppo.clip_eps", f"must be positive, got {p.clip_eps}")
     _require(p.ent_coef >= 0 and p.vf_coef >= 0, "ppo.ent_coef/vf_coef", "must be >= 0")
-    _require(p.num_envs % p.minibatches == 0, "ppo.minibatches",
-             f"ppo.num_envs ({p.num_envs}) must be divisible by ppo.minibatches "
-             f"({p.minibatches}): minibatches split whole sequences across envs")
+    _require(
+        p.num_envs % p.minibatches == 0,
+        "ppo.minibatches",
+        f"ppo.num_envs ({p.num_envs}) must be divisible by ppo.minibatches "
+        f"({p.minibatches}): minibatches split whole sequences across envs",
+    )
     for suite in config.eval_suites:
         check_suite_name(config.env, suite, "eval_suites")
 
@@ -211,8 +235,11 @@ def check_suite_name(env: str, suite: str, field: str) -> None:
     from ued.evaluate import suite_names
 
     names = suite_names(env)
-    _require(suite in names or Path(suite).is_file(), field,
-             f"unknown suite {suite!r}: choose one of {sorted(names)} or a level file path")
+    _require(
+        suite in names or Path(suite).is_file(),
+        field,
+        f"unknown suite {suite!r}: choose one of {sorted(names)} or a level file path",
+    )
 
 
 def validate(config: TrainConfig) -> TrainConfig:
@@ -230,29 +257,47 @@ def base_preset(preset: str) -> TrainConfig:
 
     * ``paper``: the PLR/ACCEL/JaxUED maze setting (13x13, 25 walls, LSTM 256, 32 envs x 256
       steps, 5 epochs, 30k updates).
-    * ``cpu``: learns on a 2-core CPU in minutes (same 13x13 maze, smaller LSTM, shorter rollouts).
+    * ``cpu``: learns on a 2-core CPU in minutes: the same 13x13 maze, LSTM 64, 32 envs x 128
+      steps, 3 epochs x 2 minibatches, 3,000 updates (12.3M steps; about 7 minutes).
     * ``test``: tiny shapes for the test-suite; compiles in seconds.
     """
     if preset == "paper":
         return TrainConfig(
-            preset="paper", updates=30_000, updates_per_chunk=50, eval_every=500,
-            checkpoint_every=1000, eval_attempts=10,
+            preset="paper",
+            updates=30_000,
+            updates_per_chunk=50,
+            eval_every=500,
+            checkpoint_every=1000,
+            eval_attempts=10,
         )
     if preset == "cpu":
         return TrainConfig(
-            preset="cpu", updates=1200, updates_per_chunk=20, eval_every=200,
-            checkpoint_every=200, eval_attempts=4,
+            preset="cpu",
+            updates=3000,
+            updates_per_chunk=25,
+            eval_every=250,
+            checkpoint_every=250,
+            eval_attempts=4,
+            eval_suites=("classic", "random"),
+            eval_levels=100,
             network=NetworkConfig(hidden_size=64),
-            ppo=PPOConfig(num_envs=32, num_steps=128, lr=5e-4, epochs=3, minibatches=2,
-                          ent_coef=1e-2),
+            ppo=PPOConfig(
+                num_envs=32, num_steps=128, lr=5e-4, epochs=3, minibatches=2, ent_coef=1e-2
+            ),
         )
     if preset == "test":
         return TrainConfig(
-            preset="test", updates=4, updates_per_chunk=2, eval_every=2, checkpoint_every=2,
-            eval_attempts=1, eval_levels=2,
+            preset="test",
+            updates=4,
+            updates_per_chunk=2,
+            eval_every=2,
+            checkpoint_every=2,
+            eval_attempts=1,
+            eval_levels=2,
             maze=MazeConfig(height=7, width=7, n_walls=5, max_steps=24),
-            network=NetworkConfig(hidden_size=8, conv_filters=4, direction_features=3,
-                                  head_hidden=8),
+            network=NetworkConfig(
+                hidden_size=8, conv_filters=4, direction_features=3, head_hidden=8
+            ),
             ppo=PPOConfig(num_envs=4, num_steps=8, lr=1e-3, epochs=2, minibatches=2),
         )
     raise ConfigError(f"preset: unknown preset {preset!r}; choose one of {PRESETS}")
@@ -329,6 +374,7 @@ def from_dict(data: dict[str, Any]) -> TrainConfig:
 def load(path: Path) -> TrainConfig:
     """Read a run's ``config.json``."""
     if not path.is_file():
-        raise ConfigError(f"no config.json at {path}: is this a run directory written by "
-                          "`ued train`?")
+        raise ConfigError(
+            f"no config.json at {path}: is this a run directory written by `ued train`?"
+        )
     return from_dict(json.loads(path.read_text()))

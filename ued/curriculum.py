@@ -84,8 +84,13 @@ class Curriculum(Protocol):
         """Return ``(levels [B], plan, state)`` for this update."""
 
     def after_rollout(
-        self, key: jax.Array, state: Any, result: RolloutResult, plan: UpdatePlan,
-        student: Student, update: jax.Array,
+        self,
+        key: jax.Array,
+        state: Any,
+        result: RolloutResult,
+        plan: UpdatePlan,
+        student: Student,
+        update: jax.Array,
     ) -> tuple[Any, dict[str, jax.Array]]:
         """Score the rollout, update the state; return ``(state, metrics)`` where metrics are
         scalars named like ``buffer/mean_score``."""

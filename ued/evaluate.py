@@ -103,8 +103,9 @@ class SuiteLevels:
     env: Any
 
 
-def resolve_suite(env_name: str, train_env, suite: str, *, num_levels: int | None = None,
-                  seed: int = 0) -> SuiteLevels:
+def resolve_suite(
+    env_name: str, train_env, suite: str, *, num_levels: int | None = None, seed: int = 0
+) -> SuiteLevels:
     """Turn a suite name or level-file path into levels.
 
     ``random`` / ``cvar`` draw ``num_levels`` solvable levels from the training env's generator
@@ -139,8 +140,15 @@ def _episodes_fn(player: Player, gamma: float):
     return jax.jit(functools.partial(player.play_episodes, gamma=gamma))
 
 
-def run_attempts(player: Player, params, levels, attempts: int, key: jax.Array, gamma: float,
-                 batch_size: int = 2048) -> EpisodeStats:
+def run_attempts(
+    player: Player,
+    params,
+    levels,
+    attempts: int,
+    key: jax.Array,
+    gamma: float,
+    batch_size: int = 2048,
+) -> EpisodeStats:
     """``attempts`` independent stochastic episodes on each of N levels.
 
     Episodes are played in batches of at most ``batch_size`` (the last batch padded, so one
@@ -160,9 +168,7 @@ def run_attempts(player: Player, params, levels, attempts: int, key: jax.Array, 
         chunk_levels = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[idx], levels)
         stats = fn(jax.random.fold_in(key, i), params, chunk_levels)
         chunks.append(jax.tree_util.tree_map(lambda x: np.asarray(x)[: batch - pad], stats))
-    return jax.tree_util.tree_map(
-        lambda *xs: np.concatenate(xs).reshape(n, attempts), *chunks
-    )
+    return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs).reshape(n, attempts), *chunks)
 
 
 def oracle_values(env, levels, gamma: float) -> np.ndarray | None:
@@ -175,13 +181,31 @@ def oracle_values(env, levels, gamma: float) -> np.ndarray | None:
 
 # ---- rows --------------------------------------------------------------------------------------
 def _row(run, seed, update, suite, level, statistic, value, alpha=""):
-    return {"run": run, "seed": seed, "update": update, "suite": suite, "level": level,
-            "statistic": statistic, "alpha": alpha, "value": float(value)}
+    return {
+        "run": run,
+        "seed": seed,
+        "update": update,
+        "suite": suite,
+        "level": level,
+        "statistic": statistic,
+        "alpha": alpha,
+        "value": float(value),
+    }
 
 
-def evaluate_suite(player_network, params, suite: SuiteLevels, *, attempts: int, gamma: float,
-                   key: jax.Array, run: str = "", seed: int = 0, update: int = 0,
-                   alphas: Sequence[float] = DEFAULT_ALPHAS) -> list[dict[str, Any]]:
+def evaluate_suite(
+    player_network,
+    params,
+    suite: SuiteLevels,
+    *,
+    attempts: int,
+    gamma: float,
+    key: jax.Array,
+    run: str = "",
+    seed: int = 0,
+    update: int = 0,
+    alphas: Sequence[float] = DEFAULT_ALPHAS,
+) -> list[dict[str, Any]]:
     """Evaluate one parameter set on one suite; returns tidy rows.
 
     Per level: ``solve_rate``, ``return``, ``length``, and where an oracle exists
@@ -195,8 +219,11 @@ def evaluate_suite(player_network, params, suite: SuiteLevels, *, attempts: int,
     v_star = oracle_values(suite.env, suite.levels, gamma)
     rows = []
     for i, name in enumerate(suite.names):
-        values = {"solve_rate": stats.solved[i].mean(), "return": stats.returns[i].mean(),
-                  "length": stats.lengths[i].mean()}
+        values = {
+            "solve_rate": stats.solved[i].mean(),
+            "return": stats.returns[i].mean(),
+            "length": stats.lengths[i].mean(),
+        }
         if v_star is not None:
             values["optimal_return"] = v_star[i]
             values["oracle_regret"] = v_star[i] - stats.discounted_returns[i].mean()
@@ -204,8 +231,10 @@ def evaluate_suite(player_network, params, suite: SuiteLevels, *, attempts: int,
     if suite.suite == "cvar":
         select = stats.solved.mean(axis=1)
         report = run_attempts(player, params, suite.levels, attempts, k_b, gamma).solved.mean(1)
-        for statistic, values in (("cvar", alpha_cvar(select, report, alphas)),
-                                  ("cvar_biased", alpha_cvar(select, select, alphas))):
+        for statistic, values in (
+            ("cvar", alpha_cvar(select, report, alphas)),
+            ("cvar_biased", alpha_cvar(select, select, alphas)),
+        ):
             for alpha, value in zip(alphas, values):
                 rows.append(_row(run, seed, update, suite.suite, "*", statistic, value, alpha))
     return rows
@@ -215,16 +244,23 @@ def evaluate_suite(player_network, params, suite: SuiteLevels, *, attempts: int,
 def summary_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table: per run and suite, the mean solve rate (mean ± s.e. over seeds), IQM
     with a 95% bootstrap interval, mean return and oracle regret; α-CVaR rows for ``cvar``."""
-    lines = ["| run | suite | seeds | solve rate | IQM [95% CI] | return | oracle regret |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| run | suite | seeds | solve rate | IQM [95% CI] | return | oracle regret |",
+        "|---|---|---|---|---|---|---|",
+    ]
     keys = sorted({(r["run"], r["suite"]) for r in rows})
 
     def per_seed(run, suite, statistic):
         seeds = sorted({r["seed"] for r in rows if (r["run"], r["suite"]) == (run, suite)})
         matrix = []
         for s in seeds:
-            vals = [r["value"] for r in rows if (r["run"], r["suite"], r["seed"]) == (run, suite, s)
-                    and r["statistic"] == statistic and r["level"] != "*"]
+            vals = [
+                r["value"]
+                for r in rows
+                if (r["run"], r["suite"], r["seed"]) == (run, suite, s)
+                and r["statistic"] == statistic
+                and r["level"] != "*"
+            ]
             matrix.append(vals)
         return np.array(matrix, dtype=np.float64)
 
@@ -246,16 +282,25 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
                 f"{mean_se(per_seed(run, suite, 'return'))} | "
                 f"{mean_se(per_seed(run, suite, 'oracle_regret'))} |"
             )
-        cvar = [r for r in rows if (r["run"], r["suite"]) == (run, suite)
-                and r["statistic"] == "cvar"]
+        cvar = [
+            r for r in rows if (r["run"], r["suite"]) == (run, suite) and r["statistic"] == "cvar"
+        ]
         for alpha in sorted({r["alpha"] for r in cvar}):
             vals = np.array([r["value"] for r in cvar if r["alpha"] == alpha])
             se = vals.std(ddof=1) / np.sqrt(len(vals)) if len(vals) > 1 else float("nan")
-            biased = np.mean([r["value"] for r in rows if (r["run"], r["suite"]) == (run, suite)
-                              and r["statistic"] == "cvar_biased" and r["alpha"] == alpha])
+            biased = np.mean(
+                [
+                    r["value"]
+                    for r in rows
+                    if (r["run"], r["suite"]) == (run, suite)
+                    and r["statistic"] == "cvar_biased"
+                    and r["alpha"] == alpha
+                ]
+            )
             cvar_lines.append(
                 f"| {run} | {float(alpha) * 100:g}% | {vals.mean():.3f}"
-                + ("" if np.isnan(se) else f" ± {se:.3f}") + f" | {biased:.3f} |"
+                + ("" if np.isnan(se) else f" ± {se:.3f}")
+                + f" | {biased:.3f} |"
             )
     if cvar_lines:
         lines += ["", "| run | α | α-CVaR solve rate (debiased) | biased |", "|---|---|---|---|"]
@@ -263,9 +308,16 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def evaluate_runs(runs: Sequence[Path], suites: Sequence[str], *, attempts: int,
-                  num_levels: int | None, seed: int, out: Path,
-                  step: int | None = None) -> str:
+def evaluate_runs(
+    runs: Sequence[Path],
+    suites: Sequence[str],
+    *,
+    attempts: int,
+    num_levels: int | None,
+    seed: int,
+    out: Path,
+    step: int | None = None,
+) -> str:
     """``ued eval``: evaluate every seed of every run on every suite.
 
     Writes the tidy CSV ``out``, a Markdown summary ``out.with_suffix('.md')`` and plots into
@@ -282,8 +334,9 @@ def evaluate_runs(runs: Sequence[Path], suites: Sequence[str], *, attempts: int,
         for suite in suites:
             key = (run.config.env, run.env, suite)
             if key not in resolved:
-                resolved[key] = resolve_suite(run.config.env, run.env, suite,
-                                              num_levels=num_levels, seed=seed)
+                resolved[key] = resolve_suite(
+                    run.config.env, run.env, suite, num_levels=num_levels, seed=seed
+                )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     log = CsvLog(out)
@@ -293,9 +346,17 @@ def evaluate_runs(runs: Sequence[Path], suites: Sequence[str], *, attempts: int,
             for suite in suites:
                 levels = resolved[(run.config.env, run.env, suite)]
                 key = jax.random.fold_in(jax.random.key(seed), i)
-                new = evaluate_suite(run.network, run.seed_params[i], levels, attempts=attempts,
-                                     gamma=run.config.ppo.gamma, key=key, run=run.name,
-                                     seed=run_seed, update=run.step)
+                new = evaluate_suite(
+                    run.network,
+                    run.seed_params[i],
+                    levels,
+                    attempts=attempts,
+                    gamma=run.config.ppo.gamma,
+                    key=key,
+                    run=run.name,
+                    seed=run_seed,
+                    update=run.step,
+                )
                 log.write(new)
                 rows += new
     table = summary_table(rows)

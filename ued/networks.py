@@ -105,8 +105,12 @@ def _lstm_fused_bwd(saved, cotangents):
         dh = dh_out + dh_next
         dc = dc_next + dh * o * (1.0 - tc * tc)
         dz = jnp.concatenate(
-            [dc * g * i * (1.0 - i), dc * cp * f * (1.0 - f), dc * i * (1.0 - g * g),
-             dh * tc * o * (1.0 - o)],
+            [
+                dc * g * i * (1.0 - i),
+                dc * cp * f * (1.0 - f),
+                dc * i * (1.0 - g * g),
+                dh * tc * o * (1.0 - o),
+            ],
             axis=-1,
         )
         dh_prev = _reset(reset, dz @ w_h.T)
@@ -114,7 +118,9 @@ def _lstm_fused_bwd(saved, cotangents):
         return (dh_prev, dc_prev), dz
 
     (d_h0, d_c0), dz = jax.lax.scan(
-        step, (d_h_last, d_c_last), (d_hs, c_prev, i, f, g, o, tanh_c, resets),
+        step,
+        (d_h_last, d_c_last),
+        (d_hs, c_prev, i, f, g, o, tanh_c, resets),
         reverse=True,
     )
     t, batch, features = xs.shape
@@ -157,8 +163,7 @@ class LSTM(nn.Module):
     @nn.compact
     def __call__(self, carry, xs, resets):
         if self.impl == "flax":
-            scan = nn.scan(_FlaxLSTMStep, variable_broadcast="params",
-                           split_rngs={"params": False})
+            scan = nn.scan(_FlaxLSTMStep, variable_broadcast="params", split_rngs={"params": False})
             return scan(self.hidden_size)(carry, (xs, resets))
         h0, c0 = carry
         features = xs.shape[-1]
@@ -193,8 +198,11 @@ class GRU(nn.Module):
 
 
 def _dense(features: int, scale: float) -> nn.Dense:
-    return nn.Dense(features, kernel_init=nn.initializers.orthogonal(scale),
-                    bias_init=nn.initializers.zeros_init())
+    return nn.Dense(
+        features,
+        kernel_init=nn.initializers.orthogonal(scale),
+        bias_init=nn.initializers.zeros_init(),
+    )
 
 
 class ActorCritic(nn.Module):
@@ -260,4 +268,3 @@ def init_params(network: ActorCritic, key: jax.Array, dummy_obs, batch: int = 1)
     obs = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (1, batch, *x.shape)), dummy_obs)
     resets = jnp.ones((1, batch), jnp.bool_)
     return network.init(key, network.initialize_carry(batch), obs, resets)
-

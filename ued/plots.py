@@ -20,14 +20,20 @@ CURVES = (
 )
 
 
-def level_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None,
-               ncols: int = 8, scale: float = 1.6, suptitle: str | None = None):
+def level_grid(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    ncols: int = 8,
+    scale: float = 1.6,
+    suptitle: str | None = None,
+):
     """Lay out rendered levels (``uint8[h, w, 3]`` each) in a grid; returns the figure."""
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows + 0.3),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(scale * ncols, scale * nrows + 0.3), squeeze=False
+    )
     for ax in axes.ravel():
         ax.axis("off")
     for i, image in enumerate(images):
@@ -56,8 +62,7 @@ def _smooth(y: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(np.pad(y, (window - 1, 0), mode="edge"), kernel, mode="valid")
 
 
-def training_curves(metrics_csv: Path, path: Path, smooth: int = 20,
-                    curves=CURVES) -> None:
+def training_curves(metrics_csv: Path, path: Path, smooth: int = 20, curves=CURVES) -> None:
     """Plot the per-update metrics of a run (one line per seed, smoothed) to ``path``."""
     rows = read_csv(metrics_csv)
     fig, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.2))
@@ -85,8 +90,13 @@ def eval_curves(eval_csv: Path, path: Path, statistic: str = "solve_rate") -> No
     fig, ax = plt.subplots(figsize=(5, 3.2))
     for (suite, seed), points in sorted(table.items()):
         updates = sorted(points)
-        ax.plot(updates, [np.mean(points[u]) for u in updates], marker="o", ms=3,
-                label=f"{suite} (seed {seed})")
+        ax.plot(
+            updates,
+            [np.mean(points[u]) for u in updates],
+            marker="o",
+            ms=3,
+            label=f"{suite} (seed {seed})",
+        )
     ax.set_xlabel("update")
     ax.set_ylabel(f"mean {statistic}")
     ax.set_ylim(-0.02, 1.02)
@@ -132,14 +142,24 @@ def eval_bars(rows: list[dict[str, Any]], path: Path, statistic: str = "solve_ra
                 for r in sel:
                     if r["run"] == run:
                         per_level[r["level"]].append(r["value"])
-                ax.hist([np.mean(v) for v in per_level.values()], bins=20, range=(0, 1),
-                        alpha=0.6, label=run)
+                ax.hist(
+                    [np.mean(v) for v in per_level.values()],
+                    bins=20,
+                    range=(0, 1),
+                    alpha=0.6,
+                    label=run,
+                )
             ax.set_xlabel(statistic)
         else:
             width = 0.8 / max(1, len(runs))
             for k, run in enumerate(runs):
-                means = [np.mean([r["value"] for r in sel if r["run"] == run and r["level"] == lv]
-                                 or [np.nan]) for lv in levels]
+                means = [
+                    np.mean(
+                        [r["value"] for r in sel if r["run"] == run and r["level"] == lv]
+                        or [np.nan]
+                    )
+                    for lv in levels
+                ]
                 ax.bar(np.arange(len(levels)) + k * width, means, width, label=run)
             ax.set_xticks(np.arange(len(levels)) + 0.4 - width / 2)
             ax.set_xticklabels(levels, rotation=45, ha="right", fontsize=7)
@@ -160,8 +180,10 @@ def cvar_curve(rows: list[dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for run in sorted({r["run"] for r in sel}):
         alphas = sorted({float(r["alpha"]) for r in sel if r["run"] == run})
-        vals = [np.array([r["value"] for r in sel if r["run"] == run and float(r["alpha"]) == a])
-                for a in alphas]
+        vals = [
+            np.array([r["value"] for r in sel if r["run"] == run and float(r["alpha"]) == a])
+            for a in alphas
+        ]
         mean = np.array([v.mean() for v in vals])
         se = np.array([v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0.0 for v in vals])
         x = np.array(alphas) * 100

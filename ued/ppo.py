@@ -99,8 +99,16 @@ def learning_rate(config: PPOConfig, update: jax.Array, total_updates: int) -> j
     return config.lr * (1.0 - update.astype(jnp.float32) / total_updates)
 
 
-def ppo_update(key, params, opt_state, batch: Batch, lr, network: ActorCritic,
-               optimizer: optax.GradientTransformation, config: PPOConfig):
+def ppo_update(
+    key,
+    params,
+    opt_state,
+    batch: Batch,
+    lr,
+    network: ActorCritic,
+    optimizer: optax.GradientTransformation,
+    config: PPOConfig,
+):
     """``epochs`` passes over the batch in ``minibatches`` env-wise splits.
 
     Returns ``(params, opt_state, metrics)`` where metrics are means over all gradient steps,

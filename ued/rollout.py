@@ -96,8 +96,14 @@ class Player:
                 jax.random.split(k_env, batch), state, actions
             )
             transition = Trajectory(
-                obs=obs, resets=resets, actions=actions, log_probs=log_probs, values=values,
-                rewards=rewards, dones=dones, solved=info["solved"],
+                obs=obs,
+                resets=resets,
+                actions=actions,
+                log_probs=log_probs,
+                values=values,
+                rewards=rewards,
+                dones=dones,
+                solved=info["solved"],
             )
             return (rnn, next_obs, state, dones), transition
 
@@ -117,11 +123,20 @@ class Player:
         obs, state = jax.vmap(env.reset_to_level)(jax.random.split(k_reset, batch), levels)
         zeros_f = jnp.zeros((batch,), jnp.float32)
         stats = EpisodeStats(
-            solved=jnp.zeros((batch,), jnp.bool_), returns=zeros_f, discounted_returns=zeros_f,
+            solved=jnp.zeros((batch,), jnp.bool_),
+            returns=zeros_f,
+            discounted_returns=zeros_f,
             lengths=jnp.zeros((batch,), jnp.int32),
         )
-        init = (key, jnp.zeros((), jnp.int32), self.network.initialize_carry(batch), obs, state,
-                jnp.zeros((batch,), jnp.bool_), stats)
+        init = (
+            key,
+            jnp.zeros((), jnp.int32),
+            self.network.initialize_carry(batch),
+            obs,
+            state,
+            jnp.zeros((batch,), jnp.bool_),
+            stats,
+        )
 
         def cond(carry):
             _, t, _, _, _, done, _ = carry

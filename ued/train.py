@@ -96,9 +96,13 @@ class Trainer:
     def network(self) -> ActorCritic:
         n = self.config.network
         return ActorCritic(
-            num_actions=self.env.num_actions, conv_filters=n.conv_filters,
-            direction_features=n.direction_features, cell=n.cell, hidden_size=n.hidden_size,
-            head_hidden=n.head_hidden, lstm_impl=n.lstm_impl,
+            num_actions=self.env.num_actions,
+            conv_filters=n.conv_filters,
+            direction_features=n.direction_features,
+            cell=n.cell,
+            hidden_size=n.hidden_size,
+            head_hidden=n.head_hidden,
+            lstm_impl=n.lstm_impl,
         )
 
     @functools.cached_property
@@ -132,18 +136,29 @@ class Trainer:
             k_levels, state.curriculum, student, update
         )
         trajectory, last_value = self.player.rollout(k_rollout, state.params, levels, ppo.num_steps)
-        advantages, targets = gae(trajectory.rewards, trajectory.values, trajectory.dones,
-                                  last_value, ppo.gamma, ppo.gae_lambda)
+        advantages, targets = gae(
+            trajectory.rewards,
+            trajectory.values,
+            trajectory.dones,
+            last_value,
+            ppo.gamma,
+            ppo.gae_lambda,
+        )
         curriculum, curriculum_metrics = self.curriculum.after_rollout(
-            k_after, curriculum, RolloutResult(levels, trajectory, advantages, last_value), plan,
-            student, update,
+            k_after,
+            curriculum,
+            RolloutResult(levels, trajectory, advantages, last_value),
+            plan,
+            student,
+            update,
         )
         lr = learning_rate(ppo, update, self.config.updates)
         batch = Batch(trajectory, advantages, targets)
 
         def learn(_):
-            return ppo_update(k_ppo, state.params, state.opt_state, batch, lr, self.network,
-                              self.optimizer, ppo)
+            return ppo_update(
+                k_ppo, state.params, state.opt_state, batch, lr, self.network, self.optimizer, ppo
+            )
 
         def skip(_):
             shapes = jax.eval_shape(learn, None)[2]
@@ -223,8 +238,11 @@ def _host_rows(metrics: dict[str, np.ndarray], start: int, config: TrainConfig):
     for i in range(config.updates_per_chunk):
         update = start + i
         for j, seed in enumerate(seeds):
-            row = {"update": update, "env_steps": (update + 1) * config.steps_per_update,
-                   "seed": seed}
+            row = {
+                "update": update,
+                "env_steps": (update + 1) * config.steps_per_update,
+                "seed": seed,
+            }
             for name in sorted(metrics):
                 value = metrics[name][i]
                 row[name] = value[j] if len(seeds) > 1 else value
@@ -244,8 +262,9 @@ def _check_resume(out: Path, config: TrainConfig) -> TrainConfig:
     return saved
 
 
-def _check_checkpoint_config(checkpointer: Checkpointer, step: int, config: TrainConfig,
-                             out: Path) -> None:
+def _check_checkpoint_config(
+    checkpointer: Checkpointer, step: int, config: TrainConfig, out: Path
+) -> None:
     saved = checkpointer.metadata(step).get("config", {})
     changed = config_lib.differences(saved, config, ignore=("updates",))
     if changed:
@@ -271,13 +290,21 @@ def prepare_run(config: TrainConfig, out: Path, resume: bool) -> TrainConfig:
             raise CheckpointError(f"--resume {out}: no complete checkpoint under {ckpt_dir}")
         return config
     if ckpt_dir.is_dir() and any(ckpt_dir.iterdir()):
-        raise RunError(f"{out} already holds a run; pass --resume {out} to continue it or choose "
-                       "another --out")
+        raise RunError(
+            f"{out} already holds a run; pass --resume {out} to continue it or choose another --out"
+        )
     return config
 
 
-def run(config: TrainConfig, out: Path, *, resume: bool = False, progress: bool = True,
-        log=print, on_chunk=None) -> RunResult:
+def run(
+    config: TrainConfig,
+    out: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    log=print,
+    on_chunk=None,
+) -> RunResult:
     """Train (or continue training) and write everything under ``out``:
     ``config.json``, ``metrics.csv`` (one row per update and seed), ``eval.csv`` (tidy evaluation
     rows), ``checkpoints/<update>/`` and ``plots/*.png``.
@@ -324,8 +351,10 @@ def run(config: TrainConfig, out: Path, *, resume: bool = False, progress: bool 
     compile_s = time.perf_counter() - t0
     log(f"compiled the training chunk ({config.updates_per_chunk} updates) in {compile_s:.1f}s")
 
-    eval_suites = [resolve_suite(config.env, env, s, num_levels=config.eval_levels, seed=0)
-                   for s in config.eval_suites]
+    eval_suites = [
+        resolve_suite(config.env, env, s, num_levels=config.eval_levels, seed=0)
+        for s in config.eval_suites
+    ]
 
     def evaluate(update: int):
         rows = []
@@ -333,9 +362,17 @@ def run(config: TrainConfig, out: Path, *, resume: bool = False, progress: bool 
             params = _seed_params(state, i, several)
             for suite in eval_suites:
                 key = jax.random.fold_in(jax.random.key(seed), update)
-                rows += evaluate_suite(trainer_network, params, suite,
-                                       attempts=config.eval_attempts, gamma=config.ppo.gamma,
-                                       key=key, run=out.name, seed=seed, update=update)
+                rows += evaluate_suite(
+                    trainer_network,
+                    params,
+                    suite,
+                    attempts=config.eval_attempts,
+                    gamma=config.ppo.gamma,
+                    key=key,
+                    run=out.name,
+                    seed=seed,
+                    update=update,
+                )
         eval_log.write(rows)
         return rows
 
@@ -366,8 +403,11 @@ def run(config: TrainConfig, out: Path, *, resume: bool = False, progress: bool 
         if bar is not None:
             sps = config.updates_per_chunk * config.steps_per_update * len(config.seed_list) / dt
             bar.update(config.updates_per_chunk)
-            bar.set_postfix(steps=done * config.steps_per_update, sps=f"{sps:,.0f}",
-                            ret=f"{last['student/return']:.3f}")
+            bar.set_postfix(
+                steps=done * config.steps_per_update,
+                sps=f"{sps:,.0f}",
+                ret=f"{last['student/return']:.3f}",
+            )
         is_last = done == config.updates
         if (config.eval_every and done % config.eval_every == 0) or is_last:
             evaluate(done)
@@ -378,12 +418,27 @@ def run(config: TrainConfig, out: Path, *, resume: bool = False, progress: bool 
     checkpointer.close()
 
     plots.training_plots(out, config, spec, levels)
-    result = RunResult(out=out, updates=config.updates, compile_s=compile_s, train_s=train_s,
-                       steps_per_s=steps / train_s if train_s else float("nan"),
-                       final_metrics=last)
-    (out / "run.json").write_text(json.dumps(
-        {"compile_s": compile_s, "train_s": train_s, "steps_per_s": result.steps_per_s,
-         "device": str(jax.devices()[0]), "updates": config.updates}, indent=2) + "\n")
+    result = RunResult(
+        out=out,
+        updates=config.updates,
+        compile_s=compile_s,
+        train_s=train_s,
+        steps_per_s=steps / train_s if train_s else float("nan"),
+        final_metrics=last,
+    )
+    (out / "run.json").write_text(
+        json.dumps(
+            {
+                "compile_s": compile_s,
+                "train_s": train_s,
+                "steps_per_s": result.steps_per_s,
+                "device": str(jax.devices()[0]),
+                "updates": config.updates,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     return result
 
 

@@ -64,7 +64,10 @@ def parse_levels(
             pending_name = None
         current = None
 
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    # Split on \n, \r\n and \r only: str.splitlines() also breaks on \f, \v, \x1c-\x1e, \x85 and
+    # \u2028/9, which would make the reported line numbers disagree with the file's.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for lineno, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r\n").rstrip()
         if raw.startswith("# ") or line == "":
             close_block()
@@ -191,5 +194,7 @@ def format_levels(names: list[str], levels: Level) -> str:
     """A batch of levels as one file's text; ``parse_levels`` reads it back unchanged."""
     blocks = []
     for i, name in enumerate(names):
-        blocks.append(format_level(jax.tree_util.tree_map(lambda x: np.asarray(x)[i], levels), name))
+        blocks.append(
+            format_level(jax.tree_util.tree_map(lambda x: np.asarray(x)[i], levels), name)
+        )
     return "\n".join(blocks)

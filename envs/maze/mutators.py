@@ -31,7 +31,9 @@ def flip_wall(key: jax.Array, level: Level) -> Level:
 def _free_cells(level: Level) -> jax.Array:
     h, w = level.wall_map.shape
     cells = jnp.arange(h * w)
-    occupied = (cells == _flat_index(level.agent_pos, w)) | (cells == _flat_index(level.goal_pos, w))
+    occupied = (cells == _flat_index(level.agent_pos, w)) | (
+        cells == _flat_index(level.goal_pos, w)
+    )
     return ~level.wall_map.reshape(-1) & ~occupied
 
 

@@ -8,6 +8,7 @@ size-independent, so an agent trained on 13x13 is evaluated on 51x51 unchanged.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from importlib import resources
 
@@ -74,7 +75,9 @@ def crossing(rng: np.random.Generator, size: int = 9, n_crossings: int = 5) -> R
     along a random monotone path from the agent (top-left, facing right) to the goal
     (bottom-right), so the level is always solvable."""
     walls = np.zeros((size, size), dtype=bool)
-    lines = [("row", i) for i in range(1, size - 1, 2)] + [("col", i) for i in range(1, size - 1, 2)]
+    lines = [("row", i) for i in range(1, size - 1, 2)] + [
+        ("col", i) for i in range(1, size - 1, 2)
+    ]
     for kind, i in (lines[j] for j in rng.permutation(len(lines))[:n_crossings]):
         if kind == "row":
             walls[i, :] = True
@@ -144,8 +147,12 @@ class Suite:
     def env(self, base: Maze) -> Maze:
         """The env to play this suite in: ``base``'s view, this suite's size and time limit."""
         return dataclasses.replace(
-            base, height=self.height, width=self.width, max_steps=self.max_steps,
-            solvable_only=False, n_walls=0,
+            base,
+            height=self.height,
+            width=self.width,
+            max_steps=self.max_steps,
+            solvable_only=False,
+            n_walls=0,
         )
 
     def levels(self, num_levels: int | None = None, seed: int = 0) -> tuple[list[str], Level]:
@@ -187,6 +194,11 @@ SUITES: dict[str, Suite] = {
 }
 
 
+@functools.lru_cache(maxsize=8)
+def _candidate_fns(generator: RandomMazeGenerator):
+    return jax.jit(jax.vmap(generator)), jax.jit(jax.vmap(is_solvable))
+
+
 def random_solvable_levels(
     generator: RandomMazeGenerator, num_levels: int, seed: int = 0, batch: int = 1024
 ) -> Level:
@@ -196,9 +208,7 @@ def random_solvable_levels(
     sampling, so the result is the generator's distribution conditioned on solvability).
     Returns a batched ``Level``.
     """
-    generator = dataclasses.replace(generator, solvable_only=False)
-    sample = jax.jit(jax.vmap(generator))
-    solvable_of = jax.jit(jax.vmap(is_solvable))
+    sample, solvable_of = _candidate_fns(dataclasses.replace(generator, solvable_only=False))
     key = jax.random.key(seed)
     kept: list[Level] = []
     have = 0
