@@ -1,17 +1,22 @@
 """Curricula, one small module each, all on the shared training loop in ``ued.train``.
 
-| paper                                   | ``--algo``  | module         |
-|-----------------------------------------|-------------|----------------|
-| Domain randomisation                    | ``dr``      | ``dr.py``      |
+| paper                                              | ``--algo``     | module      |
+|----------------------------------------------------|----------------|-------------|
+| Domain randomisation                               | ``dr``         | dr.py       |
+| Prioritized Level Replay (Jiang et al. 2021a)      | ``plr``        | plr.py      |
+| Robust PLR / PLR⊥ (Jiang et al. 2021b)             | ``robust-plr`` | plr.py      |
+| ACCEL (Parker-Holder et al. 2022)                  | ``accel``      | accel.py    |
+| Sampling For Learnability (Rutherford et al. 2024) | ``sfl``        | sfl.py      |
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from . import dr
+from . import accel, dr, plr, sfl
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +50,38 @@ ALGORITHMS: dict[str, Algorithm] = {
             dr.make,
             dr.validate,
             "domain randomisation: fresh random levels every update",
+        ),
+        Algorithm(
+            "plr",
+            plr.Config,
+            functools.partial(plr.preset, robust=False),
+            plr.make,
+            plr.validate,
+            "PLR: replay high-regret levels; learn on new levels too",
+        ),
+        Algorithm(
+            "robust-plr",
+            plr.Config,
+            plr.preset,
+            plr.make,
+            plr.validate,
+            "robust PLR (PLR⊥): learn only on replayed levels",
+        ),
+        Algorithm(
+            "accel",
+            accel.Config,
+            accel.preset,
+            accel.make,
+            accel.validate,
+            "ACCEL: robust PLR whose buffer also grows by editing replayed levels",
+        ),
+        Algorithm(
+            "sfl",
+            sfl.Config,
+            sfl.preset,
+            sfl.make,
+            sfl.validate,
+            "SFL: train on the most learnable of many freshly scored random levels",
         ),
     )
 }

@@ -23,7 +23,7 @@ class EnvSpec:
         suites: named holdout suites (``Suite.levels(n, seed)``, ``Suite.env(train_env)``).
         random_solvable_levels: ``(train_env, n, seed) -> levels`` from the training distribution.
         load_level_file: ``(path, train_env) -> (names, levels, eval_env)``.
-        make_mutator: ``num_edits -> (key, level) -> level`` (ACCEL's edits).
+        make_mutator: ``(num_edits, move_agent) -> (key, level) -> level`` (ACCEL's edits).
         render_level: ``level -> uint8[h, w, 3]``.
         level_stats: ``(env, levels) -> dict[str, [N] array]`` descriptors (walls, path, solvable).
     """
@@ -33,7 +33,7 @@ class EnvSpec:
     suites: dict[str, Any]
     random_solvable_levels: Callable[[Any, int, int], Any]
     load_level_file: Callable[[Any, Any], tuple[list[str], Any, Any]]
-    make_mutator: Callable[[int], Callable]
+    make_mutator: Callable[[int, bool], Callable]
     render_level: Callable[[Any], Any]
     level_stats: Callable[[Any, Any], dict[str, Any]]
 
@@ -74,7 +74,9 @@ ENVS: dict[str, EnvSpec] = {
             env.generator, n, seed
         ),
         load_level_file=_maze_level_file,
-        make_mutator=lambda num_edits: _maze.MazeMutator(num_edits=num_edits),
+        make_mutator=lambda num_edits, move_agent=True: _maze.MazeMutator(
+            num_edits=num_edits, move_agent=move_agent
+        ),
         render_level=_maze.render_level,
         level_stats=lambda env, levels: env.level_stats(levels),
     ),

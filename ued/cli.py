@@ -33,7 +33,7 @@ class TrainArgs:
     """Train a student with a curriculum. Other config fields: see --help-config."""
 
     algo: str = "dr"
-    """Curriculum: dr (more in algorithms/)."""
+    """Curriculum: dr, plr, robust-plr, accel, sfl."""
     env: str = "maze"
     """Environment."""
     preset: Literal["test", "cpu", "paper"] = "cpu"

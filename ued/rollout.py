@@ -114,6 +114,56 @@ class Player:
         _, _, last_values = self.network.apply(params, rnn, _add_time(obs), resets[None])
         return trajectory, last_values[0]
 
+    def count_successes(self, key, params, levels, num_steps: int, max_episodes: int):
+        """Play each level (replaying it) for up to ``num_steps`` steps, counting its first
+        ``max_episodes`` completed episodes and their successes; stops as soon as every level
+        has ``max_episodes`` of them. Keeps no trajectory, so it scales to many levels.
+
+        Returns ``(episodes int32[B], successes int32[B], steps int32[])`` where ``steps`` is the
+        number of batched env steps taken (for env-step accounting).
+        """
+        env = AutoReplay(self.env)
+        batch = jax.tree_util.tree_leaves(levels)[0].shape[0]
+        k_reset, key = jax.random.split(key)
+        obs, state = jax.vmap(env.reset_to_level)(jax.random.split(k_reset, batch), levels)
+        zeros = jnp.zeros((batch,), jnp.int32)
+        init = (
+            key,
+            jnp.zeros((), jnp.int32),
+            self.network.initialize_carry(batch),
+            obs,
+            state,
+            jnp.ones((batch,), jnp.bool_),
+            zeros,
+            zeros,
+        )
+
+        def cond(carry):
+            _, t, _, _, _, _, episodes, _ = carry
+            return (t < num_steps) & jnp.any(episodes < max_episodes)
+
+        def body(carry):
+            key, t, rnn, obs, state, resets, episodes, successes = carry
+            key, k_act, k_env = jax.random.split(key, 3)
+            rnn, actions, _, _ = self.act(k_act, params, rnn, obs, resets)
+            obs, state, _, dones, info = jax.vmap(env.step)(
+                jax.random.split(k_env, batch), state, actions
+            )
+            counted = dones & (episodes < max_episodes)
+            return (
+                key,
+                t + 1,
+                rnn,
+                obs,
+                state,
+                dones,
+                episodes + counted,
+                successes + (counted & info["solved"]),
+            )
+
+        _, steps, _, _, _, _, episodes, successes = jax.lax.while_loop(cond, body, init)
+        return episodes, successes, steps
+
     def play_episodes(self, key, params, levels, gamma: float) -> EpisodeStats:
         """One stochastic episode on each level of the batch, stopping as soon as every episode
         has ended (at most ``env.max_steps`` steps). Returns per-level ``EpisodeStats``."""

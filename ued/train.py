@@ -25,6 +25,7 @@ from . import config as config_lib
 from .checkpoint import Checkpointer, CheckpointError
 from .config import TrainConfig
 from .curriculum import RolloutResult, Student
+from .diagnostics import Diagnostics
 from .logging import CsvLog
 from .networks import ActorCritic, init_params
 from .ppo import Batch, gae, learning_rate, make_optimizer, ppo_update
@@ -345,6 +346,15 @@ def run(
 
     metrics_log = CsvLog(out / "metrics.csv", keep=lambda r: int(r["update"]) < start)
     eval_log = CsvLog(out / "eval.csv", keep=lambda r: int(r["update"]) <= start)
+    diagnostics = Diagnostics(
+        out,
+        config.seed_list,
+        several,
+        spec,
+        env,
+        curriculum,
+        keep=lambda r: int(r["update"]) <= start,
+    )
 
     t0 = time.perf_counter()
     compiled = jax.jit(chunk, donate_argnums=0).lower(state, jnp.int32(start)).compile()
@@ -379,6 +389,7 @@ def run(
     trainer_network = Trainer(env, curriculum, config).network
     if start == 0 and config.eval_every:
         evaluate(0)
+        diagnostics.buffer(0, state.curriculum)
 
     bar = None
     if progress:
@@ -406,11 +417,13 @@ def run(
             bar.set_postfix(
                 steps=done * config.steps_per_update,
                 sps=f"{sps:,.0f}",
-                ret=f"{last['student/return']:.3f}",
+                solved=f"{last['student/first_solve_rate']:.2f}",
             )
+        diagnostics.trained_levels(done, levels)
         is_last = done == config.updates
         if (config.eval_every and done % config.eval_every == 0) or is_last:
             evaluate(done)
+            diagnostics.buffer(done, state.curriculum)
         if done % config.checkpoint_every == 0 or is_last:
             checkpointer.save(done, state, {"update": done, "config": config_lib.to_dict(config)})
     if bar is not None:

@@ -1,0 +1,225 @@
+"""Prioritized Level Replay (Jiang et al. 2021a) and robust PLR / PLR⊥ (Jiang et al. 2021b).
+
+Each update either *replays* B levels drawn from the regret-prioritised buffer (gradient applied,
+their scores refreshed) or *explores* B fresh random levels (scored and offered to the buffer).
+Robust PLR applies no gradient on exploratory levels, so the student only learns from levels the
+curriculum chose. ``algorithms/accel.py`` adds a third branch, mutation, to this same curriculum.
+
+The branches are a ``lax.switch`` that only chooses levels; the rollout, GAE and PPO run once per
+update in the shared loop, whatever the branch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from ued import scores as score_fns
+from ued.buffer import BufferConfig, BufferState, LevelBuffer
+from ued.config import ConfigError, TrainConfig, base_preset
+from ued.curriculum import MUTATE, NEW, REPLAY, RolloutResult, Student, UpdatePlan
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """PLR / robust PLR settings (defaults: the JaxUED maze settings)."""
+
+    score: Literal["pvl", "maxmc", "l1_value_loss", "learnability", "oracle_regret"] = "maxmc"
+    """Level score: positive value loss, MaxMC, L1 value loss, learnability, or oracle regret."""
+    robust: bool = True
+    """PLR⊥: no gradient on exploratory (new) levels."""
+    replay_prob: float = 0.8
+    """Probability of a replay update once the buffer is min_fill full."""
+    buffer: BufferConfig = dataclasses.field(default_factory=BufferConfig)
+    """The level buffer."""
+
+
+@struct.dataclass
+class State:
+    """The curriculum's state.
+
+    Attributes:
+        buffer: the level buffer.
+        slots: ``int32[B]`` buffer slots of the last update's levels (-1 if not from the buffer).
+        branch: ``int32[]`` the last update's branch (NEW, REPLAY, MUTATE).
+    """
+
+    buffer: BufferState
+    slots: jax.Array
+    branch: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplayCurriculum:
+    """PLR, robust PLR and (with a ``mutator``) ACCEL.
+
+    Attributes:
+        env: the training env (levels, oracle).
+        config: a ``Config`` (or ``accel.Config``).
+        num_envs: levels per update (B).
+        gamma: discount (for oracle regret).
+        mutator: ``(key, level) -> level``; when given, every replay update is followed by an
+            update on mutations of the replayed levels (ACCEL), which get no gradient.
+    """
+
+    env: Any
+    config: Config
+    num_envs: int
+    gamma: float
+    mutator: Callable | None = None
+
+    @property
+    def buffer(self) -> LevelBuffer:
+        extras = ("max_return",) if self.config.score == "maxmc" else ()
+        return LevelBuffer(self.config.buffer, extras=extras)
+
+    def init(self, key) -> State:
+        example = self.env.sample_level(key)
+        return State(
+            buffer=self.buffer.init(example),
+            slots=jnp.full((self.num_envs,), -1, jnp.int32),
+            branch=jnp.array(NEW, jnp.int32),
+        )
+
+    # ---- choosing levels ----------------------------------------------------------------------
+    def levels_for_update(self, key, state: State, student: Student, update):
+        k_choice, k_branch = jax.random.split(key)
+        replay = self.buffer.is_ready(state.buffer) & (
+            jax.random.uniform(k_choice) < self.config.replay_prob
+        )
+        branch = jnp.where(replay, REPLAY, NEW)
+        if self.mutator is not None:
+            branch = jnp.where(state.branch == REPLAY, MUTATE, branch)
+
+        def new(key, buffer):
+            levels = jax.vmap(self.env.sample_level)(jax.random.split(key, self.num_envs))
+            return levels, jnp.full((self.num_envs,), -1, jnp.int32), buffer
+
+        def replayed(key, buffer):
+            buffer, slots, levels = self.buffer.sample(key, buffer, self.num_envs)
+            return levels, slots, buffer
+
+        def mutated(key, buffer):
+            parents = LevelBuffer.get(buffer, jnp.maximum(state.slots, 0))
+            children = jax.vmap(self.mutator)(jax.random.split(key, self.num_envs), parents)
+            return children, jnp.full((self.num_envs,), -1, jnp.int32), buffer
+
+        branches = [new, replayed] + ([mutated] if self.mutator is not None else [])
+        levels, slots, buffer = jax.lax.switch(branch, branches, k_branch, state.buffer)
+        # Robust variants learn only from replayed levels; plain PLR also from new (and, for
+        # non-robust ACCEL, mutated) ones.
+        apply = (branch == REPLAY) | jnp.asarray(not self.config.robust)
+        plan = UpdatePlan(apply_gradient=apply, branch=branch.astype(jnp.int32))
+        return levels, plan, State(buffer=buffer, slots=slots, branch=branch.astype(jnp.int32))
+
+    # ---- learning from the rollout ------------------------------------------------------------
+    def level_scores(self, state: State, result: RolloutResult):
+        """Scores ``f32[B]`` of this update's levels and the buffer extras to store with them."""
+        traj = result.trajectory
+        name = self.config.score
+        extras = {}
+        if name == "pvl":
+            scores = score_fns.positive_value_loss(result.advantages, traj.dones)
+        elif name == "l1_value_loss":
+            scores = score_fns.l1_value_loss(result.advantages, traj.dones)
+        elif name == "learnability":
+            scores = score_fns.learnability(traj.solved, traj.dones)
+        elif name == "oracle_regret":
+            optimal = jax.vmap(lambda lv: self.env.optimal_return(lv, self.gamma))(result.levels)
+            scores = score_fns.oracle_regret(optimal, traj.rewards, traj.dones, self.gamma)
+        else:  # maxmc: the highest return ever seen on a level, kept in the buffer's extras
+            seen = score_fns.episode_returns_max(traj.rewards, traj.dones)
+            stored = state.buffer.extras["max_return"][jnp.maximum(state.slots, 0)]
+            max_return = jnp.where(state.slots >= 0, jnp.maximum(stored, seen), seen)
+            scores = score_fns.max_mc(traj.values, traj.dones, max_return)
+            extras["max_return"] = max_return
+        return scores, extras
+
+    def after_rollout(self, key, state: State, result: RolloutResult, plan, student, update):
+        scores, extras = self.level_scores(state, result)
+
+        def refresh(buffer):
+            return self.buffer.update(buffer, state.slots, scores, extras), jnp.int32(0)
+
+        def offer(buffer):
+            buffer, slots = self.buffer.insert(buffer, result.levels, scores, extras)
+            return buffer, jnp.sum(slots >= 0, dtype=jnp.int32)
+
+        buffer, inserted = jax.lax.cond(state.branch == REPLAY, refresh, offer, state.buffer)
+        metrics = {f"buffer/{k}": v for k, v in self.buffer.stats(buffer).items()}
+        metrics["buffer/inserted"] = inserted
+        metrics["curriculum/level_score"] = scores.mean()
+        return state.replace(buffer=buffer), metrics
+
+    def inspect(self, state: State) -> dict[str, jax.Array]:
+        """The buffer for diagnostics: levels, scores, replay weights and the filled mask."""
+        return {
+            "levels": state.buffer.levels,
+            "scores": state.buffer.scores,
+            "weights": self.buffer.replay_weights(state.buffer),
+            "filled": state.buffer.filled,
+        }
+
+
+# ---- presets and registry hooks -----------------------------------------------------------------
+def _cpu_buffer() -> BufferConfig:
+    return BufferConfig(capacity=1000)
+
+
+def preset(name: str, robust: bool = True) -> TrainConfig:
+    """PLR (``robust=False``) or robust PLR with the shared env / student settings of ``name``;
+    the ``cpu`` and ``test`` presets shrink the buffer."""
+    buffer = {
+        "paper": BufferConfig(),
+        "cpu": _cpu_buffer(),
+        "test": BufferConfig(capacity=8, min_fill=0.5),
+    }[name]
+    algo = "robust-plr" if robust else "plr"
+    return dataclasses.replace(
+        base_preset(name), algo=algo, curriculum=Config(robust=robust, buffer=buffer)
+    )
+
+
+def make(env, config: TrainConfig) -> ReplayCurriculum:
+    """Build the curriculum for a validated config."""
+    return ReplayCurriculum(
+        env=env, config=config.curriculum, num_envs=config.ppo.num_envs, gamma=config.ppo.gamma
+    )
+
+
+def validate(config: TrainConfig) -> None:
+    """Check the curriculum's settings; raises ``ConfigError`` naming the field."""
+    c = config.curriculum
+    validate_buffer(c.buffer, config.ppo.num_envs)
+    if not 0.0 <= c.replay_prob <= 1.0:
+        raise ConfigError(f"curriculum.replay_prob: must be in [0, 1], got {c.replay_prob}")
+    if c.score not in score_fns.SCORES:
+        raise ConfigError(
+            f"curriculum.score: unknown score {c.score!r}; choose one of {score_fns.SCORES}"
+        )
+
+
+def validate_buffer(buffer: BufferConfig, batch: int, prefix: str = "curriculum.buffer.") -> None:
+    """Check a ``BufferConfig`` used with batches of ``batch`` levels."""
+    if buffer.capacity <= 0:
+        raise ConfigError(f"{prefix}capacity: must be positive, got {buffer.capacity}")
+    if buffer.temperature <= 0:
+        raise ConfigError(f"{prefix}temperature: must be positive, got {buffer.temperature}")
+    if buffer.topk <= 0:
+        raise ConfigError(f"{prefix}topk: must be positive, got {buffer.topk}")
+    for name in ("staleness_coeff", "min_fill"):
+        value = getattr(buffer, name)
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{prefix}{name}: must be in [0, 1], got {value}")
+    if buffer.prioritization not in ("rank", "topk", "proportional"):
+        raise ConfigError(f"{prefix}prioritization: unknown {buffer.prioritization!r}")
+    if not buffer.sample_with_replacement and buffer.min_fill * buffer.capacity < batch:
+        raise ConfigError(
+            f"{prefix}min_fill: sampling {batch} levels without replacement needs "
+            f"min_fill * capacity >= {batch}"
+        )

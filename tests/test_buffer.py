@@ -1,0 +1,228 @@
+"""The level buffer: prioritisation maths, staleness, insertion and replacement rules,
+duplicate refresh, min-fill gating, sampling frequencies, extras and statistics."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ued.buffer import BufferConfig, LevelBuffer, age_histogram
+
+
+def level(i):
+    """A toy level: any pytree works; the value makes distinct levels distinct."""
+    return {"cells": jnp.full((3,), i, jnp.int32), "flag": jnp.array(i % 2 == 0)}
+
+
+def levels(values):
+    return jax.tree_util.tree_map(lambda *x: jnp.stack(x), *[level(v) for v in values])
+
+
+def make(capacity=5, **kw):
+    kw.setdefault("staleness_coeff", 0.0)
+    return LevelBuffer(BufferConfig(capacity=capacity, **kw))
+
+
+def filled(buffer, scores, counter=0, last_seen=None):
+    """A buffer holding levels 0..len(scores)-1 with the given scores."""
+    state = buffer.init(level(0))
+    state, slots = jax.jit(buffer.insert)(
+        state, levels(range(len(scores))), jnp.asarray(scores, jnp.float32)
+    )
+    assert (np.asarray(slots) == np.arange(len(scores))).all()
+    state = state.replace(counter=jnp.int32(counter))
+    if last_seen is not None:
+        state = state.replace(
+            last_seen=state.last_seen.at[: len(last_seen)].set(jnp.asarray(last_seen, jnp.int32))
+        )
+    return state
+
+
+def test_rank_weights_by_hand():
+    buffer = make(capacity=4, temperature=1.0)
+    state = filled(buffer, [3.0, 1.0, 2.0])  # ranks 1, 3, 2; slot 3 empty
+    w = np.asarray(buffer.score_weights(state))
+    expected = np.array([1.0, 1 / 3, 1 / 2])
+    np.testing.assert_allclose(w[:3], expected / expected.sum(), rtol=1e-6)
+    assert w[3] == 0.0 and w.sum() == pytest.approx(1.0)
+
+
+def test_rank_temperature_is_an_exponent_and_its_limits():
+    scores = [0.5, 0.9, 0.1, 0.7]
+    w_half = np.asarray(make(temperature=0.5).score_weights(filled(make(), scores)))
+    raw = np.array([1 / 3, 1.0, 1 / 4, 1 / 2]) ** 2.0  # (1/rank)^(1/beta), beta = 0.5
+    np.testing.assert_allclose(w_half[:4], raw / raw.sum(), rtol=1e-5)
+    greedy = np.asarray(make(temperature=0.01).score_weights(filled(make(), scores)))
+    assert greedy[1] == pytest.approx(1.0, abs=1e-6)
+    flat = np.asarray(make(temperature=1e4).score_weights(filled(make(), scores)))
+    np.testing.assert_allclose(flat[:4], 0.25, atol=1e-3)
+
+
+def test_rank_ties_are_broken_by_slot():
+    buffer = make(temperature=1.0)
+    w = np.asarray(buffer.score_weights(filled(buffer, [1.0, 1.0, 1.0])))
+    raw = np.array([1.0, 1 / 2, 1 / 3])
+    np.testing.assert_allclose(w[:3], raw / raw.sum(), rtol=1e-6)
+
+
+def test_topk_and_proportional_weights():
+    topk = make(prioritization="topk", topk=2)
+    w = np.asarray(topk.score_weights(filled(topk, [0.1, 0.9, 0.5, 0.7])))
+    np.testing.assert_allclose(w[:4], [0, 0.5, 0, 0.5])
+    prop = make(prioritization="proportional", temperature=0.5)
+    w = np.asarray(prop.score_weights(filled(prop, [1.0, 2.0, -3.0])))
+    np.testing.assert_allclose(w[:3], np.array([1.0, 4.0, 0.0]) / 5.0, rtol=1e-6)
+    zeros = np.asarray(prop.score_weights(filled(prop, [0.0, 0.0])))
+    np.testing.assert_allclose(zeros[:2], [0.5, 0.5])
+
+
+@given(
+    scores=st.lists(st.floats(-5, 5), min_size=1, max_size=12),
+    prioritization=st.sampled_from(["rank", "topk", "proportional"]),
+    rho=st.floats(0, 1),
+    temperature=st.floats(0.05, 5),
+)
+def test_replay_weights_are_a_distribution_over_filled_slots(
+    scores, prioritization, rho, temperature
+):
+    buffer = make(
+        capacity=12,
+        prioritization=prioritization,
+        staleness_coeff=rho,
+        temperature=temperature,
+        topk=3,
+    )
+    state = filled(buffer, scores, counter=7, last_seen=np.arange(len(scores)) % 5)
+    w = np.asarray(buffer.replay_weights(state))
+    assert np.all(w >= 0) and w.sum() == pytest.approx(1.0, abs=1e-5)
+    assert np.all(w[len(scores) :] == 0)
+
+
+def test_staleness_weights_and_mixing():
+    buffer = make(staleness_coeff=0.3, temperature=1.0)
+    state = filled(buffer, [2.0, 1.0], counter=10, last_seen=[9, 6])  # staleness 1 and 4
+    stale = np.asarray(buffer.staleness_weights(state))
+    np.testing.assert_allclose(stale[:2], [0.2, 0.8], rtol=1e-6)
+    score = np.asarray(buffer.score_weights(state))
+    np.testing.assert_allclose(buffer.replay_weights(state), 0.7 * score + 0.3 * stale, rtol=1e-6)
+    fresh = filled(buffer, [2.0, 1.0], counter=0)  # all staleness zero -> uniform
+    np.testing.assert_allclose(np.asarray(buffer.staleness_weights(fresh))[:2], [0.5, 0.5])
+
+
+def test_insert_fills_in_order_then_replaces_the_lowest_weight_only_if_better():
+    buffer = make(capacity=3, temperature=1.0)
+    insert = jax.jit(buffer.insert)
+    state = buffer.init(level(0))
+    state, slots = insert(state, levels([10, 11, 12]), jnp.array([0.5, 0.2, 0.9]))
+    assert list(np.asarray(slots)) == [0, 1, 2] and int(state.size) == 3
+    # Full: a worse level is rejected, a better one replaces the lowest-weight slot (slot 1).
+    state, slots = insert(state, levels([13, 14]), jnp.array([0.1, 0.6]))
+    assert list(np.asarray(slots)) == [-1, 1]
+    np.testing.assert_allclose(state.scores, [0.5, 0.6, 0.9])
+    assert int(state.levels["cells"][1, 0]) == 14 and int(state.size) == 3
+
+
+def test_duplicates_refresh_their_slot():
+    buffer = LevelBuffer(BufferConfig(capacity=4, staleness_coeff=0.0), extras=("max_return",))
+    state = buffer.init(level(0))
+    state, _ = buffer.insert(
+        state, levels([1, 2]), jnp.array([0.3, 0.4]), {"max_return": jnp.array([0.1, 0.2])}
+    )
+    state, slots = buffer.insert(
+        state,
+        levels([2, 2, 3]),
+        jnp.array([0.9, 0.7, 0.1]),
+        {"max_return": jnp.array([0.5, 0.6, 0.0])},
+    )
+    assert list(np.asarray(slots)) == [1, 1, 2] and int(state.size) == 3
+    np.testing.assert_allclose(state.scores[:3], [0.3, 0.7, 0.1])
+    np.testing.assert_allclose(state.extras["max_return"][:3], [0.1, 0.6, 0.0])
+    no_dedup = LevelBuffer(BufferConfig(capacity=4, deduplicate=False))
+    _, slots2 = no_dedup.insert(no_dedup.init(level(0)), levels([2, 2]), jnp.ones(2))
+    assert list(np.asarray(slots2)) == [0, 1]
+
+
+def test_bad_scores_never_enter_the_buffer():
+    buffer = make()
+    state, _ = buffer.insert(buffer.init(level(0)), levels([1, 2]), jnp.array([jnp.nan, -jnp.inf]))
+    assert np.all(np.isfinite(np.asarray(state.scores[:2])))
+
+
+def test_min_fill_gating():
+    buffer = make(capacity=10, min_fill=0.5)
+    state = buffer.init(level(0))
+    for i in range(5):
+        assert not bool(buffer.is_ready(state))
+        state, _ = buffer.insert(state, levels([i]), jnp.array([1.0]))
+    assert bool(buffer.is_ready(state))
+
+
+def test_sampling_frequencies_match_the_distribution():
+    buffer = make(capacity=6, temperature=0.7)
+    state = filled(buffer, [0.3, 0.9, 0.1, 0.5, 0.7, 0.2])
+    p = np.asarray(buffer.replay_weights(state))
+    _, slots, sampled = jax.jit(buffer.sample, static_argnums=2)(jax.random.key(0), state, 60_000)
+    freq = np.bincount(np.asarray(slots), minlength=6) / 60_000
+    np.testing.assert_allclose(freq, p, atol=0.01)
+    np.testing.assert_array_equal(np.asarray(sampled["cells"][:, 0]), np.asarray(slots))
+
+
+def test_sampling_marks_seen_and_without_replacement_is_distinct():
+    buffer = make(capacity=6, staleness_coeff=0.5)
+    state = filled(buffer, [0.3, 0.9, 0.1, 0.5], counter=3)
+    new, slots, _ = buffer.sample(jax.random.key(1), state, 2)
+    assert int(new.counter) == 4
+    assert all(int(new.last_seen[s]) == 4 for s in np.asarray(slots))
+    assert int(new.replays.sum()) == 2
+    distinct = LevelBuffer(dataclasses.replace(buffer.config, sample_with_replacement=False))
+    _, slots, _ = distinct.sample(jax.random.key(2), state, 4)
+    assert sorted(np.asarray(slots)) == [0, 1, 2, 3]
+
+
+def test_update_writes_scores_and_averages_repeated_slots():
+    buffer = LevelBuffer(BufferConfig(capacity=4), extras=("max_return",))
+    state = buffer.init(level(0))
+    state, _ = buffer.insert(
+        state, levels([1, 2, 3]), jnp.array([0.1, 0.2, 0.3]), {"max_return": jnp.zeros(3)}
+    )
+    state = buffer.update(
+        state,
+        jnp.array([2, 0, 2]),
+        jnp.array([0.8, 0.5, 0.4]),
+        {"max_return": jnp.array([1.0, 0.5, 0.0])},
+    )
+    np.testing.assert_allclose(state.scores[:3], [0.5, 0.2, 0.6], rtol=1e-6)
+    np.testing.assert_allclose(state.extras["max_return"][:3], [0.5, 0.0, 0.5])
+    with pytest.raises(ValueError, match="max_return"):
+        buffer.update(state, jnp.array([0]), jnp.array([1.0]))
+
+
+def test_stats_top_slots_and_age_histogram():
+    buffer = make(capacity=5, temperature=1.0)
+    state = filled(buffer, [0.2, 0.8, 0.5], counter=4, last_seen=[0, 2, 4])
+    stats = {k: float(v) for k, v in buffer.stats(state).items()}
+    assert stats["size"] == 3 and stats["fill"] == pytest.approx(0.6)
+    assert stats["score_mean"] == pytest.approx(0.5) and stats["score_max"] == pytest.approx(0.8)
+    assert stats["score_min"] == pytest.approx(0.2)
+    assert stats["staleness_mean"] == pytest.approx(2.0) and stats["age_mean"] == pytest.approx(4)
+    w = np.asarray(buffer.replay_weights(state))
+    assert stats["score_weighted"] == pytest.approx(float(np.dot(w[:3], [0.2, 0.8, 0.5])), 1e-5)
+    assert list(np.asarray(buffer.top_slots(state, 4))) == [1, 2, 0, -1]
+    counts, edges = age_histogram(state, bins=4)
+    assert int(counts.sum()) == 3 and edges.shape == (5,)
+
+
+def test_buffer_ops_jit_and_vmap_over_independent_buffers():
+    buffer = make(capacity=4)
+    states = jax.vmap(lambda i: buffer.init(level(0)))(jnp.arange(3))
+    batch = jax.tree_util.tree_map(lambda x: jnp.stack([x] * 3), levels([1, 2]))
+    scores = jnp.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]])
+    states, _ = jax.jit(jax.vmap(buffer.insert))(states, batch, scores)
+    assert np.asarray(states.size).tolist() == [2, 2, 2]
+    np.testing.assert_allclose(states.scores[:, :2], scores)
