@@ -7,6 +7,9 @@
 | Robust PLR / PLR⊥ (Jiang et al. 2021b)             | ``robust-plr`` | plr.py      |
 | ACCEL (Parker-Holder et al. 2022)                  | ``accel``      | accel.py    |
 | Sampling For Learnability (Rutherford et al. 2024) | ``sfl``        | sfl.py      |
+| Optimisation-framework UED, provable (NCC, 2025)   | ``ncc-theory`` | ncc.py      |
+| NCC, practical, oracle regret                      | ``ncc-reg``    | ncc.py      |
+| NCC, practical, learnability                       | ``ncc-learn``  | ncc.py      |
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from . import accel, dr, plr, sfl
+from . import accel, dr, ncc, plr, sfl
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +77,21 @@ ALGORITHMS: dict[str, Algorithm] = {
             accel.make,
             accel.validate,
             "ACCEL: robust PLR whose buffer also grows by editing replayed levels",
+        ),
+        *(
+            Algorithm(
+                name,
+                ncc.Config,
+                functools.partial(ncc.preset, name),
+                ncc.make,
+                ncc.validate,
+                summary,
+            )
+            for name, summary in (
+                ("ncc-theory", "NCC with the theory's choices: REINFORCE+SGD, static buffer"),
+                ("ncc-reg", "NCC: learned distribution over a dynamic buffer, oracle regret"),
+                ("ncc-learn", "NCC: learned distribution over a dynamic buffer, learnability"),
+            )
         ),
         Algorithm(
             "sfl",

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from ued.config import ConfigError, TrainConfig, base_preset
+from ued.config import ConfigError, TrainConfig, base_preset, override
 from ued.curriculum import REPLAY, RolloutResult, Student, UpdatePlan
 
 
@@ -159,8 +159,12 @@ PRESETS = {
 
 
 def preset(name: str) -> TrainConfig:
-    """SFL with the shared env / student settings of preset ``name``."""
-    return dataclasses.replace(base_preset(name), algo="sfl", curriculum=PRESETS[name])
+    """SFL with the shared env / student settings of preset ``name``; the ``paper`` preset uses
+    the SFL paper's mazes (13x13, 60 walls)."""
+    config = dataclasses.replace(base_preset(name), algo="sfl", curriculum=PRESETS[name])
+    if name == "paper":
+        config = override(config, maze__n_walls=60)
+    return config
 
 
 def make(env, config: TrainConfig) -> SamplingForLearnability:

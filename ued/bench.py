@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import platform
 import resource
 import statistics
@@ -24,6 +25,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .env import AutoReplay
 from .rollout import Player
@@ -48,11 +50,12 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_function(fn, args_fn, chunks: int) -> tuple[float, float, int]:
-    """Compile ``fn`` (ahead of time, timed), warm up once, then time ``chunks`` calls.
+def time_function(fn, args_fn, chunks: int, warmup: int = 1):
+    """Compile ``fn`` (ahead of time, timed), call it ``warmup`` times, then time ``chunks``
+    calls.
 
     ``args_fn(previous_output)`` returns the next call's arguments (so state can be threaded).
-    Returns ``(compile_s, median_s, traces)``.
+    Returns ``(compile_s, median_s, traces, outputs of the timed calls)``.
     """
     traces = 0
 
@@ -65,14 +68,17 @@ def time_function(fn, args_fn, chunks: int) -> tuple[float, float, int]:
     t = time.perf_counter()
     compiled = jax.jit(counted).lower(*args).compile()
     compile_s = time.perf_counter() - t
-    out = jax.block_until_ready(compiled(*args))
-    times = []
+    out = None
+    for _ in range(max(warmup, 1)):
+        out = jax.block_until_ready(compiled(*args_fn(out)))
+    times, outputs = [], []
     for _ in range(chunks):
         args = args_fn(out)
         t = time.perf_counter()
         out = jax.block_until_ready(compiled(*args))
         times.append(time.perf_counter() - t)
-    return compile_s, statistics.median(times), traces
+        outputs.append(out)
+    return compile_s, statistics.median(times), traces, outputs
 
 
 def _emit(record: dict[str, Any]) -> None:
@@ -123,7 +129,7 @@ def bench_rollout(env, network, num_envs: int, num_steps: int, chunks: int) -> d
         traj, last = player.rollout(key, params, levels, num_steps)
         return traj.rewards.sum() + last.sum()
 
-    compile_s, median, traces = time_function(
+    compile_s, median, traces, _ = time_function(
         play, lambda out: (jax.random.key(2), params, levels), chunks
     )
     return {
@@ -135,8 +141,19 @@ def bench_rollout(env, network, num_envs: int, num_steps: int, chunks: int) -> d
     }
 
 
+def warmup_updates(config) -> int:
+    """Updates to run before timing so the curriculum is in its steady state: a level buffer
+    must reach its min-fill before replay (and gradient) updates start."""
+    buffer = getattr(config.curriculum, "buffer", None)
+    if buffer is None:
+        return 0
+    return math.ceil(buffer.min_fill * buffer.capacity / config.ppo.num_envs) + 2
+
+
 def bench_train(config, chunks: int) -> dict[str, Any]:
-    """Full training updates of ``config``'s curriculum, ``config.updates_per_chunk`` per call."""
+    """Full training updates of ``config``'s curriculum, ``config.updates_per_chunk`` per call,
+    timed in the curriculum's steady state (after ``warmup_updates``). Reports the fraction of
+    timed updates that applied a gradient (robust PLR and ACCEL skip it on exploratory levels)."""
     from algorithms import ALGORITHMS
     from envs import ENVS
 
@@ -146,18 +163,30 @@ def bench_train(config, chunks: int) -> dict[str, Any]:
     curriculum = ALGORITHMS[config.algo].make(env, config)
     init, chunk = make_train(env, curriculum, config)
     state0 = jax.jit(init)(seed_keys(config))
+    per_chunk = config.updates_per_chunk
+    warmup_chunks = 1 + math.ceil(warmup_updates(config) / per_chunk)
+    calls = 0
 
     def args(out):
+        # Start at update 1: steady-state updates, off the boundaries where periodic curriculum
+        # work runs (SFL's refresh, whose cost it logs as curriculum/scoring_env_steps).
+        nonlocal calls
         state = state0 if out is None else out[0]
-        return (state, jnp.int32(0))
+        calls += 1
+        return (state, jnp.int32(1 + (calls - 1) * per_chunk))
 
-    compile_s, median, traces = time_function(chunk, args, chunks)
-    steps = config.updates_per_chunk * config.steps_per_update * len(config.seed_list)
+    compile_s, median, traces, outputs = time_function(chunk, args, chunks, warmup_chunks)
+    applied = np.concatenate(
+        [np.asarray(o[1]["curriculum/apply_gradient"]).ravel() for o in outputs]
+    )
+    steps = per_chunk * config.steps_per_update * len(config.seed_list)
     return {
         "steps_per_s": steps / median,
         "compile_s": compile_s,
         "traces": traces,
-        "s_per_update": median / config.updates_per_chunk,
+        "s_per_update": median / per_chunk,
+        "gradient_fraction": float(applied.mean()),
+        "warmup_updates": warmup_chunks * per_chunk,
         "num_envs": config.ppo.num_envs,
         "num_steps": config.ppo.num_steps,
         "epochs": config.ppo.epochs,
@@ -209,9 +238,9 @@ def run_bench(args) -> list[dict[str, Any]]:
                 )
                 config = dataclasses.replace(
                     config,
-                    updates=10 * args.updates_per_chunk,
+                    updates=10_000 * args.updates_per_chunk,  # keeps the LR schedule positive
                     eval_every=0,
-                    checkpoint_every=10 * args.updates_per_chunk,
+                    checkpoint_every=10_000 * args.updates_per_chunk,
                 )
                 validate(config)
                 impls = ("fused", "autodiff", "flax") if args.compare_lstm else ("fused",)

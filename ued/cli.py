@@ -33,7 +33,7 @@ class TrainArgs:
     """Train a student with a curriculum. Other config fields: see --help-config."""
 
     algo: str = "dr"
-    """Curriculum: dr, plr, robust-plr, accel, sfl."""
+    """Curriculum: dr, plr, robust-plr, accel, sfl, ncc-theory, ncc-reg, ncc-learn."""
     env: str = "maze"
     """Environment."""
     preset: Literal["test", "cpu", "paper"] = "cpu"
@@ -124,6 +124,9 @@ class EvalArgs:
     """Tidy CSV of results (a Markdown summary goes next to it, plots into <out>_plots/)."""
     step: int | None = None
     """Checkpoint step to evaluate (default: the latest)."""
+    iterate: Literal["last", "best"] = "last"
+    """Evaluate the last parameters, or the best iterate (smallest gradient norm; runs with
+    ppo.track_best_iterate such as ncc-theory)."""
 
 
 def eval_main(argv: list[str]) -> int:
@@ -141,6 +144,7 @@ def eval_main(argv: list[str]) -> int:
         seed=args.seed,
         out=args.out,
         step=args.step,
+        iterate=args.iterate,
     )
     print(table)
     return 0
@@ -158,7 +162,7 @@ class BenchArgs:
     """Which measurements to run."""
     chunks: int = 3
     """Timed chunks after warm-up (the median is reported)."""
-    updates_per_chunk: int = 2
+    updates_per_chunk: int = 5
     """Updates per timed training chunk."""
     compare_lstm: bool = False
     """Also time the training update with flax's OptimizedLSTMCell (the JaxUED network) and the

@@ -92,6 +92,18 @@ class PPOConfig:
     """Value loss coefficient."""
     normalize_advantages: bool = True
     """Normalise advantages per minibatch."""
+    objective: Literal["ppo", "reinforce"] = "ppo"
+    """ppo: the clipped surrogate; reinforce: the plain policy gradient -log pi(a|s) * A (with
+    gae_lambda = 1, A is the Monte-Carlo return minus the value baseline), the estimator NCC's
+    convergence theory assumes."""
+    optimizer: Literal["adam", "sgd"] = "adam"
+    """Adam (with adam_eps) or plain SGD."""
+    param_bound: float = 0.0
+    """Clip every parameter to [-param_bound, param_bound] after each step (0 = off): the
+    theory's compact parameter set."""
+    track_best_iterate: bool = False
+    """Keep the parameters with the smallest gradient norm seen (the theory's output iterate;
+    `ued eval --iterate best` evaluates them)."""
 
 
 C = TypeVar("C")
@@ -219,6 +231,7 @@ def validate_common(config: TrainConfig) -> None:
     _probability(p, "ppo.", "gamma", "gae_lambda")
     _require(p.clip_eps > 0, "ppo.clip_eps", f"must be positive, got {p.clip_eps}")
     _require(p.ent_coef >= 0 and p.vf_coef >= 0, "ppo.ent_coef/vf_coef", "must be >= 0")
+    _require(p.param_bound >= 0, "ppo.param_bound", f"must be >= 0, got {p.param_bound}")
     _require(
         p.num_envs % p.minibatches == 0,
         "ppo.minibatches",

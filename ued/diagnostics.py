@@ -89,7 +89,25 @@ class Diagnostics:
             )
             if i == 0:
                 self._image(update, view)
+                self._mass(update, view)
         self.log.write(rows)
+
+    def _mass(self, update: int, view: dict[str, Any]) -> None:
+        """The replay distribution (PLR's P, NCC's y) over filled slots, sorted, log scale."""
+        import matplotlib.pyplot as plt
+
+        weights = np.sort(np.asarray(view["weights"])[np.asarray(view["filled"])])[::-1]
+        fig, ax = plt.subplots(figsize=(4.5, 3))
+        ax.plot(np.arange(1, weights.size + 1), weights, lw=1.2)
+        ax.axhline(1.0 / weights.size, color="grey", ls="--", lw=0.8, label="uniform")
+        ax.set_yscale("log")
+        ax.set_xlabel("buffer level (sorted by mass)")
+        ax.set_ylabel("replay probability")
+        ax.set_title(f"update {update}", fontsize=9)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(self.out / "plots" / f"mass_{update:06d}.png", dpi=90)
+        plt.close(fig)
 
     def _image(self, update: int, view: dict[str, Any]) -> None:
         import matplotlib.pyplot as plt

@@ -317,6 +317,7 @@ def evaluate_runs(
     seed: int,
     out: Path,
     step: int | None = None,
+    iterate: str = "last",
 ) -> str:
     """``ued eval``: evaluate every seed of every run on every suite.
 
@@ -328,7 +329,7 @@ def evaluate_runs(
     from .logging import CsvLog
     from .train import load_run
 
-    loaded = [load_run(Path(r), step) for r in runs]
+    loaded = [load_run(Path(r), step, iterate) for r in runs]
     resolved = {}
     for run in loaded:
         for suite in suites:

@@ -63,13 +63,20 @@ def ppo_loss(params, network: ActorCritic, batch: Batch, config: PPOConfig):
     advantages = batch.advantages
     if config.normalize_advantages:
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-    clipped_ratio = jnp.clip(ratio, 1.0 - config.clip_eps, 1.0 + config.clip_eps)
-    policy_loss = -jnp.mean(jnp.minimum(ratio * advantages, clipped_ratio * advantages))
-
-    clipped_values = traj.values + jnp.clip(values - traj.values, -config.clip_eps, config.clip_eps)
-    value_loss = 0.5 * jnp.mean(
-        jnp.maximum(jnp.square(values - batch.targets), jnp.square(clipped_values - batch.targets))
-    )
+    if config.objective == "reinforce":
+        policy_loss = -jnp.mean(log_probs * jax.lax.stop_gradient(advantages))
+        value_loss = 0.5 * jnp.mean(jnp.square(values - batch.targets))
+    else:
+        clipped_ratio = jnp.clip(ratio, 1.0 - config.clip_eps, 1.0 + config.clip_eps)
+        policy_loss = -jnp.mean(jnp.minimum(ratio * advantages, clipped_ratio * advantages))
+        clipped_values = traj.values + jnp.clip(
+            values - traj.values, -config.clip_eps, config.clip_eps
+        )
+        value_loss = 0.5 * jnp.mean(
+            jnp.maximum(
+                jnp.square(values - batch.targets), jnp.square(clipped_values - batch.targets)
+            )
+        )
     entropy = jnp.mean(distributions.entropy(logits))
     loss = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy
     metrics = {
@@ -84,12 +91,13 @@ def ppo_loss(params, network: ActorCritic, batch: Batch, config: PPOConfig):
 
 
 def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:
-    """Gradient clipping then Adam's scaling; the (scheduled) step size is applied by
-    ``ppo_update`` so that the schedule is a function of the training update, not of how many
-    gradient steps happened to be applied."""
-    return optax.chain(
-        optax.clip_by_global_norm(config.max_grad_norm), optax.scale_by_adam(eps=config.adam_eps)
+    """Gradient clipping then Adam's scaling (nothing more for SGD); the (scheduled) step size is
+    applied by ``ppo_update`` so that the schedule is a function of the training update, not of
+    how many gradient steps happened to be applied."""
+    scaling = (
+        optax.scale_by_adam(eps=config.adam_eps) if config.optimizer == "adam" else optax.identity()
     )
+    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), scaling)
 
 
 def learning_rate(config: PPOConfig, update: jax.Array, total_updates: int) -> jax.Array:
@@ -123,6 +131,10 @@ def ppo_update(
         (_, metrics), grads = grad_fn(params, network, minibatch, config)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, jax.tree_util.tree_map(lambda u: -lr * u, updates))
+        if config.param_bound:
+            params = jax.tree_util.tree_map(
+                lambda p: jnp.clip(p, -config.param_bound, config.param_bound), params
+            )
         return (params, opt_state), {**metrics, "grad_norm": optax.tree.norm(grads)}
 
     def epoch(carry, key):

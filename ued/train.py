@@ -33,6 +33,20 @@ from .rollout import Player, Trajectory
 
 
 @struct.dataclass
+class BestIterate:
+    """The parameters with the smallest gradient norm seen so far (``ppo.track_best_iterate``).
+
+    Attributes:
+        params: those parameters; grad_norm: ``f32[]`` their gradient norm; update: ``int32[]``
+            the update whose gradient was measured at them (-1 before any).
+    """
+
+    params: Any
+    grad_norm: jax.Array
+    update: jax.Array
+
+
+@struct.dataclass
 class TrainState:
     """Everything one seed's training carries from update to update.
 
@@ -41,12 +55,14 @@ class TrainState:
         opt_state: the optimiser state (gradient clipping + Adam moments).
         curriculum: the curriculum's state (buffer, scores, adversary, ...).
         rng: a typed PRNG key.
+        best: the best iterate, when tracked (else None).
     """
 
     params: Any
     opt_state: Any
     curriculum: Any
     rng: jax.Array
+    best: BestIterate | None = None
 
 
 def episode_metrics(traj: Trajectory) -> dict[str, jax.Array]:
@@ -118,11 +134,15 @@ class Trainer:
         """A fresh training state from a typed PRNG key."""
         k_params, k_curriculum, k_run = jax.random.split(key, 3)
         params = init_params(self.network, k_params, self.env.dummy_observation())
+        best = None
+        if self.config.ppo.track_best_iterate:
+            best = BestIterate(params, jnp.array(jnp.inf, jnp.float32), jnp.array(-1, jnp.int32))
         return TrainState(
             params=params,
             opt_state=self.optimizer.init(params),
             curriculum=self.curriculum.init(k_curriculum),
             rng=k_run,
+            best=best,
         )
 
     def update(self, state: TrainState, update: jax.Array):
@@ -176,7 +196,20 @@ class Trainer:
             "curriculum/apply_gradient": plan.apply_gradient.astype(jnp.int32),
             **curriculum_metrics,
         }
-        state = TrainState(params=params, opt_state=opt_state, curriculum=curriculum, rng=rng)
+        best = state.best
+        if best is not None:
+            # With one epoch and one minibatch the logged norm is the gradient at state.params.
+            norm = learn_metrics["grad_norm"]
+            better = plan.apply_gradient & (norm < best.grad_norm)
+            best = jax.tree_util.tree_map(
+                lambda new, old: jnp.where(better, new, old),
+                BestIterate(state.params, norm, update.astype(jnp.int32)),
+                best,
+            )
+            metrics["student/best_grad_norm"] = best.grad_norm
+        state = TrainState(
+            params=params, opt_state=opt_state, curriculum=curriculum, rng=rng, best=best
+        )
         return state, metrics, levels
 
 
@@ -467,10 +500,11 @@ class LoadedRun:
     seed_params: list[Any]
 
 
-def load_run(out: Path, step: int | None = None) -> LoadedRun:
+def load_run(out: Path, step: int | None = None, iterate: str = "last") -> LoadedRun:
     """Read a run directory's config and the student parameters of checkpoint ``step`` (the
-    latest by default) for every seed. Fails with ``CheckpointError`` / ``ConfigError`` naming the
-    problem before anything is compiled."""
+    latest by default) for every seed: the ``last`` iterate, or the ``best`` one (smallest
+    gradient norm, for runs with ``ppo.track_best_iterate``). Fails with ``CheckpointError`` /
+    ``ConfigError`` naming the problem before anything is compiled."""
     from algorithms import ALGORITHMS
     from envs import ENVS
 
@@ -494,6 +528,12 @@ def load_run(out: Path, step: int | None = None) -> LoadedRun:
     state, _ = checkpointer.restore(step, jax.eval_shape(init, seed_keys(config)))
     checkpointer.close()
     several = len(config.seed_list) > 1
+    if iterate == "best":
+        if state.best is None:
+            raise config_lib.ConfigError(
+                f"iterate: {out} did not track a best iterate (ppo.track_best_iterate is off)"
+            )
+        state = state.replace(params=state.best.params)
     params = [_seed_params(state, i, several) for i in range(len(config.seed_list))]
     network = Trainer(env, curriculum, config).network
     return LoadedRun(out.name, config, env, network, step, params)
