@@ -107,7 +107,11 @@ def bench_env_only(env, num_envs: int, num_steps: int, chunks: int) -> dict[str,
     def args(out):
         return (jax.random.key(1), state0 if out is None else out[0])
 
-    compile_s, median, traces = time_function(play, args, chunks)
+    return _throughput(time_function(play, args, chunks), num_envs, num_steps)
+
+
+def _throughput(timing, num_envs: int, num_steps: int) -> dict[str, Any]:
+    compile_s, median, traces, _ = timing
     return {
         "steps_per_s": num_envs * num_steps / median,
         "compile_s": compile_s,
@@ -129,16 +133,8 @@ def bench_rollout(env, network, num_envs: int, num_steps: int, chunks: int) -> d
         traj, last = player.rollout(key, params, levels, num_steps)
         return traj.rewards.sum() + last.sum()
 
-    compile_s, median, traces, _ = time_function(
-        play, lambda out: (jax.random.key(2), params, levels), chunks
-    )
-    return {
-        "steps_per_s": num_envs * num_steps / median,
-        "compile_s": compile_s,
-        "traces": traces,
-        "num_envs": num_envs,
-        "num_steps": num_steps,
-    }
+    timing = time_function(play, lambda out: (jax.random.key(2), params, levels), chunks)
+    return _throughput(timing, num_envs, num_steps)
 
 
 def warmup_updates(config) -> int:

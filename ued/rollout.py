@@ -51,6 +51,14 @@ class EpisodeStats:
     lengths: jax.Array
 
 
+def _reset_batch(env, key, levels):
+    """Reset one env per level; returns ``(next key, batch size, obs, states)``."""
+    batch = jax.tree_util.tree_leaves(levels)[0].shape[0]
+    k_reset, key = jax.random.split(key)
+    obs, state = jax.vmap(env.reset_to_level)(jax.random.split(k_reset, batch), levels)
+    return key, batch, obs, state
+
+
 def _add_time(tree):
     return jax.tree_util.tree_map(lambda x: x[None], tree)
 
@@ -123,9 +131,7 @@ class Player:
         number of batched env steps taken (for env-step accounting).
         """
         env = AutoReplay(self.env)
-        batch = jax.tree_util.tree_leaves(levels)[0].shape[0]
-        k_reset, key = jax.random.split(key)
-        obs, state = jax.vmap(env.reset_to_level)(jax.random.split(k_reset, batch), levels)
+        key, batch, obs, state = _reset_batch(env, key, levels)
         zeros = jnp.zeros((batch,), jnp.int32)
         init = (
             key,
@@ -168,9 +174,7 @@ class Player:
         """One stochastic episode on each level of the batch, stopping as soon as every episode
         has ended (at most ``env.max_steps`` steps). Returns per-level ``EpisodeStats``."""
         env = self.env
-        batch = jax.tree_util.tree_leaves(levels)[0].shape[0]
-        k_reset, key = jax.random.split(key)
-        obs, state = jax.vmap(env.reset_to_level)(jax.random.split(k_reset, batch), levels)
+        key, batch, obs, state = _reset_batch(env, key, levels)
         zeros_f = jnp.zeros((batch,), jnp.float32)
         stats = EpisodeStats(
             solved=jnp.zeros((batch,), jnp.bool_),
