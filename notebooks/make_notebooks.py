@@ -107,10 +107,89 @@ LEVELS = [
 ]
 
 
+CURRICULA = [
+    new_markdown_cell(
+        "# What a curriculum keeps\n\n"
+        "Train a small ACCEL student for a few dozen updates with the Python API (the same "
+        "`make_train` the CLI uses), then look inside its level buffer: the levels with the "
+        "highest scores, the replay distribution, and how the buffer's levels differ from the "
+        "domain-randomisation distribution. Set `UED_STUDY` to a directory of runs (e.g. "
+        "`results/study` from the README's study) to compare full training runs."
+    ),
+    new_code_cell(
+        "%matplotlib inline\n"
+        "import os\n"
+        "import jax, jax.numpy as jnp, numpy as np, matplotlib.pyplot as plt\n"
+        "from algorithms import ALGORITHMS\n"
+        "from envs import ENVS\n"
+        "from envs.maze import render_level, shortest_path_length, UNREACHABLE\n"
+        "from ued.config import override\n"
+        "from ued.plots import level_grid\n"
+        "from ued.train import make_train, seed_keys\n"
+        "UPDATES = int(os.environ.get('UED_NOTEBOOK_UPDATES', 60))\n"
+        "config = override(ALGORITHMS['accel'].preset('test'), updates=UPDATES, updates_per_chunk=UPDATES,\n"
+        "                  maze__height=9, maze__width=9, maze__n_walls=12, maze__max_steps=60,\n"
+        "                  ppo__num_envs=8, ppo__num_steps=32, ppo__minibatches=1,\n"
+        "                  curriculum__buffer__capacity=64)\n"
+        "env = ENVS['maze'].make(config)\n"
+        "curriculum = ALGORITHMS['accel'].make(env, config)\n"
+        "init, chunk = make_train(env, curriculum, config)\n"
+        "state, metrics, _ = jax.jit(chunk)(jax.jit(init)(seed_keys(config)), jnp.int32(0))\n"
+        "branches = np.bincount(np.asarray(metrics['curriculum/branch']), minlength=3)\n"
+        "print('updates: new / replay / mutate =', branches.tolist())\n"
+        "print('buffer size', int(state.curriculum.buffer.size), 'of', config.curriculum.buffer.capacity)"
+    ),
+    new_code_cell(
+        "view = curriculum.inspect(state.curriculum)\n"
+        "filled = np.asarray(view['filled'])\n"
+        "scores = np.where(filled, np.asarray(view['scores']), -np.inf)\n"
+        "top = np.argsort(-scores)[:8]\n"
+        "levels = jax.tree_util.tree_map(lambda x: x[top], view['levels'])\n"
+        "level_grid(np.asarray(jax.vmap(render_level)(levels)), [f'score {scores[i]:.3f}' for i in top],\n"
+        "           ncols=8, suptitle='highest-scoring buffer levels (MaxMC)');"
+    ),
+    new_code_cell(
+        "weights = np.sort(np.asarray(view['weights'])[filled])[::-1]\n"
+        "fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))\n"
+        "axes[0].plot(weights); axes[0].set_yscale('log')\n"
+        "axes[0].set_title('replay distribution (rank, staleness-mixed)'); axes[0].set_xlabel('level, sorted')\n"
+        "buffer_path = np.asarray(jax.vmap(shortest_path_length)(\n"
+        "    jax.tree_util.tree_map(lambda x: x[np.flatnonzero(filled)], view['levels'])))\n"
+        "dr = jax.vmap(env.sample_level)(jax.random.split(jax.random.key(0), 512))\n"
+        "dr_path = np.asarray(jax.vmap(shortest_path_length)(dr))\n"
+        "for name, path in (('buffer', buffer_path), ('DR', dr_path)):\n"
+        "    ok = path < UNREACHABLE\n"
+        "    axes[1].hist(path[ok], bins=20, alpha=0.5, density=True,\n"
+        "                 label=f'{name}: {ok.mean():.0%} solvable, mean path {path[ok].mean():.1f}')\n"
+        "axes[1].set_xlabel('shortest path'); axes[1].legend(fontsize=7); plt.tight_layout()"
+    ),
+    new_markdown_cell("## Comparing full runs"),
+    new_code_cell(
+        "from pathlib import Path\n"
+        "from ued.plots import compare_runs\n"
+        "study = Path(os.environ.get('UED_STUDY', 'results/study'))\n"
+        "runs = {p.name: p for p in sorted(study.glob('*')) if (p / 'run.json').exists()}\n"
+        "if runs:\n"
+        "    compare_runs(runs, study / 'comparison.png')\n"
+        "    from IPython.display import Image, display\n"
+        "    display(Image(filename=str(study / 'comparison.png')))\n"
+        "else:\n"
+        "    print(f'no finished runs under {study}')"
+    ),
+]
+
+NOTEBOOKS = {"level_distributions": LEVELS, "curricula": CURRICULA}
+
+
 def main() -> None:
-    notebook = new_notebook(cells=LEVELS, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nbformat.write(notebook, HERE / "level_distributions.ipynb")
+    for name, cells in NOTEBOOKS.items():
+        notebook = new_notebook(
+            cells=cells,
+            metadata={
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+            },
+        )
+        nbformat.write(notebook, HERE / f"{name}.ipynb")
 
 
 if __name__ == "__main__":

@@ -188,3 +188,31 @@ def test_training_env_factory_matches_config(test_config):
     env = ENVS["maze"].make(test_config)
     assert (env.height, env.width, env.max_steps, env.n_walls) == (7, 7, 24, 5)
     assert dataclasses.replace(test_config, seeds=(1, 2)).seed_list == (1, 2)
+
+
+def test_multi_seed_init_does_not_deadlock(tmp_path):
+    """jaxlib's batched CPU QR (a vmapped orthogonal initialiser) deadlocks XLA's thread pool on
+    2-core machines; several seeds must therefore be initialised without batching the QR. Runs in
+    a subprocess so a regression fails by timeout instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "init.py"
+    script.write_text(
+        "import jax\n"
+        "from algorithms import ALGORITHMS\n"
+        "from envs import ENVS\n"
+        "from ued.config import override\n"
+        "from ued.train import make_train\n"
+        "config = override(ALGORITHMS['dr'].preset('paper'), seeds=(0, 1, 2))\n"
+        "env = ENVS['maze'].make(config)\n"
+        "init = jax.jit(make_train(env, ALGORITHMS['dr'].make(env, config), config)[0])\n"
+        "for i in range(100):\n"
+        "    keys = jax.random.split(jax.random.key(i), 3)\n"
+        "    jax.block_until_ready(init(keys))\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]

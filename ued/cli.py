@@ -97,11 +97,14 @@ def train_main(argv: list[str]) -> int:
         name = f"{config.algo}-{config.env}-{config.preset}-s{seeds}"
         out = args.out or Path("checkpoints") / name
     result = run(config, out, resume=args.resume is not None, progress=args.progress)
-    print(
-        f"trained {result.updates} updates in {result.train_s:.1f}s "
-        f"({result.steps_per_s:,.0f} env steps/s, compile {result.compile_s:.1f}s); "
-        f"outputs in {result.out}"
-    )
+    if result.train_s == 0:
+        print(f"{result.out} has already completed its {result.updates} updates")
+    else:
+        print(
+            f"trained up to update {result.updates} in {result.train_s:.1f}s "
+            f"({result.steps_per_s:,.0f} env steps/s, compile {result.compile_s:.1f}s); "
+            f"outputs in {result.out}"
+        )
     return 0
 
 

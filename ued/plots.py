@@ -198,3 +198,58 @@ def cvar_curve(rows: list[dict[str, Any]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _mean_over_seeds(points: dict[str, dict[int, float]]):
+    """``{seed: {x: y}}`` -> ``(x, mean, standard error)`` over the x's every seed has."""
+    xs = sorted(set.intersection(*(set(p) for p in points.values())))
+    values = np.array([[points[s][x] for x in xs] for s in points])
+    se = values.std(axis=0, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0 * values[0]
+    return np.array(xs), values.mean(axis=0), se
+
+
+def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5) -> None:
+    """Compare several runs (name -> run directory) on one figure: evaluation solve rates during
+    training (each suite evaluated), and what each curriculum trained on (shortest path and
+    solvable fraction of the levels of each chunk's last update, from ``curriculum.csv``). Means
+    over seeds with standard-error bands, against env steps."""
+    panels = []
+    first = next(iter(runs.values()))
+    suites = (
+        sorted({r["suite"] for r in read_csv(first / "eval.csv") if r["statistic"] == "solve_rate"})
+        if (first / "eval.csv").exists()
+        else []
+    )
+    panels += [("eval", s, f"{s}: solve rate during training") for s in suites]
+    panels += [
+        ("curriculum", "trained/shortest_path", "trained-on levels: shortest path"),
+        ("curriculum", "trained/solvable", "trained-on levels: solvable fraction"),
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.3), squeeze=False)
+    for name, run in runs.items():
+        steps_per_update = int(read_csv(run / "metrics.csv")[0]["env_steps"])
+        for ax, (kind, key, title) in zip(axes[0], panels):
+            points: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+            if kind == "eval":
+                for r in read_csv(run / "eval.csv"):
+                    if r["suite"] == key and r["statistic"] == "solve_rate":
+                        points[r["seed"]][int(r["update"])].append(float(r["value"]))
+            else:
+                for r in read_csv(run / "curriculum.csv"):
+                    if r["statistic"] == key:
+                        points[r["seed"]][int(r["update"])].append(float(r["value"]))
+            if not points:
+                continue
+            means = {s: {u: float(np.mean(v)) for u, v in p.items()} for s, p in points.items()}
+            x, mean, se = _mean_over_seeds(means)
+            if kind == "curriculum":
+                mean, se = _smooth(mean, smooth), _smooth(se, smooth)
+            ax.plot(x * steps_per_update, mean, lw=1.3, label=name)
+            ax.fill_between(x * steps_per_update, mean - se, mean + se, alpha=0.2)
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("env steps")
+            ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -225,7 +225,10 @@ def make_train(env, curriculum, config: TrainConfig):
     """
     trainer = Trainer(env, curriculum, config)
     several = len(config.seed_list) > 1
-    init = jax.vmap(trainer.init) if several else trainer.init
+    # Seeds are initialised one after another (lax.map), not vmapped: a vmapped orthogonal
+    # initialiser is a batched QR, and jaxlib's batched CPU QR parallelises over the same thread
+    # pool the executor runs on, which deadlocks on small (2-core) machines.
+    init = (lambda keys: jax.lax.map(trainer.init, keys)) if several else trainer.init
     update = jax.vmap(trainer.update, in_axes=(0, None)) if several else trainer.update
 
     def chunk(state, start):
@@ -289,13 +292,6 @@ def _seed_params(state, index: int, several: bool):
     return jax.tree_util.tree_map(lambda x: x[index], params) if several else params
 
 
-def _check_resume(out: Path, config: TrainConfig) -> TrainConfig:
-    saved = config_lib.load(out / "config.json")
-    if saved.updates != config.updates:
-        saved = dataclasses.replace(saved, updates=config.updates)
-    return saved
-
-
 def _check_checkpoint_config(
     checkpointer: Checkpointer, step: int, config: TrainConfig, out: Path
 ) -> None:
@@ -317,7 +313,8 @@ def prepare_run(config: TrainConfig, out: Path, resume: bool) -> TrainConfig:
     if resume:
         if not out.is_dir():
             raise RunError(f"--resume {out}: no such run directory")
-        config = _check_resume(out, config)
+        # The run's own config; only the total number of updates may be changed on resume.
+        config = dataclasses.replace(config_lib.load(out / "config.json"), updates=config.updates)
         config_lib.validate(config)
         steps = Checkpointer(ckpt_dir).all_steps() if ckpt_dir.is_dir() else []
         if not steps:
@@ -347,6 +344,7 @@ def run(
     are written (and before any evaluation or checkpoint of that chunk): live plots in a
     notebook, or an exception to stop the run.
     """
+    from algorithms import ALGORITHMS
     from envs import ENVS
 
     from . import plots
@@ -358,9 +356,8 @@ def run(
     (out / "plots").mkdir(exist_ok=True)
     spec = ENVS[config.env]
     env = spec.make(config)
-    from algorithms import ALGORITHMS
-
     curriculum = ALGORITHMS[config.algo].make(env, config)
+    network = Trainer(env, curriculum, config).network
     init, chunk = make_train(env, curriculum, config)
     several = len(config.seed_list) > 1
     checkpointer = Checkpointer(out / "checkpoints")
@@ -371,7 +368,13 @@ def run(
         abstract = jax.eval_shape(init, keys)
         _check_checkpoint_config(checkpointer, start, config, out)
         state, _ = checkpointer.restore(start, abstract)
-        log(f"resuming {out} from update {start}")
+        if config_lib.load(out / "config.json").updates != config.updates:
+            log(
+                f"extending {out} to {config.updates} updates: the learning-rate schedule of the "
+                "remaining updates follows the new total"
+            )
+            config_lib.save(config, out / "config.json")
+        log(f"resuming {out} from update {start} of {config.updates}")
     else:
         config_lib.save(config, out / "config.json")
         start = 0
@@ -406,7 +409,7 @@ def run(
             for suite in eval_suites:
                 key = jax.random.fold_in(jax.random.key(seed), update)
                 rows += evaluate_suite(
-                    trainer_network,
+                    network,
                     params,
                     suite,
                     attempts=config.eval_attempts,
@@ -419,7 +422,6 @@ def run(
         eval_log.write(rows)
         return rows
 
-    trainer_network = Trainer(env, curriculum, config).network
     if start == 0 and config.eval_every:
         evaluate(0)
         diagnostics.buffer(0, state.curriculum)
