@@ -7,7 +7,7 @@ import re
 import pytest
 
 from algorithms import ALGORITHMS
-from ued.config import ConfigError, from_dict, override, to_dict, validate
+from ued.config import ConfigError, differences, from_dict, override, to_dict, validate
 
 
 @pytest.fixture
@@ -61,3 +61,15 @@ def test_paper_preset_matches_the_literature():
     assert (ppo.ent_coef, ppo.vf_coef, ppo.max_grad_norm, ppo.adam_eps) == (1e-3, 0.5, 0.5, 1e-5)
     assert config.network.hidden_size == 256 and config.updates == 30_000
     assert (config.maze.height, config.maze.n_walls, config.maze.max_steps) == (13, 25, 250)
+
+
+def test_fields_added_after_a_save_count_as_their_defaults(config):
+    """A run written before a config field existed still matches (the field takes its default),
+    while changed or unknown fields are reported by their dotted names."""
+    saved = to_dict(config)
+    del saved["ppo"]["objective"]
+    assert differences(saved, config) == []
+    saved["ppo"]["lr"] = 1.0
+    assert differences(saved, config) == ["ppo.lr"]
+    saved["ppo"]["removed_field"] = 1
+    assert "ppo.removed_field" in differences(saved, config)

@@ -219,3 +219,26 @@ def test_invalid_ncc_settings_are_named(fields, message):
 
     with pytest.raises(ConfigError, match=message):
         validate(override(ALGORITHMS["ncc-reg"].preset("test"), **fields))
+
+
+def test_evaluation_can_read_the_best_iterate(tmp_path):
+    """``ued eval --iterate best`` reads the tracked best iterate's parameters; a run that did
+    not track one is refused by name."""
+    from ued.checkpoint import Checkpointer
+    from ued.config import ConfigError
+    from ued.train import load_run, run
+
+    config = override(ALGORITHMS["ncc-theory"].preset("test"), eval_every=0)
+    result = run(config, tmp_path / "theory", progress=False, log=lambda *_: None)
+    env = ENVS[config.env].make(config)
+    init, _ = make_train(env, ALGORITHMS["ncc-theory"].make(env, config), config)
+    full, _ = Checkpointer(result.out / "checkpoints").restore(
+        config.updates, jax.eval_shape(init, seed_keys(config))
+    )
+    best = load_run(result.out, iterate="best").seed_params[0]
+    same = jax.tree_util.tree_map(np.array_equal, best, full.best.params)
+    assert all(jax.tree_util.tree_leaves(same))
+    dr = override(ALGORITHMS["dr"].preset("test"), eval_every=0)
+    dr_out = run(dr, tmp_path / "dr", progress=False, log=lambda *_: None).out
+    with pytest.raises(ConfigError, match="did not track a best iterate"):
+        load_run(dr_out, iterate="best")

@@ -86,6 +86,36 @@ def test_parameters_change_between_checkpoints(dr_run, test_config, test_env):
     assert max(diffs) > 0
 
 
+def test_evaluation_reads_only_the_parameters(dr_run, test_config, test_env, tmp_path):
+    """``load_run`` gets exactly the checkpoint's parameters, and ``restore_subtree`` reads a
+    checkpoint whose train state lacks fields this version has (written by an older version)."""
+    from ued.checkpoint import Checkpointer, CheckpointError
+    from ued.train import load_run
+
+    init, _ = make_train(test_env, ALGORITHMS["dr"].make(test_env, test_config), test_config)
+    abstract = jax.eval_shape(init, seed_keys(test_config))
+    full, _ = Checkpointer(dr_run.out / "checkpoints").restore(4, abstract)
+    loaded = load_run(dr_run.out)
+    assert loaded.step == 4 and len(loaded.seed_params) == 1
+    equal = jax.tree_util.tree_map(np.array_equal, loaded.seed_params[0], full.params)
+    assert all(jax.tree_util.tree_leaves(equal))
+
+    older = Checkpointer(tmp_path / "older")
+    older.save(1, {"params": full.params, "rng": full.rng}, {"update": 1})
+    params = older.restore_subtree(1, ("params",), abstract.params)
+    assert all(
+        jax.tree_util.tree_leaves(jax.tree_util.tree_map(np.array_equal, params, full.params))
+    )
+    with pytest.raises(CheckpointError, match="has no best/params"):
+        older.restore_subtree(1, ("best", "params"), abstract.params)
+    wrong = jax.tree_util.tree_map(
+        lambda x: jax.ShapeDtypeStruct((*x.shape, 2), x.dtype), abstract.params
+    )
+    with pytest.raises(CheckpointError, match="does not match"):
+        older.restore_subtree(1, ("params",), wrong)
+    older.close()
+
+
 def test_same_seed_gives_identical_files(dr_run, test_config, tmp_path):
     again = run(test_config, tmp_path / dr_run.out.name, progress=False, log=lambda *_: None)
     assert _files(again.out) == _files(dr_run.out)

@@ -115,6 +115,36 @@ class Checkpointer:
         )
         return restored.state, restored.meta
 
+    def restore_subtree(self, step: int, path: tuple[str, ...], abstract: Any) -> Any:
+        """Read one part of the stored state, e.g. ``("params",)`` for evaluation, without
+        needing the rest to match this version's train state (so runs written before a field
+        was added to it stay readable). ``abstract`` is that part's expected tree of nested
+        dicts; raise ``CheckpointError`` if it is absent or has other leaves or shapes."""
+        restored = self._manager.restore(
+            step, args=ocp.args.Composite(state=ocp.args.StandardRestore())
+        ).state
+        where = self.directory / str(step)
+        for key in path:
+            if not isinstance(restored, dict) or key not in restored:
+                raise CheckpointError(f"checkpoint {where} has no {'/'.join(path)}")
+            restored = restored[key]
+        stored = {
+            _path_str(p): (tuple(leaf.shape), str(np.dtype(leaf.dtype)))
+            for p, leaf in jax.tree_util.tree_flatten_with_path(restored)[0]
+        }
+        expected = _expected_shapes(abstract)
+        if stored != expected or (
+            jax.tree_util.tree_structure(restored) != jax.tree_util.tree_structure(abstract)
+        ):
+            different = sorted(
+                k for k in set(stored) | set(expected) if stored.get(k) != expected.get(k)
+            )
+            raise CheckpointError(
+                f"checkpoint {where}: {'/'.join(path)} does not match this config "
+                f"(leaves {different[:5]} differ)"
+            )
+        return restored
+
     def close(self) -> None:
         """Release orbax's background resources."""
         self._manager.close()

@@ -335,8 +335,13 @@ def to_dict(config: TrainConfig) -> dict[str, Any]:
 
 
 def differences(saved: dict[str, Any], config: TrainConfig, ignore=()) -> list[str]:
-    """Dotted names of the fields where a saved ``to_dict`` differs from ``config``."""
+    """Dotted names of the fields where a saved ``to_dict`` differs from ``config``. A field
+    missing from ``saved`` (added to the config after it was written) counts as its default."""
     current = json.loads(json.dumps(to_dict(config)))
+    try:
+        saved = json.loads(json.dumps(to_dict(from_dict(saved))))
+    except ConfigError:
+        pass  # unknown or removed fields: compare as written, so they show up as differences
 
     def walk(a, b, prefix):
         if isinstance(a, dict) and isinstance(b, dict):

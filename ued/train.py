@@ -287,8 +287,7 @@ def _host_rows(metrics: dict[str, np.ndarray], start: int, config: TrainConfig):
     return rows
 
 
-def _seed_params(state, index: int, several: bool):
-    params = state.params
+def _seed_params(params, index: int, several: bool):
     return jax.tree_util.tree_map(lambda x: x[index], params) if several else params
 
 
@@ -405,7 +404,7 @@ def run(
     def evaluate(update: int):
         rows = []
         for i, seed in enumerate(config.seed_list):
-            params = _seed_params(state, i, several)
+            params = _seed_params(state.params, i, several)
             for suite in eval_suites:
                 key = jax.random.fold_in(jax.random.key(seed), update)
                 rows += evaluate_suite(
@@ -527,15 +526,19 @@ def load_run(out: Path, step: int | None = None, iterate: str = "last") -> Loade
     curriculum = ALGORITHMS[config.algo].make(env, config)
     init, _ = make_train(env, curriculum, config)
     _check_checkpoint_config(checkpointer, step, config, out)
-    state, _ = checkpointer.restore(step, jax.eval_shape(init, seed_keys(config)))
+    abstract = jax.eval_shape(init, seed_keys(config))
+    if iterate == "best" and abstract.best is None:
+        raise config_lib.ConfigError(
+            f"iterate: {out} did not track a best iterate (ppo.track_best_iterate is off)"
+        )
+    # Only the student's parameters are read, so evaluation does not depend on the rest of the
+    # train state (curriculum, optimiser) matching this version of the code.
+    path = ("best", "params") if iterate == "best" else ("params",)
+    stored = checkpointer.restore_subtree(
+        step, path, abstract.best.params if iterate == "best" else abstract.params
+    )
     checkpointer.close()
     several = len(config.seed_list) > 1
-    if iterate == "best":
-        if state.best is None:
-            raise config_lib.ConfigError(
-                f"iterate: {out} did not track a best iterate (ppo.track_best_iterate is off)"
-            )
-        state = state.replace(params=state.best.params)
-    params = [_seed_params(state, i, several) for i in range(len(config.seed_list))]
+    params = [_seed_params(stored, i, several) for i in range(len(config.seed_list))]
     network = Trainer(env, curriculum, config).network
     return LoadedRun(out.name, config, env, network, step, params)
