@@ -210,9 +210,10 @@ def _mean_over_seeds(points: dict[str, dict[int, float]]):
 
 def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5) -> None:
     """Compare several runs (name -> run directory) on one figure: evaluation solve rates during
-    training (each suite evaluated), and what each curriculum trained on (shortest path and
-    solvable fraction of the levels of each chunk's last update, from ``curriculum.csv``). Means
-    over seeds with standard-error bands, against env steps."""
+    training (each suite evaluated), what each curriculum rolled out (shortest path and walls of
+    the levels of each chunk's last update) and what its buffer would replay (replay-weighted,
+    from ``curriculum.csv``; runs without a buffer have no line there). Means over seeds with
+    standard-error bands, against env steps."""
     panels = []
     first = next(iter(runs.values()))
     suites = (
@@ -222,13 +223,20 @@ def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5) -> None:
     )
     panels += [("eval", s, f"{s}: solve rate during training") for s in suites]
     panels += [
-        ("curriculum", "trained/shortest_path", "trained-on levels: shortest path"),
-        ("curriculum", "trained/solvable", "trained-on levels: solvable fraction"),
+        ("curriculum", "trained/shortest_path", "rolled-out levels: shortest path"),
+        ("curriculum", "trained/walls", "rolled-out levels: walls"),
+        ("curriculum", "buffer/weighted_shortest_path", "buffer (replay-weighted): shortest path"),
+        ("curriculum", "buffer/weighted_walls", "buffer (replay-weighted): walls"),
     ]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.3), squeeze=False)
-    for name, run in runs.items():
+    ncols = min(3, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.2 * nrows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for index, (name, run) in enumerate(runs.items()):
+        color = f"C{index % 10}"  # fixed per run: not every run has a line in every panel
         steps_per_update = int(read_csv(run / "metrics.csv")[0]["env_steps"])
-        for ax, (kind, key, title) in zip(axes[0], panels):
+        for ax, (kind, key, title) in zip(axes.flat, panels):
             points: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
             if kind == "eval":
                 for r in read_csv(run / "eval.csv"):
@@ -242,10 +250,10 @@ def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5) -> None:
                 continue
             means = {s: {u: float(np.mean(v)) for u, v in p.items()} for s, p in points.items()}
             x, mean, se = _mean_over_seeds(means)
-            if kind == "curriculum":
+            if key.startswith("trained/"):  # every chunk: noisy; the buffer only at evaluations
                 mean, se = _smooth(mean, smooth), _smooth(se, smooth)
-            ax.plot(x * steps_per_update, mean, lw=1.3, label=name)
-            ax.fill_between(x * steps_per_update, mean - se, mean + se, alpha=0.2)
+            ax.plot(x * steps_per_update, mean, lw=1.3, label=name, color=color)
+            ax.fill_between(x * steps_per_update, mean - se, mean + se, alpha=0.2, color=color)
             ax.set_title(title, fontsize=9)
             ax.set_xlabel("env steps")
             ax.grid(alpha=0.3)
