@@ -42,6 +42,29 @@ def _expected_shapes(abstract_state) -> dict[str, tuple[tuple[int, ...], str]]:
     return shapes
 
 
+def _check_leaves(stored_tree, abstract, where: Path, prefix: str) -> None:
+    """Raise ``CheckpointError`` naming the first leaf of a stored tree (arrays or orbax
+    metadata) whose presence, shape or dtype differs from ``abstract``."""
+    stored = {
+        _path_str(path): (tuple(leaf.shape), str(np.dtype(leaf.dtype)))
+        for path, leaf in jax.tree_util.tree_flatten_with_path(stored_tree)[0]
+    }
+    expected = _expected_shapes(abstract)
+    missing = sorted(prefix + k for k in set(expected) - set(stored))
+    extra = sorted(prefix + k for k in set(stored) - set(expected))
+    if missing or extra:
+        raise CheckpointError(
+            f"checkpoint {where} does not match this config: "
+            f"missing leaves {missing[:5]}, unexpected leaves {extra[:5]}"
+        )
+    for name, (shape, dtype) in expected.items():
+        if stored[name] != (shape, dtype):
+            raise CheckpointError(
+                f"checkpoint {where} does not match this config: leaf {prefix}{name} is "
+                f"{stored[name][1]}{list(stored[name][0])} there but {dtype}{list(shape)} here"
+            )
+
+
 class Checkpointer:
     """Saves and restores ``(state, metadata)`` pairs under ``directory/<step>/``."""
 
@@ -84,25 +107,7 @@ class Checkpointer:
         reading arrays; raise ``CheckpointError`` naming the first mismatching leaf."""
         stored_tree = self._manager.item_metadata(step)["state"]
         stored_tree = getattr(stored_tree, "tree", stored_tree)
-        stored = {
-            _path_str(path): (tuple(leaf.shape), str(np.dtype(leaf.dtype)))
-            for path, leaf in jax.tree_util.tree_flatten_with_path(stored_tree)[0]
-        }
-        expected = _expected_shapes(abstract_state)
-        missing = sorted(set(expected) - set(stored))
-        extra = sorted(set(stored) - set(expected))
-        if missing or extra:
-            raise CheckpointError(
-                f"checkpoint {self.directory / str(step)} does not match this config: "
-                f"missing leaves {missing[:5]}, unexpected leaves {extra[:5]}"
-            )
-        for name, (shape, dtype) in expected.items():
-            if stored[name] != (shape, dtype):
-                raise CheckpointError(
-                    f"checkpoint {self.directory / str(step)} does not match this config: leaf "
-                    f"{name} is {stored[name][1]}{list(stored[name][0])} there but "
-                    f"{dtype}{list(shape)} here"
-                )
+        _check_leaves(stored_tree, abstract_state, self.directory / str(step), prefix="")
 
     def restore(self, step: int, abstract_state: Any) -> tuple[Any, dict[str, Any]]:
         """Read ``step`` into the structure of ``abstract_state``; returns ``(state, metadata)``."""
@@ -128,21 +133,7 @@ class Checkpointer:
             if not isinstance(restored, dict) or key not in restored:
                 raise CheckpointError(f"checkpoint {where} has no {'/'.join(path)}")
             restored = restored[key]
-        stored = {
-            _path_str(p): (tuple(leaf.shape), str(np.dtype(leaf.dtype)))
-            for p, leaf in jax.tree_util.tree_flatten_with_path(restored)[0]
-        }
-        expected = _expected_shapes(abstract)
-        if stored != expected or (
-            jax.tree_util.tree_structure(restored) != jax.tree_util.tree_structure(abstract)
-        ):
-            different = sorted(
-                k for k in set(stored) | set(expected) if stored.get(k) != expected.get(k)
-            )
-            raise CheckpointError(
-                f"checkpoint {where}: {'/'.join(path)} does not match this config "
-                f"(leaves {different[:5]} differ)"
-            )
+        _check_leaves(restored, abstract, where, prefix="/".join(path) + "/")
         return restored
 
     def close(self) -> None:
