@@ -102,6 +102,10 @@ def test_evaluation_reads_only_the_parameters(dr_run, test_config, test_env, tmp
 
     older = Checkpointer(tmp_path / "older")
     older.save(1, {"params": full.params, "rng": full.rng}, {"update": 1})
+    predates_best = {f: getattr(full, f) for f in ("params", "opt_state", "curriculum", "rng")}
+    older.save(2, predates_best, {"update": 2})
+    with pytest.raises(CheckpointError, match="another train-state structure"):
+        older.restore(2, abstract)  # resuming needs the whole state; evaluation does not
     params = older.restore_subtree(1, ("params",), abstract.params)
     assert all(
         jax.tree_util.tree_leaves(jax.tree_util.tree_map(np.array_equal, params, full.params))

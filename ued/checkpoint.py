@@ -112,12 +112,19 @@ class Checkpointer:
     def restore(self, step: int, abstract_state: Any) -> tuple[Any, dict[str, Any]]:
         """Read ``step`` into the structure of ``abstract_state``; returns ``(state, metadata)``."""
         self.check_compatible(step, abstract_state)
-        restored = self._manager.restore(
-            step,
-            args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()
-            ),
-        )
+        try:
+            restored = self._manager.restore(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()
+                ),
+            )
+        except ValueError as error:  # e.g. a train-state field this checkpoint predates
+            raise CheckpointError(
+                f"checkpoint {self.directory / str(step)} has another train-state structure than "
+                f"this version of the code: {str(error).splitlines()[0]} (evaluation still works: "
+                "it reads only the parameters)"
+            ) from error
         return restored.state, restored.meta
 
     def restore_subtree(self, step: int, path: tuple[str, ...], abstract: Any) -> Any:
