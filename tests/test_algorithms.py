@@ -31,6 +31,7 @@ def test_every_algorithm_compiles_once_and_steps(algo):
     for start in (0, 2, 4):
         state, metrics, levels = jitted(state, jnp.int32(start))
     assert traces == 1
+    assert set(metrics["student/lr"].shape) == {config.updates_per_chunk}  # one row per update
     for name, value in metrics.items():
         assert np.all(np.isfinite(np.asarray(value, np.float64))), name
     assert jax.tree_util.tree_leaves(levels)[0].shape[0] == config.ppo.num_envs

@@ -26,25 +26,6 @@ def _files(out):
     return {name: (out / name).read_bytes() for name in ("metrics.csv", "eval.csv")}
 
 
-def test_training_chunk_compiles_once(test_config, test_env):
-    curriculum = ALGORITHMS["dr"].make(test_env, test_config)
-    init, chunk = make_train(test_env, curriculum, test_config)
-    traces = 0
-
-    def counted(state, start):
-        nonlocal traces
-        traces += 1
-        return chunk(state, start)
-
-    jitted = jax.jit(counted)
-    state = jax.jit(init)(seed_keys(test_config))
-    for start in (0, 2, 4, 6):
-        state, metrics, _ = jitted(state, jnp.int32(start))
-    jax.block_until_ready(metrics)
-    assert traces == 1
-    assert set(metrics["student/lr"].shape) == {test_config.updates_per_chunk}
-
-
 def test_full_run_writes_everything_and_completes_real_updates(dr_run, test_config):
     out = dr_run.out
     config = json.loads((out / "config.json").read_text())
