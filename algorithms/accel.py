@@ -1,51 +1,52 @@
 """ACCEL (Parker-Holder et al. 2022): robust PLR whose buffer also grows by editing.
 
 After every replay update, the next update plays *mutations* of the levels just replayed
-(``num_edits`` small edits each) and offers them to the buffer by score, without a gradient. At
-``replay_prob = 0.8`` the long-run mix is about 44% replay, 44% mutate and 11% new levels. The
-curriculum is ``plr.ReplayCurriculum`` with the env's mutator plugged in.
+(``num_edits`` small edits each, the env family's mutator) and offers them to the buffer by
+score, without a gradient. At ``replay_prob = 0.8`` the long-run mix is about 44% replay, 44%
+mutate and 11% new levels. The curriculum is ``plr.ReplayCurriculum`` with the mutator plugged in.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from ued.buffer import BufferConfig
-from ued.config import ConfigError, TrainConfig, base_preset
+from ued import registry
+from ued.config import ConfigError, TrainConfig
+from ued.curriculum import AlgorithmSpec
 
 from . import plr
 
 
 @dataclasses.dataclass(frozen=True)
 class Config(plr.Config):
-    """ACCEL settings: robust PLR's plus the edits."""
+    """ACCEL settings: robust PLR's plus the edits (what an edit does is the env's: for the
+    maze see ``env_config.edits_move_agent``)."""
 
     num_edits: int = 5
     """Edits per mutation (5 on mazes)."""
-    move_agent: bool = True
-    """Edits may move the agent (False: the minimax/JaxUED variant that only flips walls and
-    moves the goal)."""
 
 
-def preset(name: str) -> TrainConfig:
-    """ACCEL with the shared env / student settings of preset ``name``."""
-    buffer = {
-        "paper": BufferConfig(),
-        "cpu": BufferConfig(capacity=1000),
-        "test": BufferConfig(capacity=8, min_fill=0.5),
-    }[name]
-    return dataclasses.replace(base_preset(name), algo="accel", curriculum=Config(buffer=buffer))
+def preset(base: TrainConfig, name: str) -> TrainConfig:
+    """ACCEL on the env family's preset ``name`` (the buffer sized as PLR's)."""
+    return dataclasses.replace(base, curriculum=Config(buffer=plr.BUFFERS[name]))
 
 
-def make(env, config: TrainConfig) -> plr.ReplayCurriculum:
-    """Build the curriculum for a validated config."""
-    from envs import ENVS
-
+def make(env, spec, config: TrainConfig) -> plr.ReplayCurriculum:
+    """Build the curriculum for a validated config, with the env family's mutator."""
     c = config.curriculum
-    mutator = ENVS[config.env].make_mutator(c.num_edits, c.move_agent)
     return plr.ReplayCurriculum(
-        env=env, config=c, num_envs=config.ppo.num_envs, gamma=config.ppo.gamma, mutator=mutator
+        env=env,
+        config=c,
+        num_envs=config.ppo.num_envs,
+        gamma=config.ppo.gamma,
+        oracle=spec.oracle,
+        mutator=spec.mutator(config.env_config, c.num_edits),
     )
+
+
+def requires(config: TrainConfig) -> frozenset[str]:
+    """A mutator, plus what the score needs."""
+    return plr.requires(config) | {"mutator"}
 
 
 def validate(config: TrainConfig) -> None:
@@ -53,3 +54,17 @@ def validate(config: TrainConfig) -> None:
     plr.validate(config)
     if config.curriculum.num_edits < 1:
         raise ConfigError(f"curriculum.num_edits: must be >= 1, got {config.curriculum.num_edits}")
+
+
+SPEC = registry.ALGORITHMS.register(
+    "accel",
+    AlgorithmSpec(
+        "accel",
+        Config,
+        preset,
+        make,
+        validate,
+        requires,
+        "ACCEL: robust PLR whose buffer also grows by editing replayed levels",
+    ),
+)

@@ -1,24 +1,38 @@
-"""Domain randomisation: every update trains on a fresh batch of random levels.
+"""Domain randomisation: the student trains on fresh random levels from the env's generator.
 
-The baseline of the UED literature (PAIRED, PLR, ACCEL, SFL, NCC all compare against it). Levels
-come from the env's random generator; each is replayed until the rollout ends.
+The baseline of the UED literature (PAIRED, PLR, ACCEL, SFL, NCC all compare against it), in two
+forms (``--curriculum.resample``):
+
+* ``update``: each update draws a fresh batch of levels; every env replays its level until the
+  rollout ends, and each rollout starts from a reset with a zero recurrent state.
+* ``episode`` (JaxUED's and minimax's DR): an env whose episode ends starts a fresh random level
+  at once, and env states and recurrent states carry over from one update to the next, so a
+  rollout sees many more distinct levels. The ``paper`` preset uses it, so DR compares with
+  published numbers; ``cpu`` and ``test`` use ``update`` (the README's CPU results).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import jax
 from flax import struct
 
-from ued.config import TrainConfig, base_preset
-from ued.curriculum import NEW, RolloutResult, Student, UpdatePlan
+from ued import registry
+from ued.config import TrainConfig, require
+from ued.curriculum import NEW, AlgorithmSpec, Curriculum, RolloutResult, Student, UpdatePlan
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Domain randomisation has no settings of its own: the level distribution is the env's
-    generator (``maze.n_walls``, ``maze.wall_sampling``, ``maze.solvable_only``)."""
+    """Domain randomisation: the level distribution is the env's generator (e.g.
+    ``env_config.n_walls``); the only setting is when levels are drawn."""
+
+    resample: Literal["update", "episode"] = "update"
+    """update: fresh levels every update, replayed within the rollout, rollouts from a reset;
+    episode: a fresh level at every episode end, env and recurrent state carried across
+    updates (JaxUED / minimax)."""
 
 
 @struct.dataclass
@@ -27,32 +41,67 @@ class State:
 
 
 @dataclasses.dataclass(frozen=True)
-class DomainRandomisation:
+class DomainRandomisation(Curriculum):
     """The DR curriculum over ``env.sample_level``."""
 
     env: object
     num_envs: int
+    resample: str = "update"
+
+    @property
+    def continuing(self) -> bool:
+        """Per-episode resampling continues rollouts across updates."""
+        return self.resample == "episode"
 
     def init(self, key: jax.Array) -> State:
         return State()
 
+    def next_level(self, key: jax.Array):
+        """A fresh random level for an env whose episode ended."""
+        return self.env.sample_level(key)
+
     def levels_for_update(self, key, state: State, student: Student, update):
+        plan = UpdatePlan.train_on(NEW)
+        if self.continuing:
+            return None, plan, state
         levels = jax.vmap(self.env.sample_level)(jax.random.split(key, self.num_envs))
-        return levels, UpdatePlan.train_on(NEW), state
+        return levels, plan, state
 
     def after_rollout(self, key, state: State, result: RolloutResult, plan, student, update):
         return state, {}
 
 
-def preset(name: str) -> TrainConfig:
-    """DR with the shared env / student settings of preset ``name``."""
-    return dataclasses.replace(base_preset(name), algo="dr", curriculum=Config())
+def preset(base: TrainConfig, name: str) -> TrainConfig:
+    """DR on the env family's preset ``name``; per-episode levels at ``paper`` scale."""
+    resample = "episode" if name == "paper" else "update"
+    return dataclasses.replace(base, curriculum=Config(resample=resample))
 
 
-def make(env, config: TrainConfig) -> DomainRandomisation:
+def make(env, spec, config: TrainConfig) -> DomainRandomisation:
     """Build the curriculum for a validated config."""
-    return DomainRandomisation(env=env, num_envs=config.ppo.num_envs)
+    return DomainRandomisation(
+        env=env, num_envs=config.ppo.num_envs, resample=config.curriculum.resample
+    )
 
 
 def validate(config: TrainConfig) -> None:
-    """DR has nothing of its own to check."""
+    """Check ``resample``."""
+    resample = config.curriculum.resample
+    require(
+        resample in ("update", "episode"),
+        "curriculum.resample",
+        f"must be update or episode, got {resample!r}",
+    )
+
+
+SPEC = registry.ALGORITHMS.register(
+    "dr",
+    AlgorithmSpec(
+        "dr",
+        Config,
+        preset,
+        make,
+        validate,
+        summary="domain randomisation: fresh random levels every update (or every episode)",
+    ),
+)

@@ -14,6 +14,7 @@ budget dwarfs training.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import warnings
 from typing import Any, Literal
@@ -22,8 +23,9 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from ued.config import ConfigError, TrainConfig, base_preset, override
-from ued.curriculum import REPLAY, RolloutResult, Student, UpdatePlan
+from ued import registry
+from ued.config import ConfigError, TrainConfig, override
+from ued.curriculum import REPLAY, AlgorithmSpec, Curriculum, RolloutResult, Student, UpdatePlan
 
 from .ncc_adversary import (
     STEP_RULES,
@@ -131,18 +133,24 @@ def replace_lowest(buffer, fresh):
 
 
 @dataclasses.dataclass(frozen=True)
-class NCC:
-    """The NCC curriculum."""
+class NCC(Curriculum):
+    """The NCC curriculum.
+
+    Attributes:
+        env: the training env; config: NCC's settings; num_envs: levels per update (B);
+        gamma: discount; oracle: the env family's ``(env, level, gamma) -> V*`` (oracle regret).
+    """
 
     env: Any
     config: Config
     num_envs: int
     gamma: float
+    oracle: Any = None
 
     def _optimal(self, levels) -> jax.Array:
         if self.config.score != "oracle_regret":
             return jnp.zeros(jax.tree_util.tree_leaves(levels)[0].shape[0], jnp.float32)
-        return jax.vmap(lambda level: self.env.optimal_return(level, self.gamma))(levels)
+        return jax.vmap(lambda level: self.oracle(self.env, level, self.gamma))(levels)
 
     def init(self, key) -> State:
         n = self.config.buffer_size
@@ -160,17 +168,13 @@ class NCC:
     def score(self, key, student: Student, levels, optimal):
         """Scores ``f32[n]`` of n levels from K first-episode attempts each, and the env steps
         spent (``f32[]``)."""
-        k = self.config.attempts
-        n = optimal.shape[0]
-        repeated = jax.tree_util.tree_map(lambda x: jnp.repeat(x, k, axis=0), levels)
-        stats = student.player.play_episodes(key, student.params, repeated, self.gamma)
+        stats, steps = student.attempts(key, levels, self.config.attempts)
         if self.config.score == "oracle_regret":
-            returns = stats.discounted_returns.reshape(n, k).mean(axis=1)
-            scores = optimal - returns
+            scores = optimal - stats.discounted_returns.mean(axis=1)
         else:
-            p = stats.solved.reshape(n, k).mean(axis=1)
+            p = stats.solved.mean(axis=1)
             scores = p * (1.0 - p)
-        return scores, jnp.sum(stats.lengths).astype(jnp.float32)
+        return scores, steps
 
     def _rescore(self, key, state: State, student: Student):
         c = self.config
@@ -280,21 +284,20 @@ PAPER = {
 TEST = {"buffer_size": 8, "fresh_levels": 4, "attempts": 2}
 
 
-def preset(algo: str, name: str) -> TrainConfig:
-    """An NCC variant (``ncc-theory``, ``ncc-reg``, ``ncc-learn``) at preset ``name``. The
-    ``paper`` preset uses the paper's 13x13 mazes with 60 walls; ``cpu`` keeps the maze every
-    curriculum's cpu preset shares (25 walls), so curricula compare on one distribution."""
+def preset(algo: str, base: TrainConfig, name: str) -> TrainConfig:
+    """An NCC variant (``ncc-theory``, ``ncc-reg``, ``ncc-learn``) on the env family's preset
+    ``name`` (the maze's ``paper`` preset gives NCC the paper's 60-wall mazes; ``cpu`` keeps the
+    maze every curriculum's cpu preset shares, so curricula compare on one distribution)."""
     curriculum = PAPER[algo]
     if name == "cpu":
         curriculum = _cpu(curriculum)
     elif name == "test":
         curriculum = dataclasses.replace(curriculum, **TEST)
-    config = dataclasses.replace(base_preset(name), algo=algo, curriculum=curriculum)
-    if name == "paper":
-        config = override(config, maze__n_walls=60)
+    config = dataclasses.replace(base, curriculum=curriculum)
     if algo == "ncc-theory":
-        # The theory's student: REINFORCE with SGD on a compact parameter set, returning the
-        # iterate with the smallest gradient norm.
+        # The theory's student: plain REINFORCE with SGD on a compact parameter set (no
+        # advantage normalisation, no gradient clipping: the estimator the analysis assumes),
+        # returning the iterate with the smallest policy-gradient norm.
         config = override(
             config,
             ppo=dataclasses.replace(
@@ -306,6 +309,8 @@ def preset(algo: str, name: str) -> TrainConfig:
                 minibatches=1,
                 gae_lambda=1.0,
                 ent_coef=0.0,
+                normalize_advantages=False,
+                max_grad_norm=0.0,
                 param_bound=10.0,
                 track_best_iterate=True,
                 anneal_lr=False,
@@ -314,7 +319,7 @@ def preset(algo: str, name: str) -> TrainConfig:
     return config
 
 
-def make(env, config: TrainConfig) -> NCC:
+def make(env, spec, config: TrainConfig) -> NCC:
     """Build the curriculum for a validated config, warning if scoring dwarfs training."""
     c = config.curriculum
     levels = (c.score_subset or c.buffer_size) + (c.fresh_levels if c.dynamic_buffer else 0)
@@ -327,7 +332,18 @@ def make(env, config: TrainConfig) -> NCC:
             "or --curriculum.score-subset (deviations from the method)",
             stacklevel=2,
         )
-    return NCC(env=env, config=c, num_envs=config.ppo.num_envs, gamma=config.ppo.gamma)
+    return NCC(
+        env=env,
+        config=c,
+        num_envs=config.ppo.num_envs,
+        gamma=config.ppo.gamma,
+        oracle=spec.oracle,
+    )
+
+
+def requires(config: TrainConfig) -> frozenset[str]:
+    """Oracle regret needs an oracle; learnability a success signal."""
+    return frozenset({"oracle"} if config.curriculum.score == "oracle_regret" else {"success"})
 
 
 def validate(config: TrainConfig) -> None:
@@ -351,7 +367,24 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError(
             f"curriculum.score_subset: must be in [0, buffer_size], got {c.score_subset}"
         )
-    if c.score == "oracle_regret" and config.env != "maze":
-        raise ConfigError("curriculum.score: oracle_regret needs an env with an oracle (maze)")
     if not math.isfinite(c.max_scoring_ratio):
         raise ConfigError("curriculum.max_scoring_ratio: must be finite")
+
+
+for _name, _summary in (
+    ("ncc-theory", "NCC with the theory's choices: REINFORCE+SGD, static buffer"),
+    ("ncc-reg", "NCC: learned distribution over a dynamic buffer, oracle regret"),
+    ("ncc-learn", "NCC: learned distribution over a dynamic buffer, learnability"),
+):
+    registry.ALGORITHMS.register(
+        _name,
+        AlgorithmSpec(
+            _name,
+            Config,
+            functools.partial(preset, _name),
+            make,
+            validate,
+            requires,
+            _summary,
+        ),
+    )

@@ -12,6 +12,7 @@ update in the shared loop, whatever the branch.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -19,10 +20,20 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from ued import registry
 from ued import scores as score_fns
 from ued.buffer import BufferConfig, BufferState, LevelBuffer
-from ued.config import ConfigError, TrainConfig, base_preset
-from ued.curriculum import MUTATE, NEW, REPLAY, RolloutResult, Student, UpdatePlan
+from ued.config import ConfigError, TrainConfig
+from ued.curriculum import (
+    MUTATE,
+    NEW,
+    REPLAY,
+    AlgorithmSpec,
+    Curriculum,
+    RolloutResult,
+    Student,
+    UpdatePlan,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +41,12 @@ class Config:
     """PLR / robust PLR settings (defaults: the JaxUED maze settings)."""
 
     score: Literal["pvl", "maxmc", "l1_value_loss", "learnability", "oracle_regret"] = "maxmc"
-    """Level score: positive value loss, MaxMC, L1 value loss, learnability, or oracle regret."""
+    """Level score: positive value loss, MaxMC, L1 value loss, learnability (needs an env with a
+    success signal), or oracle regret (needs an oracle)."""
+    score_attempts: int = 5
+    """Learnability only: p is estimated from this many independent first-episode attempts per
+    level (as SFL and NCC do). The training rollout cannot estimate it: when it is no longer than
+    the time limit, a failed episode never completes after a success, so p is 0 or 1."""
     robust: bool = True
     """PLR⊥: no gradient on exploratory (new) levels."""
     replay_prob: float = 0.8
@@ -55,14 +71,15 @@ class State:
 
 
 @dataclasses.dataclass(frozen=True)
-class ReplayCurriculum:
+class ReplayCurriculum(Curriculum):
     """PLR, robust PLR and (with a ``mutator``) ACCEL.
 
     Attributes:
-        env: the training env (levels, oracle).
+        env: the training env (levels).
         config: a ``Config`` (or ``accel.Config``).
         num_envs: levels per update (B).
         gamma: discount (for oracle regret).
+        oracle: the env family's ``(env, level, gamma) -> V*`` (for oracle regret), or None.
         mutator: ``(key, level) -> level``; when given, every replay update is followed by an
             update on mutations of the replayed levels (ACCEL), which get no gradient.
     """
@@ -71,6 +88,7 @@ class ReplayCurriculum:
     config: Config
     num_envs: int
     gamma: float
+    oracle: Callable | None = None
     mutator: Callable | None = None
 
     @property
@@ -118,19 +136,22 @@ class ReplayCurriculum:
         return levels, plan, State(buffer=buffer, slots=slots, branch=branch.astype(jnp.int32))
 
     # ---- learning from the rollout ------------------------------------------------------------
-    def level_scores(self, state: State, result: RolloutResult):
-        """Scores ``f32[B]`` of this update's levels and the buffer extras to store with them."""
+    def level_scores(self, key, state: State, result: RolloutResult, student: Student):
+        """Scores ``f32[B]`` of this update's levels, the buffer extras to store with them, and
+        the env steps spent on extra scoring episodes (``f32[]``)."""
         traj = result.trajectory
         name = self.config.score
-        extras = {}
+        extras, steps = {}, jnp.zeros((), jnp.float32)
         if name == "pvl":
             scores = score_fns.positive_value_loss(result.advantages, traj.dones)
         elif name == "l1_value_loss":
             scores = score_fns.l1_value_loss(result.advantages, traj.dones)
         elif name == "learnability":
-            scores = score_fns.learnability(traj.solved, traj.dones)
+            stats, steps = student.attempts(key, result.levels, self.config.score_attempts)
+            p = stats.solved.mean(axis=1)
+            scores = p * (1.0 - p)
         elif name == "oracle_regret":
-            optimal = jax.vmap(lambda lv: self.env.optimal_return(lv, self.gamma))(result.levels)
+            optimal = jax.vmap(lambda lv: self.oracle(self.env, lv, self.gamma))(result.levels)
             scores = score_fns.oracle_regret(optimal, traj.rewards, traj.dones, self.gamma)
         else:  # maxmc: the highest return ever seen on a level, kept in the buffer's extras
             seen = score_fns.episode_returns_max(traj.rewards, traj.dones)
@@ -138,10 +159,10 @@ class ReplayCurriculum:
             max_return = jnp.where(state.slots >= 0, jnp.maximum(stored, seen), seen)
             scores = score_fns.max_mc(traj.values, traj.dones, max_return)
             extras["max_return"] = max_return
-        return scores, extras
+        return scores, extras, steps
 
     def after_rollout(self, key, state: State, result: RolloutResult, plan, student, update):
-        scores, extras = self.level_scores(state, result)
+        scores, extras, steps = self.level_scores(key, state, result, student)
 
         def refresh(buffer):
             return self.buffer.update(buffer, state.slots, scores, extras), jnp.int32(0)
@@ -154,6 +175,8 @@ class ReplayCurriculum:
         metrics = {f"buffer/{k}": v for k, v in self.buffer.stats(buffer).items()}
         metrics["buffer/inserted"] = inserted
         metrics["curriculum/level_score"] = scores.mean()
+        if self.config.score == "learnability":
+            metrics["curriculum/scoring_env_steps"] = steps
         return state.replace(buffer=buffer), metrics
 
     def inspect(self, state: State) -> dict[str, jax.Array]:
@@ -167,29 +190,34 @@ class ReplayCurriculum:
 
 
 # ---- presets and registry hooks -----------------------------------------------------------------
-def _cpu_buffer() -> BufferConfig:
-    return BufferConfig(capacity=1000)
+BUFFERS = {
+    "paper": BufferConfig(),
+    "cpu": BufferConfig(capacity=1000),
+    "test": BufferConfig(capacity=8, min_fill=0.5),
+}
+"""The level buffer at each preset: the papers' 4,000 slots, 1,000 on a CPU, 8 in tests."""
 
 
-def preset(name: str, robust: bool = True) -> TrainConfig:
-    """PLR (``robust=False``) or robust PLR with the shared env / student settings of ``name``;
-    the ``cpu`` and ``test`` presets shrink the buffer."""
-    buffer = {
-        "paper": BufferConfig(),
-        "cpu": _cpu_buffer(),
-        "test": BufferConfig(capacity=8, min_fill=0.5),
-    }[name]
-    algo = "robust-plr" if robust else "plr"
-    return dataclasses.replace(
-        base_preset(name), algo=algo, curriculum=Config(robust=robust, buffer=buffer)
-    )
+def preset(base: TrainConfig, name: str, robust: bool = True) -> TrainConfig:
+    """PLR (``robust=False``) or robust PLR on the env family's preset ``name``; the ``cpu`` and
+    ``test`` presets shrink the buffer."""
+    return dataclasses.replace(base, curriculum=Config(robust=robust, buffer=BUFFERS[name]))
 
 
-def make(env, config: TrainConfig) -> ReplayCurriculum:
+def make(env, spec, config: TrainConfig) -> ReplayCurriculum:
     """Build the curriculum for a validated config."""
     return ReplayCurriculum(
-        env=env, config=config.curriculum, num_envs=config.ppo.num_envs, gamma=config.ppo.gamma
+        env=env,
+        config=config.curriculum,
+        num_envs=config.ppo.num_envs,
+        gamma=config.ppo.gamma,
+        oracle=spec.oracle,
     )
+
+
+def requires(config: TrainConfig) -> frozenset[str]:
+    """The env capability the chosen score needs."""
+    return frozenset(score_fns.REQUIRES.get(config.curriculum.score, ()))
 
 
 def validate(config: TrainConfig) -> None:
@@ -202,6 +230,8 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError(
             f"curriculum.score: unknown score {c.score!r}; choose one of {score_fns.SCORES}"
         )
+    if c.score_attempts <= 0:
+        raise ConfigError(f"curriculum.score_attempts: must be positive, got {c.score_attempts}")
 
 
 def validate_buffer(buffer: BufferConfig, batch: int, prefix: str = "curriculum.buffer.") -> None:
@@ -223,3 +253,21 @@ def validate_buffer(buffer: BufferConfig, batch: int, prefix: str = "curriculum.
             f"{prefix}min_fill: sampling {batch} levels without replacement needs "
             f"min_fill * capacity >= {batch}"
         )
+
+
+for _name, _robust, _summary in (
+    ("plr", False, "PLR: replay high-regret levels; learn on new levels too"),
+    ("robust-plr", True, "robust PLR (PLR⊥): learn only on replayed levels"),
+):
+    registry.ALGORITHMS.register(
+        _name,
+        AlgorithmSpec(
+            _name,
+            Config,
+            functools.partial(preset, robust=_robust),
+            make,
+            validate,
+            requires,
+            _summary,
+        ),
+    )

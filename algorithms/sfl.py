@@ -20,8 +20,9 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from ued.config import ConfigError, TrainConfig, base_preset, override
-from ued.curriculum import REPLAY, RolloutResult, Student, UpdatePlan
+from ued import registry
+from ued.config import ConfigError, TrainConfig
+from ued.curriculum import REPLAY, AlgorithmSpec, Curriculum, RolloutResult, Student, UpdatePlan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +62,7 @@ class State:
 
 
 @dataclasses.dataclass(frozen=True)
-class SamplingForLearnability:
+class SamplingForLearnability(Curriculum):
     """The SFL curriculum."""
 
     env: Any
@@ -158,16 +159,13 @@ PRESETS = {
 }
 
 
-def preset(name: str) -> TrainConfig:
-    """SFL with the shared env / student settings of preset ``name``; the ``paper`` preset uses
-    the SFL paper's mazes (13x13, 60 walls)."""
-    config = dataclasses.replace(base_preset(name), algo="sfl", curriculum=PRESETS[name])
-    if name == "paper":
-        config = override(config, maze__n_walls=60)
-    return config
+def preset(base: TrainConfig, name: str) -> TrainConfig:
+    """SFL on the env family's preset ``name`` (the maze's ``paper`` preset gives SFL the
+    paper's 60-wall mazes)."""
+    return dataclasses.replace(base, curriculum=PRESETS[name])
 
 
-def make(env, config: TrainConfig) -> SamplingForLearnability:
+def make(env, spec, config: TrainConfig) -> SamplingForLearnability:
     """Build the curriculum for a validated config."""
     return SamplingForLearnability(env=env, config=config.curriculum, num_envs=config.ppo.num_envs)
 
@@ -196,3 +194,17 @@ def validate(config: TrainConfig) -> None:
         )
     if not 0.0 <= c.replay_fraction <= 1.0:
         raise ConfigError(f"curriculum.replay_fraction: must be in [0, 1], got {c.replay_fraction}")
+
+
+SPEC = registry.ALGORITHMS.register(
+    "sfl",
+    AlgorithmSpec(
+        "sfl",
+        Config,
+        preset,
+        make,
+        validate,
+        lambda config: frozenset({"success"}),
+        "SFL: train on the most learnable of many freshly scored random levels",
+    ),
+)

@@ -20,36 +20,72 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 settings.register_profile("ued", deadline=None, max_examples=25, derandomize=True)
 settings.load_profile("ued")
 
+from corridor_env import register  # noqa: E402
+
+register()  # an env from outside the packages, so that every registry-wide test covers it too
+
+
+def quiet(**kwargs):
+    """Keyword arguments that make ``ued.build.train`` silent."""
+    return {"progress": False, "log": lambda *_: None, **kwargs}
+
 
 @pytest.fixture(scope="session")
 def test_config():
-    """The DR config of the ``test`` preset (tiny shapes)."""
-    from algorithms import ALGORITHMS
+    """The DR config of the maze's ``test`` preset (tiny shapes)."""
+    from ued.build import preset
 
-    return ALGORITHMS["dr"].preset("test")
+    return preset("dr", "maze", "test")
 
 
 @pytest.fixture(scope="session")
-def test_env(test_config):
+def test_program(test_config):
+    """The UED program of the test config (env, spec, curriculum, learner)."""
+    from ued.build import build
+
+    return build(test_config)
+
+
+@pytest.fixture(scope="session")
+def test_env(test_program):
     """The tiny training maze of the test preset."""
-    from envs import ENVS
-
-    return ENVS["maze"].make(test_config)
+    return test_program.env
 
 
 @pytest.fixture(scope="session")
-def test_network(test_config, test_env):
-    """The tiny student network of the test preset."""
-    from ued.train import Trainer
-
-    return Trainer(test_env, None, test_config).network
+def test_learner(test_program):
+    """The tiny student (PPO on the maze encoder + LSTM 8) of the test preset."""
+    return test_program.learner
 
 
 @pytest.fixture(scope="session")
 def dr_run(tmp_path_factory, test_config):
     """One complete DR run of the test preset (4 updates, checkpoints at 2 and 4)."""
-    from ued.train import run
+    from ued.build import train
 
     out = tmp_path_factory.mktemp("runs") / "dr-full"
-    result = run(test_config, out, progress=False, log=lambda *_: None)
-    return result
+    return train(test_config, out, **quiet())
+
+
+def maze_learner(
+    conv_filters: int = 2,
+    direction_features: int = 2,
+    cell: str = "lstm",
+    hidden_size: int = 6,
+    head_hidden: int = 6,
+    ppo=None,
+):
+    """A tiny PPO student with the maze's encoder (for tests that build one by hand)."""
+    from envs.maze import MazeEncoder
+    from ued.config import PPOConfig
+    from ued.networks import ActorCritic
+    from ued.ppo import PPOLearner
+
+    network = ActorCritic(
+        num_actions=3,
+        encoder=MazeEncoder(conv_filters, direction_features),
+        cell=cell,
+        hidden_size=hidden_size,
+        head_hidden=head_hidden,
+    )
+    return PPOLearner(network, ppo or PPOConfig())

@@ -64,11 +64,31 @@ def test_rank_temperature_is_an_exponent_and_its_limits():
     np.testing.assert_allclose(flat[:4], 0.25, atol=1e-3)
 
 
-def test_rank_ties_are_broken_by_slot():
-    buffer = make(temperature=1.0)
-    w = np.asarray(buffer.score_weights(filled(buffer, [1.0, 1.0, 1.0])))
-    raw = np.array([1.0, 1 / 2, 1 / 3])
-    np.testing.assert_allclose(w[:3], raw / raw.sum(), rtol=1e-6)
+def test_rank_ties_are_shared_not_broken_by_slot():
+    """Equal scores and equal staleness: equal replay probability. (Ranking ties by slot index
+    gave slot 0 of a buffer whose scores were all 0 about 60% of the replays at the default
+    temperature.)"""
+    buffer = make(capacity=8, temperature=0.3)
+    w = np.asarray(buffer.score_weights(filled(buffer, [0.0] * 8)))
+    np.testing.assert_allclose(w, 1 / 8, rtol=1e-6)
+    # Ties share the mean of their ranks: scores (2, 1, 1, 0) rank as (1, 2.5, 2.5, 4).
+    buffer = make(capacity=4, temperature=1.0)
+    w = np.asarray(buffer.score_weights(filled(buffer, [2.0, 1.0, 1.0, 0.0])))
+    raw = np.array([1.0, 1 / 2.5, 1 / 2.5, 1 / 4])
+    np.testing.assert_allclose(w, raw / raw.sum(), rtol=1e-6)
+
+
+def test_rank_ties_go_to_the_stalest_level_first():
+    """Equal scores, different staleness: the level unseen for longest ranks first, so tied
+    levels take turns instead of one slot winning every time."""
+    buffer = make(capacity=3, temperature=1.0)
+    state = filled(buffer, [1.0, 1.0, 1.0], counter=10, last_seen=[9, 2, 5])
+    w = np.asarray(buffer.score_weights(state))
+    raw = np.array([1 / 3, 1.0, 1 / 2])  # slot 1 (seen at 2) first, then slot 2, then slot 0
+    np.testing.assert_allclose(w, raw / raw.sum(), rtol=1e-6)
+    # topk counts the stalest of the tied levels in.
+    topk = make(capacity=3, prioritization="topk", topk=1)
+    np.testing.assert_allclose(np.asarray(topk.score_weights(state)), [0, 1, 0])
 
 
 def test_topk_and_proportional_weights():
@@ -185,7 +205,9 @@ def test_sampling_marks_seen_and_without_replacement_is_distinct():
     assert sorted(np.asarray(slots)) == [0, 1, 2, 3]
 
 
-def test_update_writes_scores_and_averages_repeated_slots():
+def test_update_averages_repeated_scores_and_keeps_the_maximum_extra():
+    """A slot replayed twice in one batch gets the mean of its scores and the maximum of its
+    extras (MaxMC's highest return ever seen: averaging could store less than the true max)."""
     buffer = LevelBuffer(BufferConfig(capacity=4), extras=("max_return",))
     state = buffer.init(level(0))
     state, _ = buffer.insert(
@@ -198,7 +220,7 @@ def test_update_writes_scores_and_averages_repeated_slots():
         {"max_return": jnp.array([1.0, 0.5, 0.0])},
     )
     np.testing.assert_allclose(state.scores[:3], [0.5, 0.2, 0.6], rtol=1e-6)
-    np.testing.assert_allclose(state.extras["max_return"][:3], [0.5, 0.0, 0.5])
+    np.testing.assert_allclose(state.extras["max_return"][:3], [0.5, 0.0, 1.0])
     with pytest.raises(ValueError, match="max_return"):
         buffer.update(state, jnp.array([0]), jnp.array([1.0]))
 

@@ -111,10 +111,13 @@ def test_bench_prints_json_lines(capsys):
         (["train", "--algo", "nope", "--preset", "test"], "algo: unknown algorithm 'nope'"),
         (["train", "--env", "nope", "--preset", "test"], "env: unknown env 'nope'"),
         (["train", "--preset", "test", "--ppo.minibatches", "3"], "ppo.minibatches"),
-        (["train", "--preset", "test", "--maze.height", "-1"], "maze.height: must be positive"),
+        (
+            ["train", "--preset", "test", "--env-config.height", "-1"],
+            "env_config.height: must be positive",
+        ),
         (["train", "--preset", "test", "--ppo.gamma", "2"], "ppo.gamma: must be in [0, 1]"),
         (["train", "--preset", "test", "--seeds", "0,x"], "seeds: expected comma-separated"),
-        (["train", "--resume", "/nonexistent/run"], "no config.json at /nonexistent/run"),
+        (["train", "--resume", "/nonexistent/run"], "--resume /nonexistent/run: no such run"),
         (["eval", "/nonexistent/run"], "/nonexistent/run: no such run directory"),
     ],
 )
@@ -152,7 +155,7 @@ def test_mismatched_checkpoint_is_named(cli_run, tmp_path, capsys):
     meta["config"]["network"]["hidden_size"] = 16
     checkpoint_meta.write_text(json.dumps(meta))
     code, _, err = _run(capsys, "eval", str(run))
-    assert code == 2 and "does not match this config: leaf params/" in err
+    assert code == 2 and "does not match this config: leaf student/params/" in err
     assert "float32[8, 8] there but float32[16, 8] here" in err
 
 

@@ -6,23 +6,24 @@ import re
 
 import pytest
 
-from algorithms import ALGORITHMS
+from ued import registry
+from ued.build import preset
 from ued.config import ConfigError, differences, from_dict, override, to_dict, validate
 
 
 @pytest.fixture
 def config():
-    return ALGORITHMS["dr"].preset("cpu")
+    return preset("dr", "maze", "cpu")
 
 
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"maze__height": 0}, "maze.height: must be positive"),
-        ({"maze__width": -3}, "maze.width: must be positive"),
-        ({"maze__view_size": 4}, "maze.view_size: must be odd"),
-        ({"maze__n_walls": 500}, "maze.n_walls"),
-        ({"maze__max_steps": 0}, "maze.max_steps"),
+        ({"env_config__height": 0}, "env_config.height: must be positive"),
+        ({"env_config__width": -3}, "env_config.width: must be positive"),
+        ({"env_config__view_size": 4}, "env_config.view_size: must be odd"),
+        ({"env_config__n_walls": 500}, "env_config.n_walls"),
+        ({"env_config__max_steps": 0}, "env_config.max_steps"),
         ({"ppo__num_envs": 0}, "ppo.num_envs: must be positive"),
         ({"ppo__num_steps": -1}, "ppo.num_steps"),
         ({"ppo__lr": 0.0}, "ppo.lr"),
@@ -31,6 +32,10 @@ def config():
         ({"ppo__clip_eps": 0.0}, "ppo.clip_eps"),
         ({"ppo__minibatches": 3}, "ppo.minibatches: ppo.num_envs (32) must be divisible"),
         ({"network__hidden_size": 0}, "network.hidden_size"),
+        ({"env_config__encoder__conv_filters": -1}, "env_config.encoder.conv_filters"),
+        ({"env_config__timeout": "never"}, "env_config.timeout"),
+        ({"ppo__max_grad_norm": -1.0}, "ppo.max_grad_norm: must be >= 0"),
+        ({"curriculum__resample": "often"}, "curriculum.resample"),
         ({"algo": "nope"}, "algo: unknown algorithm 'nope'"),
         ({"env": "nope"}, "env: unknown env 'nope'"),
         ({"eval_suites": ("nope",)}, "eval_suites: unknown suite 'nope'"),
@@ -45,22 +50,45 @@ def test_invalid_fields_are_named(config, fields, message):
         validate(override(config, **fields))
 
 
-@pytest.mark.parametrize("preset", ["test", "cpu", "paper"])
-@pytest.mark.parametrize("algo", sorted(ALGORITHMS))
-def test_presets_are_valid_and_round_trip_through_json(algo, preset):
-    config = validate(ALGORITHMS[algo].preset(preset))
-    assert config.preset == preset and config.algo == algo
+@pytest.mark.parametrize("name", ["test", "cpu", "paper"])
+@pytest.mark.parametrize("algo", list(registry.ALGORITHMS))
+def test_presets_are_valid_and_round_trip_through_json(algo, name):
+    config = validate(preset(algo, "maze", name))
+    assert config.preset == name and config.algo == algo and config.env == "maze"
     assert from_dict(to_dict(config)) == config
 
 
 def test_paper_preset_matches_the_literature():
-    config = ALGORITHMS["dr"].preset("paper")
+    config = preset("dr", "maze", "paper")
     ppo = config.ppo
     assert (ppo.num_envs, ppo.num_steps, ppo.epochs, ppo.minibatches) == (32, 256, 5, 1)
     assert (ppo.lr, ppo.gamma, ppo.gae_lambda, ppo.clip_eps) == (1e-4, 0.995, 0.98, 0.2)
     assert (ppo.ent_coef, ppo.vf_coef, ppo.max_grad_norm, ppo.adam_eps) == (1e-3, 0.5, 0.5, 1e-5)
     assert config.network.hidden_size == 256 and config.updates == 30_000
-    assert (config.maze.height, config.maze.n_walls, config.maze.max_steps) == (13, 25, 250)
+    maze = config.env_config
+    assert (maze.height, maze.n_walls, maze.max_steps, maze.timeout) == (13, 25, 250, "terminal")
+    assert config.curriculum.resample == "episode"  # JaxUED's DR: a fresh level every episode
+    assert preset("dr", "maze", "cpu").curriculum.resample == "update"
+    for algo in ("sfl", "ncc-reg", "ncc-learn", "ncc-theory"):  # their papers' 60-wall mazes
+        assert preset(algo, "maze", "paper").env_config.n_walls == 60
+        assert preset(algo, "maze", "cpu").env_config.n_walls == 25
+
+
+def test_unknown_preset_and_mismatched_settings_are_named(config):
+    with pytest.raises(ConfigError, match="preset: unknown preset 'huge'"):
+        preset("dr", "maze", "huge")
+    plr = preset("robust-plr", "maze", "test")
+    with pytest.raises(ConfigError, match="curriculum: expected the settings of algorithm 'dr'"):
+        validate(override(plr, algo="dr"))
+    with pytest.raises(ConfigError, match="env_config: expected the settings of env 'maze'"):
+        validate(override(config, env_config=plr.curriculum))
+
+
+def test_configs_of_an_older_version_are_refused_clearly(config):
+    old = to_dict(config)
+    old["maze"] = old.pop("env_config")
+    with pytest.raises(ConfigError, match="older version of ued"):
+        from_dict(old)
 
 
 def test_fields_added_after_a_save_count_as_their_defaults(config):

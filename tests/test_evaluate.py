@@ -85,17 +85,15 @@ def test_iqm_and_bootstrap_interval():
 
 
 @pytest.fixture(scope="module")
-def trained_params(test_network, test_env):
-    from ued.networks import init_params
-
-    return init_params(test_network, jax.random.key(0), test_env.dummy_observation())
+def trained_params(test_learner, test_env):
+    return test_learner.init(jax.random.key(0), test_env.dummy_observation()).params
 
 
-def test_evaluate_suite_rows_and_cvar(trained_params, test_network, test_env):
+def test_evaluate_suite_rows_and_cvar(trained_params, test_learner, test_env):
     suite = resolve_suite("maze", test_env, "cvar", num_levels=30, seed=1)
     assert len(suite.names) == 30
     rows = evaluate_suite(
-        test_network,
+        test_learner,
         trained_params,
         suite,
         attempts=3,
@@ -129,7 +127,7 @@ def test_evaluate_suite_rows_and_cvar(trained_params, test_network, test_env):
 
 
 def test_resolve_suite_errors_and_files(test_env, tmp_path):
-    from ued.config import ConfigError
+    from ued.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unknown suite 'nope'"):
         resolve_suite("maze", test_env, "nope")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import quiet
 
-from algorithms import ALGORITHMS
+from ued.build import preset, train
 from ued.config import override
 from ued.logging import read_csv
-from ued.train import run
 
 # ACCEL applies PPO on replayed levels only (about 45% of updates once its buffer fills), so it
 # gets more updates to see about as many gradient steps as the others.
@@ -26,13 +26,13 @@ UPDATES = {"accel": 700}
 def test_curriculum_learns_at_the_cpu_preset(algo, tmp_path):
     updates = UPDATES.get(algo, 300)
     config = override(
-        ALGORITHMS[algo].preset("cpu"),
+        preset(algo, "maze", "cpu"),
         updates=updates,
         eval_every=updates,
         checkpoint_every=updates,
         eval_suites=("random",),
     )
-    result = run(config, tmp_path / algo, progress=False, log=lambda *_: None)
+    result = train(config, tmp_path / algo, **quiet())
     per_level: dict[int, list[float]] = {}
     for r in read_csv(result.out / "eval.csv"):
         if r["statistic"] == "solve_rate":

@@ -6,6 +6,8 @@ directions 0 = +x, 1 = +y (down), 2 = -x, 3 = -y; positions (x, y) with y the ro
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -32,7 +34,20 @@ KEY = jax.random.key(0)
 
 # One jitted function per env, shared by every test of this module.
 RESET = jax.jit(ENV.reset_to_level)
-STEP = jax.jit(ENV.step)
+
+
+def five(step):
+    """A 6-value ``step`` as ``(obs, state, reward, done, info)``, ``done = terminated |
+    truncated`` (most tests here only care whether the episode ended)."""
+
+    def wrapped(*args):
+        obs, state, reward, terminated, truncated, info = step(*args)
+        return obs, state, reward, terminated | truncated, info
+
+    return wrapped
+
+
+STEP = five(jax.jit(ENV.step))
 
 WALL, FREE, GOAL = 0, 1, 2
 
@@ -411,7 +426,7 @@ def test_random_walk_matches_python_model(agent, direction, actions):
 # ---- level-protocol hooks ---------------------------------------------------------------------
 
 
-def test_level_stats_and_optimal_return():
+def test_level_descriptors_and_optimal_return():
     levels = stack_levels(
         [
             level(direction=0, goal=(4, 3)),  # one step
@@ -420,10 +435,10 @@ def test_level_stats_and_optimal_return():
             level(walls=[(0, 0), (1, 1)], direction=1, goal=(3, 6)),  # three steps down
         ]
     )
-    stats = jax.jit(ENV.level_stats)(levels)
+    stats = jax.jit(ENV.level_descriptors)(levels)
     np.testing.assert_array_equal(np.asarray(stats["walls"]), [0, 0, 4, 2])
-    np.testing.assert_array_equal(np.asarray(stats["shortest_path"]), [1, 3, 1_000_000, 3])
-    np.testing.assert_array_equal(np.asarray(stats["solvable"]), [True, True, False, True])
+    np.testing.assert_array_equal(np.asarray(stats["shortest_path"]), [1, 3, np.nan, 3])
+    np.testing.assert_array_equal(np.asarray(stats["solvable"]), [1, 1, 0, 1])
     v_star = jax.jit(jax.vmap(ENV.optimal_return, in_axes=(0, None)))(levels, 0.9)
     expected = [1 - 0.9 / MAX_STEPS, (1 - 0.9 * 3 / MAX_STEPS) * 0.81, 0.0]
     np.testing.assert_allclose(np.asarray(v_star)[:3], expected, rtol=1e-6, atol=1e-6)
@@ -440,7 +455,7 @@ def tree_equal(a, b):
 
 REPLAY = AutoReplay(ENV)
 REPLAY_RESET = jax.jit(REPLAY.reset_to_level)
-REPLAY_STEP = jax.jit(REPLAY.step)
+REPLAY_STEP = five(jax.jit(REPLAY.step))
 
 
 def test_auto_replay_restarts_same_level_on_goal():
@@ -476,7 +491,7 @@ def test_auto_replay_restarts_on_time_out():
 
 def test_auto_reset_samples_new_level_after_done():
     env = AutoReset(ENV)
-    reset, step = jax.jit(env.reset_to_level), jax.jit(env.step)
+    reset, step = jax.jit(env.reset_to_level), five(jax.jit(env.step))
     lvl = level(direction=0, goal=(4, 3))
     _, state = reset(KEY, lvl)
     # A non-terminal step keeps the level.
@@ -499,7 +514,7 @@ def test_auto_reset_samples_new_level_after_done():
 def test_auto_reset_custom_sampler():
     fixed = level(walls=[(0, 1)], agent=(2, 2), direction=2, goal=(5, 1))
     env = AutoReset(ENV, sample_level=lambda key: fixed)
-    step = jax.jit(env.step)
+    step = five(jax.jit(env.step))
     _, state = env.reset_to_level(KEY, level(direction=3, goal=(3, 2)))
     obs, state, _, done, _ = step(KEY, state, jnp.int32(FORWARD))
     assert bool(done)
@@ -513,9 +528,50 @@ def test_wrappers_vmap_over_a_batch():
         [level(direction=d, goal=(3 + 2 * int(DIRECTIONS[d][0]), 3)) for d in (0, 2)]
     )
     _, state = jax.jit(jax.vmap(REPLAY.reset_to_level, in_axes=(None, 0)))(KEY, levels)
-    step = jax.jit(jax.vmap(REPLAY.step, in_axes=(None, 0, None)))
+    step = five(jax.jit(jax.vmap(REPLAY.step, in_axes=(None, 0, None))))
     _, state, _, done, _ = step(KEY, state, jnp.int32(FORWARD))
     _, state, reward, done, _ = step(KEY, state, jnp.int32(FORWARD))
     np.testing.assert_array_equal(np.asarray(done), [True, True])
     np.testing.assert_allclose(np.asarray(reward), 1.0 - 0.9 * 2 / MAX_STEPS, atol=1e-6)
     np.testing.assert_array_equal(np.asarray(state.env_state.agent_pos), [[3, 3], [3, 3]])
+
+
+# ---- time limits, Python scalars, the pre-reset observation -----------------------------------
+
+
+def test_time_out_is_terminal_by_default_and_a_truncation_when_asked():
+    """The references' convention (default): reaching max_steps ends the episode as terminal.
+    With ``timeout="truncation"`` it is a truncation instead, so GAE bootstraps there; reaching
+    the goal on the last step is still terminal."""
+    lvl = level(direction=0, goal=(0, 0))
+    for timeout in ("terminal", "truncation"):
+        env = dataclasses.replace(ENV, timeout=timeout)
+        assert env.truncates == (timeout == "truncation")
+        step = jax.jit(env.step)
+        _, state = env.reset_to_level(KEY, lvl)
+        for t in range(MAX_STEPS):
+            _, state, _, terminated, truncated, _ = step(KEY, state, jnp.int32(TURN_LEFT))
+            last = t == MAX_STEPS - 1
+            assert bool(terminated) == (last and timeout == "terminal")
+            assert bool(truncated) == (last and timeout == "truncation")
+    env = dataclasses.replace(ENV, timeout="truncation", max_steps=1)
+    _, state = env.reset_to_level(KEY, level(direction=0, goal=(4, 3)))
+    _, _, reward, terminated, truncated, info = env.step(KEY, state, FORWARD)
+    assert bool(terminated) and not bool(truncated) and bool(info["solved"]) and reward > 0
+
+
+def test_step_accepts_python_scalars():
+    """As the README shows it: ``env.step(key, state, 2)`` with a plain int, unjitted."""
+    _, state = ENV.reset_to_level(KEY, level(direction=0, goal=(4, 3)))
+    _, state, reward, terminated, truncated, info = ENV.step(KEY, state, 2)
+    assert pos(state) == (4, 3) and bool(terminated) and bool(info["solved"])
+    assert not bool(truncated) and float(reward) > 0
+
+
+def test_wrappers_report_the_observation_before_the_reset():
+    lvl = level(direction=0, goal=(4, 3))
+    _, state = REPLAY_RESET(KEY, lvl)
+    obs, state, _, terminated, _, info = jax.jit(REPLAY.step)(KEY, state, jnp.int32(FORWARD))
+    assert bool(terminated)
+    assert tree_equal(obs, RESET(KEY, lvl)[0])  # the next episode's first observation
+    assert not tree_equal(info["final_obs"], obs)  # the goal cell reached, before the reset

@@ -247,7 +247,7 @@ def replay(max_steps: int, max_len: int):
         def body(carry, inputs):
             state, ret, finished, solved, end = carry
             t, action = inputs
-            _, state, reward, done, info = env.step(KEY, state, action)
+            _, state, reward, done, _, info = env.step(KEY, state, action)
             live = ~finished
             ret = ret + jnp.where(live, gamma ** t.astype(jnp.float32) * reward, 0.0)
             solved = solved | (live & info["solved"])

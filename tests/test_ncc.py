@@ -8,17 +8,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import quiet
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algorithms import ALGORITHMS, ncc
+from algorithms import ncc
 from algorithms.ncc import project_to_truncated_simplex, replace_lowest
 from algorithms.ncc_adversary import AdversaryState, adversary_step, entropy_weight
-from envs import ENVS
-from envs.maze import Maze, optimal_actions, optimal_return, random_solvable_levels
+from envs.maze import MAZE, Maze, optimal_actions, optimal_return, random_solvable_levels
 from ued import scores
+from ued.build import build, preset, train
 from ued.config import override
-from ued.train import make_train, seed_keys
+from ued.train import seed_keys
 
 
 def _brute_projection(v, eps):
@@ -118,7 +119,7 @@ def test_oracle_regret_of_the_optimal_path_is_zero():
         _, state = env.reset_to_level(jax.random.key(0), level)
 
         def step(state, action):
-            _, new, reward, done, _ = env.step(jax.random.key(0), state, action)
+            _, new, reward, done, _, _ = env.step(jax.random.key(0), state, action)
             return jax.tree_util.tree_map(lambda a, b: jnp.where(state.done, a, b), state, new), (
                 jnp.where(state.done, 0.0, reward),
                 done & ~state.done,
@@ -145,10 +146,9 @@ def test_dynamic_buffer_replaces_the_lowest_slots_only_when_better():
 
 
 def _ncc_trainer(algo, **fields):
-    config = override(ALGORITHMS[algo].preset("test"), **fields)
-    env = ENVS[config.env].make(config)
-    init, chunk = make_train(env, ALGORITHMS[algo].make(env, config), config)
-    return config, jax.jit(init), jax.jit(chunk)
+    config = override(preset(algo, "maze", "test"), **fields)
+    program = build(config)
+    return config, jax.jit(program.init), jax.jit(program.chunk)
 
 
 def test_the_step_is_deterministic_and_the_adversary_moves():
@@ -179,30 +179,38 @@ def test_vmapped_seeds_equal_separate_runs():
         )
 
 
-def test_theory_preset_uses_reinforce_sgd_a_box_and_the_best_iterate():
+def test_theory_preset_uses_plain_reinforce_sgd_a_box_and_the_best_iterate():
+    """The theory's student: REINFORCE with SGD, no advantage normalisation and no gradient
+    clipping (the estimator the analysis assumes), parameters in a box, and the best iterate
+    chosen by the norm of the *policy objective's* gradient (not of the whole loss, whose value
+    term the theory does not have)."""
     config, init, chunk = _ncc_trainer("ncc-theory", ppo__param_bound=0.05)
-    assert config.ppo.objective == "reinforce" and config.ppo.optimizer == "sgd"
+    ppo = config.ppo
+    assert ppo.objective == "reinforce" and ppo.optimizer == "sgd"
+    assert not ppo.normalize_advantages and ppo.max_grad_norm == 0.0
     assert not config.curriculum.dynamic_buffer and config.curriculum.step_rule == "sgd"
     state = init(seed_keys(config))
+    chain = str(jax.tree_util.tree_structure(state.student.opt_state))
+    assert "mu" not in chain and "ClipByGlobalNorm" not in chain  # no Adam moments, no clip
     state, metrics, _ = chunk(state, jnp.int32(0))
-    leaves = jax.tree_util.tree_leaves(state.params)
+    leaves = jax.tree_util.tree_leaves(state.student.params)
     assert max(float(jnp.abs(p).max()) for p in leaves) <= 0.05 + 1e-7
-    assert np.isfinite(float(state.best.grad_norm)) and int(state.best.update) >= 0
-    assert float(state.best.grad_norm) == pytest.approx(
-        float(np.min(metrics["student/grad_norm"])), rel=1e-6
-    )
-    assert "mu" not in str(jax.tree_util.tree_structure(state.opt_state))  # no Adam moments
+    best = state.student.best
+    assert np.isfinite(float(best.grad_norm)) and int(best.update) >= 0
+    policy_norms = np.asarray(metrics["student/policy_grad_norm"])
+    assert float(best.grad_norm) == pytest.approx(float(policy_norms.min()), rel=1e-6)
+    assert not np.allclose(policy_norms, np.asarray(metrics["student/grad_norm"]))
 
 
 def test_scoring_budget_warning():
-    config = ALGORITHMS["ncc-reg"].preset("paper")
-    env = ENVS[config.env].make(config)
+    config = preset("ncc-reg", "maze", "paper")
+    env = MAZE.make(config.env_config)
     with pytest.warns(UserWarning, match="score-every"):
-        ncc.make(env, config)
-    cpu = ALGORITHMS["ncc-reg"].preset("cpu")
+        ncc.make(env, MAZE, config)
+    cpu = preset("ncc-reg", "maze", "cpu")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ncc.make(ENVS[cpu.env].make(cpu), override(cpu, curriculum__max_scoring_ratio=1e9))
+        ncc.make(MAZE.make(cpu.env_config), MAZE, override(cpu, curriculum__max_scoring_ratio=1e9))
 
 
 @pytest.mark.parametrize(
@@ -218,27 +226,26 @@ def test_invalid_ncc_settings_are_named(fields, message):
     from ued.config import ConfigError, validate
 
     with pytest.raises(ConfigError, match=message):
-        validate(override(ALGORITHMS["ncc-reg"].preset("test"), **fields))
+        validate(override(preset("ncc-reg", "maze", "test"), **fields))
 
 
 def test_evaluation_can_read_the_best_iterate(tmp_path):
     """``ued eval --iterate best`` reads the tracked best iterate's parameters; a run that did
     not track one is refused by name."""
+    from ued.build import load_run
     from ued.checkpoint import Checkpointer
-    from ued.config import ConfigError
-    from ued.train import load_run, run
+    from ued.errors import ConfigError
 
-    config = override(ALGORITHMS["ncc-theory"].preset("test"), eval_every=0)
-    result = run(config, tmp_path / "theory", progress=False, log=lambda *_: None)
-    env = ENVS[config.env].make(config)
-    init, _ = make_train(env, ALGORITHMS["ncc-theory"].make(env, config), config)
+    config = override(preset("ncc-theory", "maze", "test"), eval_every=0)
+    result = train(config, tmp_path / "theory", **quiet())
+    program = build(config)
     full, _ = Checkpointer(result.out / "checkpoints").restore(
-        config.updates, jax.eval_shape(init, seed_keys(config))
+        config.updates, jax.eval_shape(program.init, seed_keys(config))
     )
     best = load_run(result.out, iterate="best").seed_params[0]
-    same = jax.tree_util.tree_map(np.array_equal, best, full.best.params)
+    same = jax.tree_util.tree_map(np.array_equal, best, full.student.best.params)
     assert all(jax.tree_util.tree_leaves(same))
-    dr = override(ALGORITHMS["dr"].preset("test"), eval_every=0)
-    dr_out = run(dr, tmp_path / "dr", progress=False, log=lambda *_: None).out
+    dr = override(preset("dr", "maze", "test"), eval_every=0)
+    dr_out = train(dr, tmp_path / "dr", **quiet()).out
     with pytest.raises(ConfigError, match="did not track a best iterate"):
         load_run(dr_out, iterate="best")

@@ -11,8 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envs.maze import Maze
-from ued.networks import ActorCritic, count_parameters, init_params, lstm_autodiff, lstm_fused
+from envs.maze import Maze, MazeEncoder
+from ued.networks import (
+    ActorCritic,
+    FlattenEncoder,
+    count_parameters,
+    init_params,
+    lstm_autodiff,
+    lstm_fused,
+)
 
 
 def _inputs(seed, t, b, f, h, reset_p):
@@ -66,7 +73,7 @@ def test_reset_zeroes_the_carry():
 def test_actor_critic_shapes_and_reset_semantics(cell):
     env = Maze(height=6, width=6)
     net = ActorCritic(
-        num_actions=3, conv_filters=4, direction_features=3, cell=cell, hidden_size=8, head_hidden=8
+        num_actions=3, encoder=MazeEncoder(4, 3), cell=cell, hidden_size=8, head_hidden=8
     )
     params = init_params(net, jax.random.key(0), env.dummy_observation())
     t, b = 5, 3
@@ -92,7 +99,10 @@ def test_actor_critic_shapes_and_reset_semantics(cell):
 
 def test_paper_network_size_and_lstm_impls_agree():
     env = Maze()
-    nets = {impl: ActorCritic(num_actions=3, lstm_impl=impl) for impl in ("fused", "autodiff")}
+    nets = {
+        impl: ActorCritic(num_actions=3, encoder=MazeEncoder(), lstm_impl=impl)
+        for impl in ("fused", "autodiff")
+    }
     params = init_params(nets["fused"], jax.random.key(0), env.dummy_observation())
     assert count_parameters(params) == 432_797  # the literature's ~433k-parameter student
     obs = jax.tree_util.tree_map(
@@ -101,6 +111,19 @@ def test_paper_network_size_and_lstm_impls_agree():
     resets = jnp.ones((3, 2), bool)
     out = [n.apply(params, n.initialize_carry(2), obs, resets)[1] for n in nets.values()]
     np.testing.assert_allclose(out[0], out[1], rtol=1e-5, atol=1e-6)
-    flax_net = ActorCritic(num_actions=3, lstm_impl="flax")
+    flax_net = ActorCritic(num_actions=3, encoder=MazeEncoder(), lstm_impl="flax")
     flax_params = init_params(flax_net, jax.random.key(0), env.dummy_observation())
     assert count_parameters(flax_params) == count_parameters(params)
+
+
+def test_default_encoder_flattens_every_observation_leaf():
+    """Envs without an encoder of their own get every observation leaf flattened to floats."""
+    net = ActorCritic(num_actions=2, cell="gru", hidden_size=4, head_hidden=4)
+    assert isinstance(net.encoder, FlattenEncoder)
+    obs = {"position": jnp.zeros((), jnp.int32), "grid": jnp.zeros((3, 2), jnp.bool_)}
+    params = init_params(net, jax.random.key(0), obs)
+    batched = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (2, 3, *x.shape)), obs)
+    features = FlattenEncoder().apply({}, batched)
+    assert features.shape == (2, 3, 7) and features.dtype == jnp.float32
+    _, logits, values = net.apply(params, net.initialize_carry(3), batched, jnp.ones((2, 3), bool))
+    assert logits.shape == (2, 3, 2) and values.shape == (2, 3)

@@ -1,4 +1,5 @@
-"""PLR, robust PLR and ACCEL: branch logic, gradients, scoring, mutation."""
+"""PLR, robust PLR and ACCEL: branch logic, gradients, scoring (learnability from independent
+attempts), mutation."""
 
 from __future__ import annotations
 
@@ -8,32 +9,30 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from coin_env import CoinEnv, coin_student
 
-from algorithms import ALGORITHMS, plr
-from envs import ENVS
-from envs.maze import is_valid
+from algorithms import plr
+from envs.maze import MAZE, is_valid
+from ued import scores
 from ued.buffer import BufferConfig
+from ued.build import build, preset
 from ued.config import override
 from ued.curriculum import MUTATE, NEW, REPLAY, RolloutResult, Student, UpdatePlan
-from ued.networks import init_params
-from ued.ppo import gae
 from ued.rollout import Player
-from ued.train import make_train, seed_keys
 
 
 def _trainer(algo, **fields):
     config = override(
-        ALGORITHMS[algo].preset("test"),
+        preset(algo, "maze", "test"),
         updates_per_chunk=1,
         updates=12,
         eval_every=1,
         checkpoint_every=1,
         **fields,
     )
-    env = ENVS[config.env].make(config)
-    curriculum = ALGORITHMS[algo].make(env, config)
-    init, chunk = make_train(env, curriculum, config)
-    return config, env, curriculum, jax.jit(init)(seed_keys(config)), jax.jit(chunk)
+    program = build(config)
+    state = jax.jit(program.init)(program.seed_keys())
+    return config, program.env, program.curriculum, state, jax.jit(program.chunk)
 
 
 @pytest.mark.parametrize("algo", ["robust-plr", "plr", "accel"])
@@ -41,21 +40,22 @@ def test_gradients_only_where_the_variant_allows(algo):
     config, _, _, state, chunk = _trainer(algo)
     seen = set()
     for update in range(12):
-        before = state.params
-        count_before = int(state.opt_state[1].count)
+        before = state.student.params
+        count_before = int(state.student.opt_state[1].count)
         state, metrics, _ = chunk(state, jnp.int32(update))
         branch = int(metrics["curriculum/branch"][0])
         applied = bool(metrics["curriculum/apply_gradient"][0])
         changed = any(
             bool(jnp.any(a != b))
             for a, b in zip(
-                jax.tree_util.tree_leaves(before), jax.tree_util.tree_leaves(state.params)
+                jax.tree_util.tree_leaves(before), jax.tree_util.tree_leaves(state.student.params)
             )
         )
         seen.add(branch)
         robust = config.curriculum.robust
         assert applied == (branch == REPLAY or not robust), (update, branch)
-        assert changed == applied and (int(state.opt_state[1].count) > count_before) == applied
+        count = int(state.student.opt_state[1].count)
+        assert changed == applied and (count > count_before) == applied
     assert NEW in seen and REPLAY in seen
     if algo == "accel":
         assert MUTATE in seen
@@ -79,15 +79,15 @@ def test_replayed_levels_come_from_the_buffer_and_scores_update():
 
 @pytest.fixture(scope="module")
 def accel_setup():
-    config = ALGORITHMS["accel"].preset("test")
+    config = preset("accel", "maze", "test")
     config = override(
         config,
         curriculum=dataclasses.replace(
             config.curriculum, buffer=BufferConfig(capacity=16, min_fill=0.5)
         ),
     )
-    env = ENVS[config.env].make(config)
-    curriculum = ALGORITHMS["accel"].make(env, config)
+    program = build(config)
+    env, curriculum = program.env, program.curriculum
     state = curriculum.init(jax.random.key(0))
     fill = jax.vmap(env.sample_level)(jax.random.split(jax.random.key(1), 16))
     buffer, _ = curriculum.buffer.insert(
@@ -134,23 +134,57 @@ def test_accel_mutates_the_levels_just_replayed(accel_setup):
     "score", ["pvl", "maxmc", "l1_value_loss", "learnability", "oracle_regret"]
 )
 def test_every_score_fills_the_buffer_with_finite_values(
-    score, test_config, test_env, test_network
+    score, test_config, test_env, test_learner
 ):
     config = test_config
     cfg = plr.Config(score=score, buffer=BufferConfig(capacity=8))
-    curriculum = plr.ReplayCurriculum(test_env, cfg, num_envs=4, gamma=0.99)
-    player = Player(test_env, test_network)
-    params = init_params(test_network, jax.random.key(0), test_env.dummy_observation())
+    curriculum = plr.ReplayCurriculum(test_env, cfg, num_envs=4, gamma=0.99, oracle=MAZE.oracle)
+    player = Player(test_env, test_learner)
+    params = test_learner.init(jax.random.key(0), test_env.dummy_observation()).params
     levels = jax.vmap(test_env.sample_level)(jax.random.split(jax.random.key(3), 4))
     traj, last = player.rollout(jax.random.key(4), params, levels, 8)
-    advantages, _ = gae(traj.rewards, traj.values, traj.dones, last, 0.99, 0.95)
-    state, _ = curriculum.after_rollout(
+    batch = test_learner.prepare(traj, last, test_learner.initial_carry(4))
+    state, metrics = curriculum.after_rollout(
         jax.random.key(0),
         curriculum.init(jax.random.key(1)),
-        RolloutResult(levels, traj, advantages, last),
+        RolloutResult(levels, traj, batch.advantages, last),
         UpdatePlan.train_on(),
         Student(player, params, config.ppo.gamma, 8),
         0,
     )
     assert int(state.buffer.size) == 4
     assert np.all(np.isfinite(np.asarray(state.buffer.scores[:4])))
+    if score == "learnability":  # K attempts of up to max_steps (24) steps on each of 4 levels
+        assert 4 * 5 <= float(metrics["curriculum/scoring_env_steps"]) <= 4 * 5 * 24
+
+
+def test_learnability_comes_from_independent_attempts_not_the_training_rollout():
+    """Coins with p ≈ 1/2 whose failed episodes last the whole rollout (8 steps): the training
+    rollout only ever completes a failure if it comes first, so its success rate is 0 or 1 and
+    p(1 - p) = 0 on every level. Five independent first-episode attempts estimate p properly,
+    so the buffer sees learnable levels (the true learnability is 1/4)."""
+    env = CoinEnv(max_steps=8)
+    student = coin_student(env, num_steps=8)
+    levels = {"p": jnp.linspace(0.45, 0.55, 64, dtype=jnp.float32)}  # distinct levels
+    traj, last = student.player.rollout(jax.random.key(0), student.params, levels, 8)
+    from_rollout = scores.learnability(traj.solved, traj.dones)
+    assert float(jnp.max(from_rollout)) == 0.0  # the degenerate estimate
+
+    cfg = plr.Config(score="learnability", score_attempts=5, buffer=BufferConfig(capacity=64))
+    curriculum = plr.ReplayCurriculum(env, cfg, num_envs=64, gamma=0.99)
+    after = jax.jit(
+        lambda key, state: curriculum.after_rollout(
+            key,
+            state,
+            RolloutResult(levels, traj, jnp.zeros_like(traj.values), last),
+            UpdatePlan.train_on(),
+            student,
+            0,
+        )
+    )
+    state, metrics = after(jax.random.key(1), curriculum.init(jax.random.key(2)))
+    assert int(state.buffer.size) == 64
+    estimated = np.asarray(state.buffer.scores)
+    assert 0.15 < estimated.mean() < 0.25  # E[p̂(1 - p̂)] = (1 - 1/5) / 4 = 0.2
+    assert (estimated > 0).mean() > 0.8
+    assert float(metrics["curriculum/scoring_env_steps"]) > 64 * 5  # paid for, and logged

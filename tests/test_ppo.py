@@ -1,4 +1,5 @@
-"""PPO pieces: GAE on a hand-computed example, the categorical helper, loss signs, the update."""
+"""PPO pieces: GAE on hand-computed examples (with truncation), the categorical helper and its
+action masks, loss signs, the update, the learner interface."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from envs.maze import Maze
+from envs.maze import Maze, MazeEncoder
 from ued import distributions
 from ued.config import PPOConfig
 from ued.networks import ActorCritic, init_params
-from ued.ppo import Batch, gae, learning_rate, make_optimizer, ppo_loss, ppo_update
+from ued.ppo import Batch, PPOLearner, gae, learning_rate, make_optimizer, ppo_loss, ppo_update
 from ued.rollout import Trajectory
 
 
@@ -29,6 +30,35 @@ def test_gae_hand_computed():
     expected = np.array([delta0 + 0.9 * 0.8 * delta1, delta1, delta2])
     np.testing.assert_allclose(adv[:, 0], expected, rtol=1e-6)
     np.testing.assert_allclose(targets[:, 0], expected + np.array([0.5, 0.2, 0.1]), rtol=1e-6)
+
+
+def test_gae_bootstraps_from_the_value_at_a_truncation():
+    """gamma 0.9, lambda 0.8. Env 0: the episode is *truncated* after t=1, where the state it
+    reached is worth 0.7, so t=1 bootstraps from 0.7 (not 0, not the next episode's 0.1) and no
+    advantage flows back across the boundary. Env 1: the same rewards, *terminated* after t=1."""
+    rewards = jnp.array([[1.0, 1.0], [0.0, 0.0], [2.0, 2.0]])
+    values = jnp.array([[0.5, 0.5], [0.2, 0.2], [0.1, 0.1]])
+    dones = jnp.array([[False, False], [True, True], [False, False]])
+    truncated = jnp.array([[False, False], [True, False], [False, False]])
+    final_values = jnp.array([[0.0, 0.0], [0.7, 0.0], [0.0, 0.0]])
+    adv, _ = gae(rewards, values, dones, jnp.array([0.3, 0.3]), 0.9, 0.8, truncated, final_values)
+    delta2 = 2.0 + 0.9 * 0.3 - 0.1
+    delta1_truncated = 0.0 + 0.9 * 0.7 - 0.2
+    delta1_terminated = 0.0 - 0.2
+    expected = np.array(
+        [
+            [
+                1.0 + 0.9 * 0.2 - 0.5 + 0.72 * delta1_truncated,
+                1.0 + 0.9 * 0.2 - 0.5 + 0.72 * delta1_terminated,
+            ],
+            [delta1_truncated, delta1_terminated],
+            [delta2, delta2],
+        ]
+    )
+    np.testing.assert_allclose(adv, expected, rtol=1e-6)
+    # Without truncation flags every end is terminal: the references' convention.
+    plain, _ = gae(rewards, values, dones, jnp.array([0.3, 0.3]), 0.9, 0.8)
+    np.testing.assert_allclose(plain[:, 0], expected[:, 1], rtol=1e-6)
 
 
 def test_gae_lambda_one_is_discounted_return_minus_value():
@@ -58,18 +88,36 @@ def test_categorical_helper():
     )
 
 
+def test_action_masks_give_masked_actions_zero_probability():
+    logits = jnp.array([[0.3, 2.0, -1.0], [0.0, 0.0, 0.0]])
+    mask = jnp.array([[True, False, True], [False, False, True]])
+    masked = distributions.apply_mask(logits, mask)
+    samples = distributions.sample(jax.random.key(0), jnp.broadcast_to(masked, (5000, 2, 3)))
+    assert not np.any(np.asarray(samples)[:, 0] == 1) and np.all(np.asarray(samples)[:, 1] == 2)
+    probs = np.exp(np.asarray(jax.nn.log_softmax(masked)))
+    np.testing.assert_allclose(
+        probs[0], [np.exp(0.3), 0, np.exp(-1.0)] / (np.exp(0.3) + np.exp(-1.0)), rtol=1e-6
+    )
+    entropy = np.asarray(distributions.entropy(masked))
+    assert np.all(np.isfinite(entropy)) and entropy[1] == pytest.approx(0.0, abs=1e-6)
+    grads = jax.grad(lambda x: distributions.entropy(distributions.apply_mask(x, mask)).sum())(
+        logits
+    )
+    assert np.all(np.isfinite(np.asarray(grads)))
+
+
 def test_learning_rate_schedule_reaches_zero_by_update_count():
     config = PPOConfig(lr=1e-3)
-    lrs = [float(learning_rate(config, jnp.int32(k), 10)) for k in range(10)]
+    lrs = [float(learning_rate(config, jnp.float32(1e-3), jnp.int32(k), 10)) for k in range(10)]
     np.testing.assert_allclose(lrs, 1e-3 * (1 - np.arange(10) / 10), rtol=1e-6)
     flat = dataclasses.replace(config, anneal_lr=False)
-    assert float(learning_rate(flat, jnp.int32(9), 10)) == pytest.approx(1e-3)
+    assert float(learning_rate(flat, jnp.float32(1e-3), jnp.int32(9), 10)) == pytest.approx(1e-3)
 
 
 # ---- loss signs on a tiny feed-forward network ---------------------------------------------------
 ENV = Maze(height=5, width=5, max_steps=10)
 NET = ActorCritic(
-    num_actions=3, conv_filters=2, direction_features=2, cell="none", hidden_size=4, head_hidden=4
+    num_actions=3, encoder=MazeEncoder(2, 2), cell="none", hidden_size=4, head_hidden=4
 )
 T, B = 4, 2
 
@@ -90,10 +138,12 @@ def _batch(action: int, advantage: float, params, target: float = 0.0) -> Batch:
         values=values,
         rewards=jnp.zeros((T, B)),
         dones=jnp.zeros((T, B), bool),
+        truncated=jnp.zeros((T, B), bool),
+        final_values=jnp.zeros((T, B)),
         solved=jnp.zeros((T, B), bool),
     )
     adv = jnp.full((T, B), advantage) + jnp.linspace(0, 0.01, T * B).reshape(T, B)
-    return Batch(traj, adv, jnp.full((T, B), target))
+    return Batch(traj, adv, jnp.full((T, B), target), NET.initialize_carry(B))
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +213,8 @@ def test_entropy_bonus_raises_entropy(params):
     peak = PPOConfig(
         num_envs=B,
         num_steps=T,
-        epochs=20,
-        lr=5e-2,
+        epochs=3,
+        lr=3e-2,
         ent_coef=0.0,
         vf_coef=0.0,
         normalize_advantages=False,
@@ -196,6 +246,7 @@ def test_entropy_bonus_raises_entropy(params):
         config,
     )
     _, after = ppo_loss(new, NET, batch, config)
+    assert 0.05 < float(before["entropy"]) < 0.9 * np.log(3)  # peaked, not yet deterministic
     assert float(after["entropy"]) > float(before["entropy"])
 
 
@@ -209,3 +260,45 @@ def test_clipped_ratio_and_kl_metrics(params):
     )  # ratio = e > 1 + eps everywhere
     _, metrics = ppo_loss(params, NET, shifted, config)
     assert float(metrics["clip_frac"]) == 1.0 and float(metrics["approx_kl"]) > 0.5
+
+
+def test_ppo_learner_acts_with_masks_and_keeps_a_per_member_learning_rate():
+    """The learner interface: masked actions are never sampled, the learning rate is a state
+    leaf (a population vmaps over different rates with one compile), and a zero rate leaves the
+    parameters unchanged while a positive one moves them."""
+    learner = PPOLearner(NET, PPOConfig(num_envs=B, num_steps=T, epochs=1, minibatches=1))
+    state = learner.init(jax.random.key(0), ENV.dummy_observation())
+    obs = jax.tree_util.tree_map(
+        lambda x: jnp.broadcast_to(x, (B, *x.shape)), ENV.dummy_observation()
+    )
+    mask = jnp.array([[False, True, False]] * B)
+    resets = jnp.ones((B,), bool)
+    for seed in range(5):
+        _, actions, log_probs, _ = learner.act(
+            state.params, learner.initial_carry(B), obs, resets, jax.random.key(seed), mask
+        )
+        assert np.all(np.asarray(actions) == 1)
+        np.testing.assert_allclose(log_probs, 0.0, atol=1e-6)
+
+    batch = _batch(action=2, advantage=1.0, params=state.params)
+    population = jax.tree_util.tree_map(lambda x: jnp.stack([x, x]), state)
+    population = population.replace(lr=jnp.array([0.0, 1e-2], jnp.float32))
+    traces = 0
+
+    def update(s):
+        nonlocal traces
+        traces += 1
+        return learner.update(jax.random.key(1), s, batch, jnp.int32(0), 10)[0]
+
+    new = jax.jit(jax.vmap(update))(population)
+    assert traces == 1
+    moved = [
+        max(
+            float(jnp.abs(a[i] - b[i]).max())
+            for a, b in zip(
+                jax.tree_util.tree_leaves(new.params), jax.tree_util.tree_leaves(population.params)
+            )
+        )
+        for i in range(2)
+    ]
+    assert moved[0] == 0.0 and moved[1] > 0.0

@@ -6,15 +6,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import maze_learner
 
 from envs.maze import Maze, make_level, shortest_path_length
-from ued.networks import ActorCritic, init_params
 from ued.rollout import Player
 from ued.train import episode_metrics
 
 ENV = Maze(height=6, width=6, max_steps=12)
-NET = ActorCritic(num_actions=3, conv_filters=2, direction_features=2, hidden_size=6, head_hidden=6)
-PLAYER = Player(ENV, NET)
+LEARNER = maze_learner()
+PLAYER = Player(ENV, LEARNER)
 
 
 def _levels():
@@ -27,7 +27,7 @@ def _levels():
 
 @pytest.fixture(scope="module")
 def params():
-    return init_params(NET, jax.random.key(0), ENV.dummy_observation())
+    return LEARNER.init(jax.random.key(0), ENV.dummy_observation()).params
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import quiet
 
-from algorithms import ALGORITHMS
-from envs import ENVS
+from ued.build import build, preset, train
 from ued.config import override as replace
 from ued.logging import read_csv
-from ued.train import make_train, run, seed_keys
+from ued.train import seed_keys
 
 
 class Killed(Exception):
@@ -50,66 +50,60 @@ def test_full_run_writes_everything_and_completes_real_updates(dr_run, test_conf
     assert dr_run.steps_per_s > 0 and dr_run.compile_s > 0
 
 
-def test_parameters_change_between_checkpoints(dr_run, test_config, test_env):
+def test_parameters_change_between_checkpoints(dr_run, test_program):
     from ued.checkpoint import Checkpointer
 
-    curriculum = ALGORITHMS["dr"].make(test_env, test_config)
-    init, _ = make_train(test_env, curriculum, test_config)
-    abstract = jax.eval_shape(init, seed_keys(test_config))
+    abstract = jax.eval_shape(test_program.init, test_program.seed_keys())
     ckpt = Checkpointer(dr_run.out / "checkpoints")
     a, _ = ckpt.restore(2, abstract)
     b, meta = ckpt.restore(4, abstract)
     assert meta["update"] == 4
-    diffs = [
-        float(jnp.abs(x - y).max())
-        for x, y in zip(jax.tree_util.tree_leaves(a.params), jax.tree_util.tree_leaves(b.params))
-    ]
-    assert max(diffs) > 0
+    leaves = zip(
+        jax.tree_util.tree_leaves(a.student.params), jax.tree_util.tree_leaves(b.student.params)
+    )
+    assert max(float(jnp.abs(x - y).max()) for x, y in leaves) > 0
 
 
-def test_evaluation_reads_only_the_parameters(dr_run, test_config, test_env, tmp_path):
+def test_evaluation_reads_only_the_parameters(dr_run, test_program, tmp_path):
     """``load_run`` gets exactly the checkpoint's parameters, and ``restore_subtree`` reads a
     checkpoint whose train state lacks fields this version has (written by an older version)."""
+    from ued.build import load_run
     from ued.checkpoint import Checkpointer, CheckpointError
-    from ued.train import load_run
 
-    init, _ = make_train(test_env, ALGORITHMS["dr"].make(test_env, test_config), test_config)
-    abstract = jax.eval_shape(init, seed_keys(test_config))
+    abstract = jax.eval_shape(test_program.init, test_program.seed_keys())
     full, _ = Checkpointer(dr_run.out / "checkpoints").restore(4, abstract)
     loaded = load_run(dr_run.out)
     assert loaded.step == 4 and len(loaded.seed_params) == 1
-    equal = jax.tree_util.tree_map(np.array_equal, loaded.seed_params[0], full.params)
+    equal = jax.tree_util.tree_map(np.array_equal, loaded.seed_params[0], full.student.params)
     assert all(jax.tree_util.tree_leaves(equal))
 
+    params_only = {"student": {"params": full.student.params}, "rng": full.rng}
     older = Checkpointer(tmp_path / "older")
-    older.save(1, {"params": full.params, "rng": full.rng}, {"update": 1})
-    predates_best = {f: getattr(full, f) for f in ("params", "opt_state", "curriculum", "rng")}
-    older.save(2, predates_best, {"update": 2})
+    older.save(1, params_only, {"update": 1})
+    older.save(2, {"student": full.student, "rng": full.rng}, {"update": 2})
     with pytest.raises(CheckpointError, match="another train-state structure"):
         older.restore(2, abstract)  # resuming needs the whole state; evaluation does not
-    params = older.restore_subtree(1, ("params",), abstract.params)
-    assert all(
-        jax.tree_util.tree_leaves(jax.tree_util.tree_map(np.array_equal, params, full.params))
-    )
-    with pytest.raises(CheckpointError, match="has no best/params"):
-        older.restore_subtree(1, ("best", "params"), abstract.params)
+    path = ("student", "params")
+    params = older.restore_subtree(1, path, abstract.student.params)
+    same = jax.tree_util.tree_map(np.array_equal, params, full.student.params)
+    assert all(jax.tree_util.tree_leaves(same))
+    with pytest.raises(CheckpointError, match="has no student/best/params"):
+        older.restore_subtree(1, ("student", "best", "params"), abstract.student.params)
     wrong = jax.tree_util.tree_map(
-        lambda x: jax.ShapeDtypeStruct((*x.shape, 2), x.dtype), abstract.params
+        lambda x: jax.ShapeDtypeStruct((*x.shape, 2), x.dtype), abstract.student.params
     )
     with pytest.raises(CheckpointError, match="does not match"):
-        older.restore_subtree(1, ("params",), wrong)
+        older.restore_subtree(1, path, wrong)
     older.close()
 
 
 def test_same_seed_gives_identical_files(dr_run, test_config, tmp_path):
-    again = run(test_config, tmp_path / dr_run.out.name, progress=False, log=lambda *_: None)
+    again = train(test_config, tmp_path / dr_run.out.name, **quiet())
     assert _files(again.out) == _files(dr_run.out)
 
 
 def test_different_seed_differs(dr_run, test_config, tmp_path):
-    other = run(
-        replace(test_config, seed=7), tmp_path / "other", progress=False, log=lambda *_: None
-    )
+    other = train(replace(test_config, seed=7), tmp_path / "other", **quiet())
     assert _files(other.out)["metrics.csv"] != _files(dr_run.out)["metrics.csv"]
 
 
@@ -127,11 +121,11 @@ def test_killed_run_resumes_bit_exactly(dr_run, test_config, tmp_path):
     uninterrupted run."""
     out = tmp_path / dr_run.out.name  # the run name is part of eval.csv's rows
     with pytest.raises(Killed):
-        run(test_config, out, progress=False, log=lambda *_: None, on_chunk=_kill_at(4))
+        train(test_config, out, **quiet(on_chunk=_kill_at(4)))
     assert len(read_csv(out / "metrics.csv")) == 4  # rows no checkpoint covers yet
     # A save interrupted mid-write leaves only orbax's temporary directory behind.
     (out / "checkpoints" / "4.orbax-checkpoint-tmp-1234567").mkdir()
-    run(test_config, out, resume=True, progress=False, log=lambda *_: None)
+    train(test_config, out, resume=True, **quiet())
     assert _files(out) == _files(dr_run.out)
 
 
@@ -140,19 +134,18 @@ def test_resume_without_a_checkpoint_fails_clearly(test_config, tmp_path):
 
     out = tmp_path / "early"
     with pytest.raises(Killed):
-        run(test_config, out, progress=False, log=lambda *_: None, on_chunk=_kill_at(2))
+        train(test_config, out, **quiet(on_chunk=_kill_at(2)))
     with pytest.raises(CheckpointError, match="no complete checkpoint"):
-        run(test_config, out, resume=True, progress=False, log=lambda *_: None)
+        train(test_config, out, resume=True, **quiet())
 
 
-def test_vmapped_seeds_equal_separate_runs(test_config, test_env):
+def test_vmapped_seeds_equal_separate_runs(test_config):
     """Several seeds in one vmapped program reproduce the single-seed runs: discrete outcomes
     exactly, float losses up to summation order (batched matmuls, ~1e-7)."""
 
     def go(config):
-        curriculum = ALGORITHMS["dr"].make(test_env, config)
-        init, chunk = make_train(test_env, curriculum, config)
-        state, chunk = jax.jit(init)(seed_keys(config)), jax.jit(chunk)
+        program = build(config)
+        state, chunk = jax.jit(program.init)(seed_keys(config)), jax.jit(program.chunk)
         out = []
         for start in range(0, config.updates, config.updates_per_chunk):
             state, metrics, _ = chunk(state, jnp.int32(start))
@@ -173,17 +166,16 @@ def test_vmapped_seeds_equal_separate_runs(test_config, test_env):
 def test_ppo_learns_a_trivial_maze(tmp_path):
     """A sign error anywhere in GAE / PPO / the loop would stop this from improving: on an
     open 5x5 maze the solve rate of completed episodes and the return must clearly rise."""
-    config = ALGORITHMS["dr"].preset("test")
     config = replace(
-        config,
+        preset("dr", "maze", "test"),
         updates=60,
         updates_per_chunk=20,
         eval_every=0,
         checkpoint_every=60,
-        maze__height=5,
-        maze__width=5,
-        maze__n_walls=0,
-        maze__max_steps=20,
+        env_config__height=5,
+        env_config__width=5,
+        env_config__n_walls=0,
+        env_config__max_steps=20,
         ppo__num_envs=16,
         ppo__num_steps=20,
         ppo__lr=3e-3,
@@ -191,7 +183,7 @@ def test_ppo_learns_a_trivial_maze(tmp_path):
         ppo__minibatches=1,
         network__hidden_size=16,
     )
-    result = run(config, tmp_path / "learn", progress=False, log=lambda *_: None)
+    result = train(config, tmp_path / "learn", **quiet())
     rows = read_csv(result.out / "metrics.csv")
     ret = np.array([float(r["student/return"]) for r in rows])
     length = np.array([float(r["student/episode_length"]) for r in rows])
@@ -199,8 +191,8 @@ def test_ppo_learns_a_trivial_maze(tmp_path):
     assert length[-10:].mean() < length[:10].mean()
 
 
-def test_training_env_factory_matches_config(test_config):
-    env = ENVS["maze"].make(test_config)
+def test_training_env_factory_matches_config(test_config, test_env):
+    env = test_env
     assert (env.height, env.width, env.max_steps, env.n_walls) == (7, 7, 24, 5)
     assert dataclasses.replace(test_config, seeds=(1, 2)).seed_list == (1, 2)
 
@@ -215,13 +207,10 @@ def test_multi_seed_init_does_not_deadlock(tmp_path):
     script = tmp_path / "init.py"
     script.write_text(
         "import jax\n"
-        "from algorithms import ALGORITHMS\n"
-        "from envs import ENVS\n"
+        "from ued.build import build, preset\n"
         "from ued.config import override\n"
-        "from ued.train import make_train\n"
-        "config = override(ALGORITHMS['dr'].preset('paper'), seeds=(0, 1, 2))\n"
-        "env = ENVS['maze'].make(config)\n"
-        "init = jax.jit(make_train(env, ALGORITHMS['dr'].make(env, config), config)[0])\n"
+        "config = override(preset('dr', 'maze', 'paper'), seeds=(0, 1, 2))\n"
+        "init = jax.jit(build(config).init)\n"
         "for i in range(100):\n"
         "    keys = jax.random.split(jax.random.key(i), 3)\n"
         "    jax.block_until_ready(init(keys))\n"

@@ -9,7 +9,7 @@ Measurements (every timing waits with ``block_until_ready``; steady state is the
 
 Each line has ``name``, ``preset``, ``algo``, ``steps_per_s``, ``compile_s``, ``device``,
 ``peak_memory_mb`` and ``traces`` (how many times the timed function was traced: 1 means one
-compile).
+compile). Part of the composition root: configs and programs come from ``ued.build``.
 """
 
 from __future__ import annotations
@@ -93,10 +93,10 @@ def bench_env_only(env, num_envs: int, num_steps: int, chunks: int) -> dict[str,
         def step(state, key):
             k_act, k_env = jax.random.split(key)
             actions = jax.random.randint(k_act, (num_envs,), 0, env.num_actions)
-            _, state, reward, done, _ = jax.vmap(wrapped.step)(
+            _, state, reward, terminated, truncated, _ = jax.vmap(wrapped.step)(
                 jax.random.split(k_env, num_envs), state, actions
             )
-            return state, reward.sum() + done.sum()
+            return state, reward.sum() + terminated.sum() + truncated.sum()
 
         return jax.lax.scan(step, state, jax.random.split(key, num_steps))
 
@@ -121,12 +121,10 @@ def _throughput(timing, num_envs: int, num_steps: int) -> dict[str, Any]:
     }
 
 
-def bench_rollout(env, network, num_envs: int, num_steps: int, chunks: int) -> dict[str, Any]:
+def bench_rollout(env, learner, num_envs: int, num_steps: int, chunks: int) -> dict[str, Any]:
     """The student's rollout (policy forward + sampling + env) without learning."""
-    from .networks import init_params
-
-    player = Player(env, network)
-    params = init_params(network, jax.random.key(0), env.dummy_observation())
+    player = Player(env, learner)
+    params = learner.init(jax.random.key(0), env.dummy_observation()).params
     levels = jax.vmap(env.sample_level)(jax.random.split(jax.random.key(1), num_envs))
 
     def play(key, params, levels):
@@ -150,15 +148,11 @@ def bench_train(config, chunks: int) -> dict[str, Any]:
     """Full training updates of ``config``'s curriculum, ``config.updates_per_chunk`` per call,
     timed in the curriculum's steady state (after ``warmup_updates``). Reports the fraction of
     timed updates that applied a gradient (robust PLR and ACCEL skip it on exploratory levels)."""
-    from algorithms import ALGORITHMS
-    from envs import ENVS
+    from .build import build
 
-    from .train import make_train, seed_keys
-
-    env = ENVS[config.env].make(config)
-    curriculum = ALGORITHMS[config.algo].make(env, config)
-    init, chunk = make_train(env, curriculum, config)
-    state0 = jax.jit(init)(seed_keys(config))
+    program = build(config)
+    chunk = program.chunk
+    state0 = jax.jit(program.init)(program.seed_keys())
     per_chunk = config.updates_per_chunk
     warmup_chunks = 1 + math.ceil(warmup_updates(config) / per_chunk)
     calls = 0
@@ -195,21 +189,19 @@ def bench_train(config, chunks: int) -> dict[str, Any]:
 def run_bench(args) -> list[dict[str, Any]]:
     """Run the measurements that ``args`` (``ued.cli.BenchArgs``) ask for; print and return
     the records."""
-    from algorithms import ALGORITHMS
-    from envs import ENVS
-
+    from . import registry
+    from .build import make_learner, preset
     from .config import validate
-    from .train import Trainer
 
     presets = [args.preset] if args.preset else ["paper", "cpu"]
-    algos = [args.algo] if args.algo else list(ALGORITHMS)
+    algos = [args.algo] if args.algo else list(registry.ALGORITHMS)
     records = []
     common = {"device": device_name(), "jax": jax.__version__}
 
-    def emit(name, preset, algo, record):
+    def emit(measurement, preset_name, algo, record):
         record = {
-            "name": name,
-            "preset": preset,
+            "name": measurement,
+            "preset": preset_name,
             "algo": algo,
             **record,
             **common,
@@ -218,19 +210,20 @@ def run_bench(args) -> list[dict[str, Any]]:
         records.append(record)
         _emit(record)
 
-    for preset in presets:
-        base = ALGORITHMS[algos[0]].preset(preset)
-        env = ENVS[base.env].make(base)
-        network = Trainer(env, None, base).network
+    for name in presets:
+        base = preset(algos[0], args.env, name)
+        spec = registry.ENVS.get(args.env)
+        env = spec.make(base.env_config)
+        learner = make_learner(base, spec, env)
         b, t = base.ppo.num_envs, base.ppo.num_steps
         if "env_only" in args.only:
-            emit("env_only", preset, None, bench_env_only(env, b, t, args.chunks))
+            emit("env_only", name, None, bench_env_only(env, b, t, args.chunks))
         if "rollout" in args.only:
-            emit("rollout", preset, None, bench_rollout(env, network, b, t, args.chunks))
+            emit("rollout", name, None, bench_rollout(env, learner, b, t, args.chunks))
         if "train" in args.only:
             for algo in algos:
                 config = dataclasses.replace(
-                    ALGORITHMS[algo].preset(preset), updates_per_chunk=args.updates_per_chunk
+                    preset(algo, args.env, name), updates_per_chunk=args.updates_per_chunk
                 )
                 config = dataclasses.replace(
                     config,
@@ -250,5 +243,5 @@ def run_bench(args) -> list[dict[str, Any]]:
                         baseline = record["steps_per_s"]
                     else:
                         record["fused_speedup"] = round(baseline / record["steps_per_s"], 3)
-                    emit("train", preset, algo, record)
+                    emit("train", name, algo, record)
     return records

@@ -7,8 +7,11 @@ Works for any env whose levels are pytrees of fixed-shape arrays.
 Replay distribution over filled slots (Jiang et al. 2021, "Prioritized Level Replay"):
 ``P = (1 - rho) * P_score + rho * P_staleness`` with ``rho = staleness_coeff`` and
 
-* ``rank``: ``w_i ∝ (1 / rank_i) ** (1 / temperature)``, rank 1 = highest score (ties by slot);
-* ``topk``: uniform over the ``topk`` highest scores;
+* ``rank``: ``w_i ∝ (1 / rank_i) ** (1 / temperature)``, rank 1 = highest score. Equal scores are
+  ranked by staleness (the longer unseen first), and levels equal in both share their ranks'
+  mean, so tied levels are replayed equally often (ranking ties by slot index gave slot 0 about
+  60% of the replays when every score was 0);
+* ``topk``: uniform over the ``topk`` highest scores (ties ranked by staleness, then slot);
 * ``proportional``: ``w_i ∝ max(score_i, 0) ** (1 / temperature)`` (uniform if all are 0);
 * staleness: ``w_i ∝ counter - last_seen_i`` (uniform if all are 0), where ``counter`` counts
   sampling calls and ``last_seen`` is the counter when the slot was last sampled or inserted.
@@ -121,12 +124,14 @@ class LevelBuffer:
         if cfg.prioritization == "proportional":
             raw = jnp.where(filled, jnp.maximum(scores, 0.0) ** (1.0 / cfg.temperature), 0.0)
         else:
-            order = jnp.argsort(-scores, stable=True)  # ties by slot index
-            ranks = jnp.zeros_like(order).at[order].set(jnp.arange(1, order.size + 1))
+            # Equal scores: the longer unseen first (the last lexsort key is the primary one).
+            order = jnp.lexsort((state.last_seen, -scores))
             if cfg.prioritization == "rank":
                 # float32 throughout: minimax built 1/rank in int32 and collapsed replay.
-                raw = (1.0 / ranks.astype(jnp.float32)) ** (1.0 / cfg.temperature)
+                ranks = _tie_mean_ranks(order, scores, state.last_seen)
+                raw = (1.0 / ranks) ** (1.0 / cfg.temperature)
             else:
+                ranks = jnp.zeros_like(order).at[order].set(jnp.arange(1, order.size + 1))
                 raw = (ranks <= cfg.topk).astype(jnp.float32)
             raw = jnp.where(filled, raw, 0.0)
         return _normalise(raw, filled)
@@ -211,20 +216,28 @@ class LevelBuffer:
         extras: dict[str, jax.Array] | None = None,
     ) -> BufferState:
         """Write new scores (and extras) for replayed ``slots int32[B]``. A slot sampled more than
-        once in the batch gets the mean of its entries (deterministic, unlike a scatter-set)."""
+        once in the batch gets the mean of its scores and the maximum of its extras, which are
+        running maxima such as MaxMC's highest return (both deterministic, unlike a
+        scatter-set)."""
         extras = self._check_extras(extras, scores.shape[0])
         n = state.scores.shape[0]
         counts = jnp.zeros(n, jnp.float32).at[slots].add(1.0)
         hit = counts > 0
 
+        def clean(new):
+            return jnp.nan_to_num(new.astype(jnp.float32), nan=0.0, neginf=0.0)
+
         def mean_into(old, new):
-            new = jnp.nan_to_num(new.astype(jnp.float32), nan=0.0, neginf=0.0)
-            total = jnp.zeros(n, jnp.float32).at[slots].add(new)
+            total = jnp.zeros(n, jnp.float32).at[slots].add(clean(new))
             return jnp.where(hit, total / jnp.maximum(counts, 1.0), old)
+
+        def max_into(old, new):
+            best = jnp.full(n, -jnp.inf, jnp.float32).at[slots].max(clean(new))
+            return jnp.where(hit, best, old)
 
         return state.replace(
             scores=mean_into(state.scores, scores),
-            extras={k: mean_into(v, extras[k]) for k, v in state.extras.items()},
+            extras={k: max_into(v, extras[k]) for k, v in state.extras.items()},
         )
 
     def sample(self, key: jax.Array, state: BufferState, num: int):
@@ -287,6 +300,24 @@ class LevelBuffer:
         key = jnp.where(state.filled, key, -jnp.inf)
         order = jnp.argsort(-key, stable=True)[:k]
         return jnp.where(state.filled[order], order, -1).astype(jnp.int32)
+
+
+def _tie_mean_ranks(order: jax.Array, scores: jax.Array, last_seen: jax.Array) -> jax.Array:
+    """Ranks ``f32[N]`` (1 = best) of the slots in rank ``order``, where slots equal in both
+    score and ``last_seen`` (consecutive in that order) share their ranks' mean."""
+    key_score, key_seen = scores[order], last_seen[order]
+    new_group = jnp.concatenate(
+        [
+            jnp.ones((1,), bool),
+            (key_score[1:] != key_score[:-1]) | (key_seen[1:] != key_seen[:-1]),
+        ]
+    )
+    group = jnp.cumsum(new_group) - 1
+    n = order.shape[0]
+    position = jnp.arange(1, n + 1, dtype=jnp.float32)
+    first = jax.ops.segment_min(position, group, num_segments=n)
+    last = jax.ops.segment_max(position, group, num_segments=n)
+    return jnp.zeros((n,), jnp.float32).at[order].set(((first + last) / 2.0)[group])
 
 
 def _normalise(raw: jax.Array, filled: jax.Array) -> jax.Array:

@@ -13,9 +13,9 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from .errors import CheckpointError
 
-class CheckpointError(RuntimeError):
-    """A missing, unreadable or mismatched checkpoint; the message names the problem."""
+__all__ = ["CheckpointError", "Checkpointer"]
 
 
 def _path_str(path) -> str:

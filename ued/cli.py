@@ -1,8 +1,10 @@
 """The ``ued`` command: ``ued train``, ``ued eval``, ``ued bench``.
 
 ``ued train`` takes the run-level options below; any field of the run's config can then be
-overridden with tyro flags, e.g. ``--ppo.lr 3e-4 --maze.n-walls 60 --curriculum.replay-prob 0.5``
-(``ued train --algo plr --preset cpu --help-config`` lists every field with its preset value).
+overridden with tyro flags, e.g. ``--ppo.lr 3e-4 --env-config.n-walls 60
+--curriculum.replay-prob 0.5`` (``ued train --algo plr --preset cpu --help-config`` lists every
+field with its preset value). This module is part of the composition root: it builds everything
+through ``ued.build``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Annotated, Literal
 
 import tyro
 
-from .config import ConfigError, TrainConfig
+from .config import TrainConfig
+from .errors import USER_ERRORS, ConfigError
 
 
 def _parse_seeds(text: str | None) -> tuple[int, ...]:
@@ -33,9 +36,10 @@ class TrainArgs:
     """Train a student with a curriculum. Other config fields: see --help-config."""
 
     algo: str = "dr"
-    """Curriculum: dr, plr, robust-plr, accel, sfl, ncc-theory, ncc-reg, ncc-learn."""
+    """Curriculum: dr, plr, robust-plr, accel, sfl, ncc-theory, ncc-reg, ncc-learn (or any
+    registered one)."""
     env: str = "maze"
-    """Environment."""
+    """Environment family (maze, or any registered one)."""
     preset: Literal["test", "cpu", "paper"] = "cpu"
     """Settings preset: paper (the literature's), cpu (minutes on a laptop), test (tiny)."""
     seed: int = 0
@@ -56,47 +60,41 @@ class TrainArgs:
 
 def build_config(args: TrainArgs, overrides: list[str]) -> TrainConfig:
     """The validated ``TrainConfig`` for parsed train arguments plus tyro overrides."""
-    from algorithms import ALGORITHMS
-
+    from . import registry
+    from .build import preset
     from .config import validate
 
-    if args.algo not in ALGORITHMS:
-        raise ConfigError(
-            f"algo: unknown algorithm {args.algo!r}; choose one of {sorted(ALGORITHMS)}"
-        )
-    algo = ALGORITHMS[args.algo]
     config = dataclasses.replace(
-        algo.preset(args.preset), env=args.env, seed=args.seed, seeds=_parse_seeds(args.seeds)
+        preset(args.algo, args.env, args.preset), seed=args.seed, seeds=_parse_seeds(args.seeds)
     )
     if args.updates is not None:
         config = dataclasses.replace(config, updates=args.updates)
     if overrides or args.help_config:
+        env_settings = registry.ENVS.get(args.env).Config
+        curriculum = registry.ALGORITHMS.get(args.algo).Config
         config = tyro.cli(
-            TrainConfig[algo.Config],
+            TrainConfig[env_settings, curriculum],
             default=config,
             args=["--help"] if args.help_config else overrides,
-            prog=f"ued train --algo {args.algo} --preset {args.preset}",
+            prog=f"ued train --algo {args.algo} --env {args.env} --preset {args.preset}",
         )
     return validate(config)
 
 
 def train_main(argv: list[str]) -> int:
     """``ued train``."""
-    from .train import run
+    from .build import resume_config, train
 
     args, overrides = tyro.cli(TrainArgs, args=argv, return_unknown_args=True, prog="ued train")
     if args.resume is not None:
-        from . import config as config_lib
-
-        saved = config_lib.load(args.resume / "config.json")
-        config = dataclasses.replace(saved, updates=args.updates or saved.updates)
+        config = resume_config(args.resume, args.updates)
         out = args.resume
     else:
         config = build_config(args, overrides)
         seeds = "-".join(map(str, config.seed_list))
         name = f"{config.algo}-{config.env}-{config.preset}-s{seeds}"
         out = args.out or Path("checkpoints") / name
-    result = run(config, out, resume=args.resume is not None, progress=args.progress)
+    result = train(config, out, resume=args.resume is not None, progress=args.progress)
     if result.train_s == 0:
         print(f"{result.out} has already completed its {result.updates} updates")
     else:
@@ -115,8 +113,8 @@ class EvalArgs:
     runs: Annotated[tuple[Path, ...], tyro.conf.Positional]
     """Run directories written by `ued train`."""
     suite: tuple[str, ...] = ("classic",)
-    """Suites: classic, small-corridor, large-corridor, four-rooms, crossing, perfect-medium,
-    perfect-large, random, cvar, or paths to level files."""
+    """Suites: the env's (the maze: classic, small-corridor, large-corridor, four-rooms,
+    crossing, perfect-medium, perfect-large), random, cvar, or paths to level files."""
     attempts: int = 10
     """Stochastic episodes per level."""
     levels: int | None = None
@@ -128,13 +126,13 @@ class EvalArgs:
     step: int | None = None
     """Checkpoint step to evaluate (default: the latest)."""
     iterate: Literal["last", "best"] = "last"
-    """Evaluate the last parameters, or the best iterate (smallest gradient norm; runs with
-    ppo.track_best_iterate such as ncc-theory)."""
+    """Evaluate the last parameters, or the best iterate (smallest policy-gradient norm; runs
+    with ppo.track_best_iterate such as ncc-theory)."""
 
 
 def eval_main(argv: list[str]) -> int:
     """``ued eval``."""
-    from .evaluate import evaluate_runs
+    from .build import evaluate_runs
 
     args = tyro.cli(EvalArgs, args=argv, prog="ued eval")
     if args.attempts <= 0:
@@ -159,6 +157,8 @@ class BenchArgs:
 
     preset: Literal["paper", "cpu", "test"] | None = None
     """Preset to time (default: paper and cpu)."""
+    env: str = "maze"
+    """Environment family."""
     algo: str | None = None
     """Curriculum to time in the full training update (default: every registered one)."""
     only: tuple[Literal["env_only", "rollout", "train"], ...] = ("env_only", "rollout", "train")
@@ -182,26 +182,44 @@ def bench_main(argv: list[str]) -> int:
 
 
 COMMANDS = {"train": train_main, "eval": eval_main, "bench": bench_main}
-USAGE = """usage: ued {train,eval,bench} [options]
+USAGE = """usage: ued [--plugins MODULE[,MODULE...]] {train,eval,bench} [options]
 
   ued train --algo dr --env maze --preset cpu --out checkpoints/my-run
   ued eval checkpoints/my-run --suite classic --out results/eval.csv
   ued bench --preset paper --algo dr
+  ued --plugins my_envs train --env my-env --algo robust-plr   # an env registered by my_envs
 
 Run `ued <command> --help` for the options of each command."""
+
+
+def load_plugins(argv: list[str]) -> list[str]:
+    """Import the modules named by a leading ``--plugins a.b,c`` (each registers its envs or
+    curricula in ``ued.registry`` on import); returns the remaining arguments."""
+    import importlib
+
+    if not argv or argv[0] != "--plugins":
+        return argv
+    if len(argv) < 2:
+        raise ConfigError("plugins: expected comma-separated module names after --plugins")
+    for name in filter(None, argv[1].split(",")):
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            raise ConfigError(f"plugins: cannot import {name!r}: {error}") from None
+    return argv[2:]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ued`` console script."""
     import matplotlib
 
-    from envs.maze import LevelFormatError
-
-    from .checkpoint import CheckpointError
-    from .train import RunError
-
     matplotlib.use("Agg")  # files only: never open windows from the command line
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        argv = load_plugins(argv)
+    except ConfigError as error:
+        print(f"ued: error: {error}", file=sys.stderr)
+        return 2
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
         if argv and argv[0] not in ("-h", "--help"):
@@ -210,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return COMMANDS[argv[0]](argv[1:])
-    except (ConfigError, CheckpointError, RunError, FileNotFoundError, LevelFormatError) as error:
+    except USER_ERRORS as error:
         print(f"ued {argv[0]}: error: {error}", file=sys.stderr)
         return 2
 

@@ -1,8 +1,11 @@
-"""Typed, frozen configuration: env, network, PPO, the run, and the presets.
+"""Typed, frozen configuration of a training run: the loop, the student, and (as generic
+fields) the env's and the curriculum's own settings; presets; validation; JSON round trips.
 
 Every config is a frozen dataclass with a docstring per field (tyro turns them into ``--help``).
 ``validate`` checks a whole ``TrainConfig`` before anything is compiled and raises ``ConfigError``
-naming the offending field.
+naming the offending field, or the capability an algorithm needs and the env lacks. Env and
+algorithm settings are looked up in ``ued.registry``; this module imports neither ``envs`` nor
+``algorithms``.
 """
 
 from __future__ import annotations
@@ -12,45 +15,22 @@ import json
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
+from . import registry
+from .errors import ConfigError
+
 PRESETS = ("test", "cpu", "paper")
-
-
-class ConfigError(ValueError):
-    """An invalid configuration; the message names the field."""
-
-
-@dataclasses.dataclass(frozen=True)
-class MazeConfig:
-    """The maze env and its random level generator."""
-
-    height: int = 13
-    """Grid height (static; levels are bool[height, width])."""
-    width: int = 13
-    """Grid width."""
-    n_walls: int = 25
-    """Wall draws per random level (25 in PAIRED/PLR/ACCEL, 60 in SFL/NCC)."""
-    wall_sampling: Literal["with_replacement", "without_replacement"] = "with_replacement"
-    """with_replacement (the references: 25 draws give 18-25 walls) or exactly n_walls."""
-    solvable_only: bool = False
-    """Reject unsolvable random levels (bounded: first solvable of 16 candidates)."""
-    view_size: int = 5
-    """Side of the egocentric view (odd)."""
-    max_steps: int = 250
-    """Episode time limit."""
+SAMPLED_SUITES = ("random", "cvar")
+"""Evaluation suites every env has: levels drawn from the training distribution."""
 
 
 @dataclasses.dataclass(frozen=True)
 class NetworkConfig:
-    """The recurrent actor-critic student."""
+    """The recurrent actor-critic student (the observation encoder in front of it is the env's)."""
 
     cell: Literal["lstm", "gru", "none"] = "lstm"
     """Recurrent cell (none = feed-forward)."""
     hidden_size: int = 256
     """Recurrent width."""
-    conv_filters: int = 16
-    """Filters of the 3x3 convolution over the view."""
-    direction_features: int = 5
-    """Width of the direction embedding."""
     head_hidden: int = 32
     """Hidden width of the actor and critic heads."""
     lstm_impl: Literal["fused", "autodiff", "flax"] = "fused"
@@ -75,7 +55,7 @@ class PPOConfig:
     adam_eps: float = 1e-5
     """Adam epsilon."""
     max_grad_norm: float = 0.5
-    """Global gradient-norm clip."""
+    """Global gradient-norm clip (0 = no clipping)."""
     epochs: int = 5
     """PPO epochs per update."""
     minibatches: int = 1
@@ -102,21 +82,23 @@ class PPOConfig:
     """Clip every parameter to [-param_bound, param_bound] after each step (0 = off): the
     theory's compact parameter set."""
     track_best_iterate: bool = False
-    """Keep the parameters with the smallest gradient norm seen (the theory's output iterate;
-    `ued eval --iterate best` evaluates them)."""
+    """Keep the parameters with the smallest gradient norm of the policy objective seen (the
+    theory's output iterate; `ued eval --iterate best` evaluates them). Needs 1 epoch x 1
+    minibatch, so that the measured gradient is the one at the parameters kept."""
 
 
+E = TypeVar("E")
 C = TypeVar("C")
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig(Generic[C]):
+class TrainConfig(Generic[E, C]):
     """A training run: which curriculum on which env, the student, and the host loop."""
 
     algo: str = "dr"
-    """Curriculum (see algorithms.ALGORITHMS)."""
+    """Curriculum (a name registered in ued.registry.ALGORITHMS)."""
     env: str = "maze"
-    """Environment (see envs.ENVS)."""
+    """Environment family (a name registered in ued.registry.ENVS)."""
     preset: str = "cpu"
     """The preset this config started from (informational)."""
     seed: int = 0
@@ -131,14 +113,14 @@ class TrainConfig(Generic[C]):
     """Evaluate on the holdout suites every this many updates (0 = only at the end)."""
     checkpoint_every: int = 100
     """Save a checkpoint every this many updates (and always at the end)."""
-    eval_suites: tuple[str, ...] = ("classic",)
+    eval_suites: tuple[str, ...] = ("random",)
     """Suites evaluated during training."""
     eval_attempts: int = 2
     """Stochastic episodes per level in evaluation during training."""
     eval_levels: int = 20
     """Levels drawn per procedural or random suite in evaluation during training."""
-    maze: MazeConfig = MazeConfig()
-    """The maze env."""
+    env_config: E = None  # type: ignore[assignment]
+    """The env's own settings (the env family's Config)."""
     network: NetworkConfig = NetworkConfig()
     """The student network."""
     ppo: PPOConfig = PPOConfig()
@@ -157,168 +139,139 @@ class TrainConfig(Generic[C]):
         return self.ppo.num_envs * self.ppo.num_steps
 
 
-# ---- validation ------------------------------------------------------------------------------
-def _require(cond: bool, field: str, message: str) -> None:
+# ---- validation helpers (also used by envs and algorithms) -------------------------------------
+def require(cond: bool, field: str, message: str) -> None:
+    """Raise ``ConfigError("field: message")`` unless ``cond``."""
     if not cond:
         raise ConfigError(f"{field}: {message}")
 
 
-def _positive(obj, prefix: str, *names: str) -> None:
+def positive(obj, prefix: str, *names: str) -> None:
+    """Require each named attribute of ``obj`` to be > 0 (fields named ``prefix + name``)."""
     for name in names:
         value = getattr(obj, name)
-        _require(value > 0, f"{prefix}{name}", f"must be positive, got {value}")
+        require(value > 0, f"{prefix}{name}", f"must be positive, got {value}")
 
 
-def _probability(obj, prefix: str, *names: str) -> None:
+def probability(obj, prefix: str, *names: str) -> None:
+    """Require each named attribute of ``obj`` to be in [0, 1]."""
     for name in names:
         value = getattr(obj, name)
-        _require(0.0 <= value <= 1.0, f"{prefix}{name}", f"must be in [0, 1], got {value}")
+        require(0.0 <= value <= 1.0, f"{prefix}{name}", f"must be in [0, 1], got {value}")
+
+
+def check_compatible(config: TrainConfig) -> None:
+    """Refuse an algorithm × env pair when the env lacks a capability the algorithm needs (with
+    these settings: e.g. ``--curriculum.score oracle_regret`` needs an oracle)."""
+    spec = registry.ENVS.get(config.env)
+    algo = registry.ALGORITHMS.get(config.algo)
+    missing = sorted(set(algo.requires(config)) - spec.capabilities)
+    if missing:
+        declared = sorted(spec.capabilities) or "none"
+        raise ConfigError(
+            f"algo: {config.algo!r} needs the env capabilit{'y' if len(missing) == 1 else 'ies'} "
+            f"{', '.join(repr(m) for m in missing)}, which env {config.env!r} does not declare "
+            f"(it declares: {declared})"
+        )
+
+
+def suite_names(env: str) -> tuple[str, ...]:
+    """Every suite name ``ued eval --suite`` accepts for an env (besides level-file paths)."""
+    return (*registry.ENVS.get(env).suites, *SAMPLED_SUITES)
+
+
+def check_suite_name(env: str, suite: str, field: str) -> None:
+    """Raise ``ConfigError`` (naming ``field``) unless ``suite`` is a known suite of ``env`` or,
+    for envs with a text format, an existing level file."""
+    names = suite_names(env)
+    files = registry.ENVS.get(env).load_level_file is not None
+    require(
+        suite in names or (files and Path(suite).is_file()),
+        field,
+        f"unknown suite {suite!r}: choose one of {sorted(names)}"
+        + (" or a level file path" if files else ""),
+    )
 
 
 def validate_common(config: TrainConfig) -> None:
     """Check everything except the curriculum's own settings. Raises ``ConfigError``."""
-    from algorithms import ALGORITHMS  # the registries live with their implementations
-    from envs import ENVS
-
-    _require(
-        config.algo in ALGORITHMS,
-        "algo",
-        f"unknown algorithm {config.algo!r}; choose one of {sorted(ALGORITHMS)}",
-    )
-    _require(config.env in ENVS, "env", f"unknown env {config.env!r}; choose one of {sorted(ENVS)}")
-    _positive(config, "", "updates", "updates_per_chunk", "eval_attempts", "eval_levels")
-    _require(config.eval_every >= 0, "eval_every", f"must be >= 0, got {config.eval_every}")
-    _require(
-        config.checkpoint_every > 0,
-        "checkpoint_every",
-        f"must be positive, got {config.checkpoint_every}",
-    )
-    _require(len(set(config.seeds)) == len(config.seeds), "seeds", f"repeated seeds {config.seeds}")
+    algo = registry.ALGORITHMS.get(config.algo)
+    spec = registry.ENVS.get(config.env)
+    positive(config, "", "updates", "updates_per_chunk", "eval_attempts", "eval_levels")
+    require(config.eval_every >= 0, "eval_every", f"must be >= 0, got {config.eval_every}")
+    positive(config, "", "checkpoint_every")
+    require(len(set(config.seeds)) == len(config.seeds), "seeds", f"repeated seeds {config.seeds}")
     for name in ("updates", "eval_every", "checkpoint_every"):
         value = getattr(config, name)
-        _require(
+        require(
             value % config.updates_per_chunk == 0,
             name,
             f"{value} is not a multiple of updates_per_chunk ({config.updates_per_chunk}); "
             "the host can only act between chunks",
         )
-
-    m = config.maze
-    _positive(m, "maze.", "height", "width", "view_size", "max_steps")
-    _require(m.view_size % 2 == 1, "maze.view_size", f"must be odd, got {m.view_size}")
-    _require(
-        0 <= m.n_walls <= m.height * m.width - 2,
-        "maze.n_walls",
-        f"must be in [0, height*width-2] = [0, {m.height * m.width - 2}], got {m.n_walls}",
+    require(
+        isinstance(config.env_config, spec.Config),
+        "env_config",
+        f"expected the settings of env {config.env!r} ({spec.Config.__name__}), got "
+        f"{type(config.env_config).__name__}",
+    )
+    spec.validate(config.env_config, "env_config.")
+    require(
+        isinstance(config.curriculum, algo.Config),
+        "curriculum",
+        f"expected the settings of algorithm {config.algo!r} ({algo.Config.__name__}), got "
+        f"{type(config.curriculum).__name__}",
     )
 
     n = config.network
-    _positive(n, "network.", "hidden_size", "head_hidden", "direction_features")
-    _require(n.conv_filters >= 0, "network.conv_filters", f"must be >= 0, got {n.conv_filters}")
+    positive(n, "network.", "hidden_size", "head_hidden")
 
     p = config.ppo
-    _positive(
-        p,
-        "ppo.",
-        "num_envs",
-        "num_steps",
-        "lr",
-        "adam_eps",
-        "max_grad_norm",
-        "epochs",
-        "minibatches",
-    )
-    _probability(p, "ppo.", "gamma", "gae_lambda")
-    _require(p.clip_eps > 0, "ppo.clip_eps", f"must be positive, got {p.clip_eps}")
-    _require(p.ent_coef >= 0 and p.vf_coef >= 0, "ppo.ent_coef/vf_coef", "must be >= 0")
-    _require(p.param_bound >= 0, "ppo.param_bound", f"must be >= 0, got {p.param_bound}")
-    _require(
+    positive(p, "ppo.", "num_envs", "num_steps", "lr", "adam_eps", "epochs", "minibatches")
+    probability(p, "ppo.", "gamma", "gae_lambda")
+    require(p.max_grad_norm >= 0, "ppo.max_grad_norm", f"must be >= 0, got {p.max_grad_norm}")
+    require(p.clip_eps > 0, "ppo.clip_eps", f"must be positive, got {p.clip_eps}")
+    require(p.ent_coef >= 0 and p.vf_coef >= 0, "ppo.ent_coef/vf_coef", "must be >= 0")
+    require(p.param_bound >= 0, "ppo.param_bound", f"must be >= 0, got {p.param_bound}")
+    require(
         p.num_envs % p.minibatches == 0,
         "ppo.minibatches",
         f"ppo.num_envs ({p.num_envs}) must be divisible by ppo.minibatches "
         f"({p.minibatches}): minibatches split whole sequences across envs",
     )
+    require(
+        not p.track_best_iterate or (p.epochs, p.minibatches) == (1, 1),
+        "ppo.track_best_iterate",
+        "needs ppo.epochs = ppo.minibatches = 1 (the gradient is measured at the parameters "
+        "the update starts from)",
+    )
     for suite in config.eval_suites:
         check_suite_name(config.env, suite, "eval_suites")
 
 
-def check_suite_name(env: str, suite: str, field: str) -> None:
-    """Raise ``ConfigError`` (naming ``field``) unless ``suite`` is a known suite of ``env`` or an
-    existing level file."""
-    from ued.evaluate import suite_names
-
-    names = suite_names(env)
-    _require(
-        suite in names or Path(suite).is_file(),
-        field,
-        f"unknown suite {suite!r}: choose one of {sorted(names)} or a level file path",
-    )
-
-
 def validate(config: TrainConfig) -> TrainConfig:
-    """Check a whole config (the common part and the curriculum's). Returns it unchanged."""
-    from algorithms import ALGORITHMS
-
+    """Check a whole config (the common part, the curriculum's, and that the env has what the
+    curriculum needs). Returns it unchanged."""
     validate_common(config)
-    ALGORITHMS[config.algo].validate(config)
+    registry.ALGORITHMS.get(config.algo).validate(config)
+    check_compatible(config)
     return config
 
 
 # ---- presets ---------------------------------------------------------------------------------
-def base_preset(preset: str) -> TrainConfig:
-    """The env / student / loop settings of a preset, without a curriculum.
-
-    * ``paper``: the PLR/ACCEL/JaxUED maze setting (13x13, 25 walls, LSTM 256, 32 envs x 256
-      steps, 5 epochs, 30k updates).
-    * ``cpu``: learns on a 2-core CPU in minutes: the same 13x13 maze, LSTM 64, 32 envs x 128
-      steps, 3 epochs x 2 minibatches, 3,000 updates (12.3M steps; about 7 minutes).
-    * ``test``: tiny shapes for the test-suite; compiles in seconds.
-    """
-    if preset == "paper":
-        return TrainConfig(
-            preset="paper",
-            updates=30_000,
-            updates_per_chunk=50,
-            eval_every=500,
-            checkpoint_every=1000,
-            eval_attempts=10,
-        )
-    if preset == "cpu":
-        return TrainConfig(
-            preset="cpu",
-            updates=3000,
-            updates_per_chunk=25,
-            eval_every=250,
-            checkpoint_every=250,
-            eval_attempts=4,
-            eval_suites=("classic", "random"),
-            eval_levels=100,
-            network=NetworkConfig(hidden_size=64),
-            ppo=PPOConfig(
-                num_envs=32, num_steps=128, lr=5e-4, epochs=3, minibatches=2, ent_coef=1e-2
-            ),
-        )
-    if preset == "test":
-        return TrainConfig(
-            preset="test",
-            updates=4,
-            updates_per_chunk=2,
-            eval_every=2,
-            checkpoint_every=2,
-            eval_attempts=1,
-            eval_levels=2,
-            maze=MazeConfig(height=7, width=7, n_walls=5, max_steps=24),
-            network=NetworkConfig(
-                hidden_size=8, conv_filters=4, direction_features=3, head_hidden=8
-            ),
-            ppo=PPOConfig(num_envs=4, num_steps=8, lr=1e-3, epochs=2, minibatches=2),
-        )
-    raise ConfigError(f"preset: unknown preset {preset!r}; choose one of {PRESETS}")
+def preset_config(algo: str, env: str, preset: str) -> TrainConfig:
+    """The config of ``algo`` on ``env`` at preset ``preset`` (``test``, ``cpu`` or ``paper``):
+    the env family's settings, student and loop for that preset, then the curriculum's."""
+    require(preset in PRESETS, "preset", f"unknown preset {preset!r}; choose one of {PRESETS}")
+    spec = registry.ENVS.get(env)
+    algorithm = registry.ALGORITHMS.get(algo)
+    base = dataclasses.replace(spec.preset(preset, algo), algo=algo, env=env, preset=preset)
+    return algorithm.preset(base, preset)
 
 
 def override(config, **fields):
     """``dataclasses.replace`` that also reaches nested fields with ``__``:
-    ``override(config, updates=10, ppo__lr=3e-4, maze__n_walls=60)``."""
+    ``override(config, updates=10, ppo__lr=3e-4, env_config__n_walls=60)``."""
     nested: dict[str, dict[str, Any]] = {}
     for key in [k for k in fields if "__" in k]:
         outer, inner = key.split("__", 1)
@@ -329,9 +282,46 @@ def override(config, **fields):
 
 
 # ---- (de)serialisation -----------------------------------------------------------------------
-def to_dict(config: TrainConfig) -> dict[str, Any]:
-    """A JSON-ready dict of the whole config (curriculum included)."""
+def to_dict(config) -> dict[str, Any]:
+    """A JSON-ready dict of a whole config dataclass (env and curriculum settings included)."""
     return dataclasses.asdict(config)
+
+
+def _from_dict(cls, data: dict[str, Any], where: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where.rstrip('.') or 'config'}: expected an object, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ConfigError(f"{where}: unknown fields {sorted(unknown)}")
+    kwargs = {}
+    defaults = cls()
+    for name, value in data.items():
+        default = getattr(defaults, name)
+        if dataclasses.is_dataclass(default) and isinstance(value, dict):
+            value = _from_dict(type(default), value, f"{where}{name}.")
+        elif isinstance(default, tuple) and isinstance(value, list):
+            value = tuple(value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def from_dict(data: dict[str, Any]) -> TrainConfig:
+    """Rebuild a ``TrainConfig`` (with its env's and algorithm's settings) from ``to_dict``."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"config: expected a JSON object, got {type(data).__name__}")
+    if "maze" in data:
+        raise ConfigError(
+            "config: written by an older version of ued (env settings under 'maze', before "
+            "env_config); neither it nor its checkpoints can be read by this version"
+        )
+    data = dict(data)
+    algorithm = registry.ALGORITHMS.get(data.get("algo"))
+    spec = registry.ENVS.get(data.get("env", "maze"))
+    curriculum = _from_dict(algorithm.Config, data.pop("curriculum", None) or {}, "curriculum.")
+    env_config = _from_dict(spec.Config, data.pop("env_config", None) or {}, "env_config.")
+    config = _from_dict(TrainConfig, data, "")
+    return dataclasses.replace(config, env_config=env_config, curriculum=curriculum)
 
 
 def differences(saved: dict[str, Any], config: TrainConfig, ignore=()) -> list[str]:
@@ -352,41 +342,6 @@ def differences(saved: dict[str, Any], config: TrainConfig, ignore=()) -> list[s
         return [] if a == b else [prefix.rstrip(".")]
 
     return [d for d in walk(saved, current, "") if d not in ignore]
-
-
-def save(config: TrainConfig, path: Path) -> None:
-    """Write ``config.json`` (atomically: a crash never leaves a half-written file)."""
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(to_dict(config), indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
-
-
-def _from_dict(cls, data: dict[str, Any], where: str):
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(data) - set(fields)
-    if unknown:
-        raise ConfigError(f"{where}: unknown fields {sorted(unknown)}")
-    kwargs = {}
-    for name, value in data.items():
-        default = getattr(cls(), name) if name != "curriculum" else None
-        if dataclasses.is_dataclass(default) and isinstance(value, dict):
-            value = _from_dict(type(default), value, f"{where}{name}.")
-        elif isinstance(default, tuple) and isinstance(value, list):
-            value = tuple(value)
-        kwargs[name] = value
-    return cls(**kwargs)
-
-
-def from_dict(data: dict[str, Any]) -> TrainConfig:
-    """Rebuild a ``TrainConfig`` (with its algorithm's curriculum config) from ``to_dict``."""
-    from algorithms import ALGORITHMS
-
-    algo = data.get("algo")
-    if algo not in ALGORITHMS:
-        raise ConfigError(f"algo: unknown algorithm {algo!r}; choose one of {sorted(ALGORITHMS)}")
-    data = dict(data)
-    curriculum = _from_dict(ALGORITHMS[algo].Config, data.pop("curriculum") or {}, "curriculum.")
-    return dataclasses.replace(_from_dict(TrainConfig, data, ""), curriculum=curriculum)
 
 
 def load(path: Path) -> TrainConfig:

@@ -2,8 +2,8 @@
 
 Oracle statistics are expensive (minimax spent most of a PLR tick computing shortest paths every
 update), so they are computed here on samples: the levels of each chunk's last update, and at
-every evaluation the buffer's most-replayed levels. Rows go to ``curriculum.csv``
-(``update, seed, statistic, value``); buffer level grids to ``plots/buffer_<update>.png``.
+every evaluation the buffer's most-replayed levels. Rows (``update, seed, statistic, value``) go
+to ``curriculum.csv`` through the host loop; buffer level grids to ``plots/buffer_<update>.png``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .logging import CsvLog
-
 BUFFER_SAMPLE = 512  # buffer levels examined per evaluation (highest replay weight first)
 GRID = 16  # levels per row of the buffer image
 
@@ -26,53 +24,57 @@ def _seed_tree(tree, index: int, several: bool):
 
 
 class Diagnostics:
-    """Writes level statistics of what a curriculum trains on and keeps.
+    """Level statistics of what a curriculum trains on and keeps, as rows for ``curriculum.csv``.
+
+    Statistics are the env family's declared ``descriptors`` (the maze: walls, shortest path,
+    solvable); each is averaged over the levels where it is defined (not NaN), unweighted or
+    weighted by replay probability. Without descriptors only the buffer images are made, and
+    those need the ``renderer`` capability.
 
     Args:
-        out: the run directory.
-        seeds: the run's seeds; several: whether state and levels carry a seed axis.
-        spec: the env's registry entry (``level_stats``, ``render_level``); env: the training env.
-        curriculum: the curriculum (its optional ``inspect(state)`` exposes a buffer).
-        keep: row filter for a resumed run's existing ``curriculum.csv``.
+        seeds: the run's seeds; several: whether states and levels carry a seed axis.
+        spec: the env's registry entry; env: the training env.
+        curriculum: the curriculum (its ``inspect(state)`` exposes a buffer, or returns None).
     """
 
-    def __init__(self, out: Path, seeds, several: bool, spec, env, curriculum, keep):
-        self.out, self.seeds, self.several = Path(out), tuple(seeds), several
+    def __init__(self, seeds, several: bool, spec, env, curriculum):
+        self.seeds, self.several = tuple(seeds), several
         self.spec = spec
-        self.log = CsvLog(self.out / "curriculum.csv", keep=keep)
-        self._stats = jax.jit(lambda levels: spec.level_stats(env, levels))
-        self._inspect = jax.jit(curriculum.inspect) if hasattr(curriculum, "inspect") else None
+        self._stats = (
+            jax.jit(lambda levels: spec.descriptors(env, levels)) if spec.descriptors else None
+        )
+        self._inspect = jax.jit(curriculum.inspect)
 
-    def _rows(self, update: int, seed: int, prefix: str, stats, weights=None):
-        stats = {k: np.asarray(v) for k, v in stats.items()}
-        solvable = stats["solvable"].astype(bool)
-        w = np.ones(solvable.size) if weights is None else np.asarray(weights, np.float64)
-        w = w / max(w.sum(), 1e-12)
-        path = stats["shortest_path"].astype(np.float64)
-        values = {
-            f"{prefix}walls": float(np.sum(w * stats["walls"])),
-            f"{prefix}solvable": float(np.sum(w * solvable)),
-            f"{prefix}shortest_path": float(
-                np.sum(w * solvable * path) / max(np.sum(w * solvable), 1e-12)
-            ),
-        }
-        return [
-            {"update": update, "seed": seed, "statistic": k, "value": v} for k, v in values.items()
-        ]
+    @staticmethod
+    def _rows(update: int, seed: int, prefix: str, stats, weights=None):
+        rows = []
+        for name, values in stats.items():
+            values = np.asarray(values, np.float64)
+            w = np.ones(values.size) if weights is None else np.asarray(weights, np.float64)
+            defined = ~np.isnan(values)
+            total = np.sum(w * defined)
+            mean = np.sum(np.where(defined, w * values, 0.0)) / max(total, 1e-12)
+            rows.append(
+                {"update": update, "seed": seed, "statistic": f"{prefix}{name}", "value": mean}
+            )
+        return rows
 
-    def trained_levels(self, update: int, levels) -> None:
-        """Statistics of the levels of one update (``levels [B]``, or ``[S, B]``)."""
+    def trained_levels(self, update: int, levels) -> list[dict]:
+        """Rows for the levels of one update (``levels [B]``, or ``[S, B]``)."""
+        if self._stats is None:
+            return []
         rows = []
         for i, seed in enumerate(self.seeds):
             stats = self._stats(_seed_tree(levels, i, self.several))
             rows += self._rows(update, seed, "trained/", stats)
-        self.log.write(rows)
+        return rows
 
-    def buffer(self, update: int, curriculum_state) -> None:
+    def buffer(self, update: int, curriculum_state, plots_dir: Path) -> list[dict]:
         """Buffer statistics (unweighted and replay-weighted, over the ``BUFFER_SAMPLE``
-        most-likely levels) and an image of the best-scoring and most-likely levels (seed 0)."""
-        if self._inspect is None:
-            return
+        most-likely levels), and images of seed 0's best-scoring and most-likely levels and of
+        its replay distribution in ``plots_dir``. No rows for curricula without a buffer."""
+        if jax.eval_shape(self._inspect, _seed_tree(curriculum_state, 0, self.several)) is None:
+            return []
         rows = []
         for i, seed in enumerate(self.seeds):
             view = self._inspect(_seed_tree(curriculum_state, i, self.several))
@@ -81,18 +83,22 @@ class Diagnostics:
             top = top[np.asarray(view["filled"])[top]]
             if top.size == 0:
                 continue
-            levels = jax.tree_util.tree_map(lambda x, top=top: jnp.asarray(x)[top], view["levels"])
-            stats = self._stats(levels)
-            rows += self._rows(update, seed, "buffer/", stats)
-            rows += self._rows(
-                update, seed, "buffer/weighted_", stats, np.asarray(view["weights"])[top]
-            )
+            if self._stats is not None:
+                levels = jax.tree_util.tree_map(
+                    lambda x, top=top: jnp.asarray(x)[top], view["levels"]
+                )
+                stats = self._stats(levels)
+                rows += self._rows(update, seed, "buffer/", stats)
+                rows += self._rows(
+                    update, seed, "buffer/weighted_", stats, np.asarray(view["weights"])[top]
+                )
             if i == 0:
-                self._image(update, view)
-                self._mass(update, view)
-        self.log.write(rows)
+                if self.spec.render_level is not None:
+                    self._image(update, view, plots_dir)
+                self._mass(update, view, plots_dir)
+        return rows
 
-    def _mass(self, update: int, view: dict[str, Any]) -> None:
+    def _mass(self, update: int, view: dict[str, Any], plots_dir: Path) -> None:
         """The replay distribution (PLR's P, NCC's y) over filled slots, sorted, log scale."""
         import matplotlib.pyplot as plt
 
@@ -106,10 +112,10 @@ class Diagnostics:
         ax.set_title(f"update {update}", fontsize=9)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(self.out / "plots" / f"mass_{update:06d}.png", dpi=90)
+        fig.savefig(plots_dir / f"mass_{update:06d}.png", dpi=90)
         plt.close(fig)
 
-    def _image(self, update: int, view: dict[str, Any]) -> None:
+    def _image(self, update: int, view: dict[str, Any], plots_dir: Path) -> None:
         import matplotlib.pyplot as plt
 
         from .plots import level_grid
@@ -132,5 +138,5 @@ class Diagnostics:
             suptitle=f"update {update}: top row highest score, bottom row most "
             "likely to be replayed",
         )
-        fig.savefig(self.out / "plots" / f"buffer_{update:06d}.png", dpi=90)
+        fig.savefig(plots_dir / f"buffer_{update:06d}.png", dpi=90)
         plt.close(fig)

@@ -1,14 +1,23 @@
-"""The UED environment protocol and the reset wrappers the training loop uses.
+"""The UED environment protocol, the registry entry that declares an env's capabilities, and the
+reset wrappers the rollouts use.
 
 An env is a hashable object of pure functions over pytrees (gymnax style, but levels are explicit
-data): a curriculum chooses *levels*, the env plays them. Every env in ``envs/`` implements
-``UEDEnv``; everything in ``ued/`` is written against it alone.
+data): a curriculum chooses *levels*, the env plays them. Everything in ``ued/`` is written against
+``Environment`` and ``EnvSpec`` alone; ``envs/`` and user code provide implementations.
+
+Optional abilities (a success signal, an oracle, a mutator, a renderer, suites, ...) are
+*declared* on the ``EnvSpec`` an env family registers, never probed with ``hasattr``; an
+algorithm states what it needs (``ued.curriculum.AlgorithmSpec.requires``) and config validation
+refuses a pair that lacks it before anything is compiled.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol
+import functools
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -19,34 +28,151 @@ EnvState = Any
 Obs = Any
 
 
-class UEDEnv(Protocol):
-    """What an environment provides to the toolkit.
+class Environment:
+    """Base class of a UED environment (subclassing it is optional; the methods are the protocol).
 
-    ``step`` never resets by itself; the wrappers below add that. ``info["solved"]`` (``bool[]``)
-    marks the step that completes the task, for success-based scores and evaluation.
+    Class or instance attributes:
+        num_actions: size of the discrete action space.
+        max_steps: the episode time limit.
+        truncates: whether ``step`` can report ``truncated`` (a time-out that is not terminal).
+            Rollouts then compute the value of the pre-reset observation so that GAE bootstraps
+            from it; envs that never truncate skip that work.
+
+    ``step`` never resets by itself (``AutoReplay`` / ``AutoReset`` add that). An env with a
+    success signal (declared as ``EnvSpec.success``) puts ``info["solved"]`` (``bool[]``, true on
+    the step that completes the task) in every step's info.
     """
 
-    num_actions: int
+    num_actions: ClassVar[int]
     max_steps: int
+    truncates: bool = True
 
     def sample_level(self, key: jax.Array) -> Level:
-        """One level from the env's default random generator."""
+        """One level from the env's default random generator (``vmap`` over keys for a batch)."""
+        raise NotImplementedError
 
     def reset_to_level(self, key: jax.Array, level: Level) -> tuple[Obs, EnvState]:
         """Start an episode on ``level``; returns ``(obs, state)``."""
+        raise NotImplementedError
 
     def step(
         self, key: jax.Array, state: EnvState, action: jax.Array
-    ) -> tuple[Obs, EnvState, jax.Array, jax.Array, dict[str, jax.Array]]:
-        """One transition; returns ``(obs, state, reward f32[], done bool[], info)``."""
+    ) -> tuple[Obs, EnvState, jax.Array, jax.Array, jax.Array, dict[str, jax.Array]]:
+        """One transition. Takes an ``int32[]`` action (a Python int works too); returns
+        ``(obs, state, reward f32[], terminated bool[], truncated bool[], info)``."""
+        raise NotImplementedError
 
     def dummy_observation(self) -> Obs:
-        """A zero observation with the right shapes and dtypes."""
-
-    def optimal_return(self, level: Level, gamma: float) -> jax.Array:
-        """The oracle's discounted return on a level, where an oracle exists."""
+        """A zero observation with the right shapes and dtypes (for network init)."""
+        raise NotImplementedError
 
 
+class Suite(Protocol):
+    """A named set of evaluation levels of one env family."""
+
+    def levels(self, num_levels: int | None = None, seed: int = 0) -> tuple[list[str], Level]:
+        """``(names, batched levels)``; procedural suites draw ``num_levels`` from ``seed``."""
+
+    def env(self, train_env: Any) -> Any:
+        """The env instance to play the suite in (its own size or time limit if needed)."""
+
+
+CAPABILITIES = (
+    "success",
+    "oracle",
+    "mutator",
+    "editor",
+    "renderer",
+    "text_format",
+    "suites",
+    "descriptors",
+    "encoder",
+)
+"""The optional abilities an ``EnvSpec`` can declare (see its attributes)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvSpec:
+    """A registered environment family: how to build it, and what it can do.
+
+    Required:
+        name: the ``--env`` value.
+        Config: the frozen dataclass of the env's settings (``TrainConfig.env_config``).
+        make: ``settings -> env`` (an ``Environment``).
+        preset: ``(preset, algo) -> TrainConfig``: env settings, student and loop for a preset
+            name (``test``, ``cpu``, ``paper``); ``algo`` lets a family follow a paper's choice
+            for that algorithm (SFL's and NCC's 60-wall mazes). Curricula fill in their part.
+        validate: ``(settings, prefix) -> None``, raising ``ConfigError`` whose message starts
+            with ``prefix + field``.
+
+    Capabilities (optional; ``capabilities`` lists the declared ones):
+        success: steps report ``info["solved"]`` (success-based scores, solve rates).
+        oracle: ``(env, level, gamma) -> f32[]``, the optimal discounted return V*(level).
+        mutator: ``(settings, num_edits) -> ((key, level) -> level)``, ACCEL's edits.
+        editor: a level editor for a generator agent (PAIRED).
+        render_level: ``level -> uint8[h, w, 3]``.
+        load_level_file: ``(path, train_env) -> (names, levels, eval_env)``; raises
+            ``ued.errors.LevelFormatError`` naming ``file:line``.
+        suites: named holdout suites (``Suite``).
+        descriptors: ``(env, levels [N]) -> {name: f32[N]}``, cheap per-level statistics for
+            curriculum diagnostics (NaN where a statistic is undefined for a level).
+        encoder: ``settings -> flax module`` mapping observations ``[T, B, ...]`` to features
+            ``f32[T, B, F]`` (default: ``ued.networks.FlattenEncoder``).
+        random_levels: ``(train_env, n, seed) -> levels [n]`` for the ``random`` and ``cvar``
+            evaluation suites (default: ``sample_levels``; the maze keeps solvable ones).
+    """
+
+    name: str
+    Config: type
+    make: Callable[[Any], Any]
+    preset: Callable[[str, str], Any]
+    validate: Callable[[Any, str], None]
+    success: bool = False
+    oracle: Callable[[Any, Level, float], jax.Array] | None = None
+    mutator: Callable[[Any, int], Callable] | None = None
+    editor: Any = None
+    render_level: Callable[[Level], jax.Array] | None = None
+    load_level_file: Callable[[Path, Any], tuple[list[str], Level, Any]] | None = None
+    suites: Mapping[str, Suite] = dataclasses.field(default_factory=dict)
+    descriptors: Callable[[Any, Level], dict[str, jax.Array]] | None = None
+    encoder: Callable[[Any], Any] | None = None
+    random_levels: Callable[[Any, int, int], Level] | None = None
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """The names (from ``CAPABILITIES``) of what this env family declares."""
+        declared = {
+            "success": self.success,
+            "oracle": self.oracle is not None,
+            "mutator": self.mutator is not None,
+            "editor": self.editor is not None,
+            "renderer": self.render_level is not None,
+            "text_format": self.load_level_file is not None,
+            "suites": bool(self.suites),
+            "descriptors": self.descriptors is not None,
+            "encoder": self.encoder is not None,
+        }
+        return frozenset(name for name, present in declared.items() if present)
+
+    def draw_random_levels(self, train_env, num_levels: int, seed: int = 0) -> Level:
+        """``num_levels`` levels of the training distribution for evaluation, deterministic in
+        ``seed`` (``random_levels`` if declared, else ``sample_levels``)."""
+        if self.random_levels is not None:
+            return self.random_levels(train_env, num_levels, seed)
+        return sample_levels(train_env, num_levels, seed)
+
+
+@functools.lru_cache(maxsize=16)
+def _batched_sampler(env):
+    return jax.jit(jax.vmap(env.sample_level))
+
+
+def sample_levels(env, num_levels: int, seed: int = 0) -> Level:
+    """``num_levels`` levels from ``env.sample_level``, deterministic in ``seed``; batched."""
+    return _batched_sampler(env)(jax.random.split(jax.random.key(seed), num_levels))
+
+
+# ---- reset wrappers ------------------------------------------------------------------------------
 def tree_select(pred: jax.Array, on_true, on_false):
     """``jnp.where(pred, a, b)`` over matching pytrees (``pred`` a scalar ``bool[]``)."""
     return jax.tree_util.tree_map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
@@ -54,17 +180,40 @@ def tree_select(pred: jax.Array, on_true, on_false):
 
 @struct.dataclass
 class ReplayState:
-    """State of an auto-replayed episode: the env's state and the level it restarts from."""
+    """State of an auto-resetting episode: the env's state and the level it is playing."""
 
     env_state: EnvState
     level: Level
 
 
+def _step_then_reset(env, key, state: ReplayState, action, next_level):
+    """Step ``env``; where the episode ended, reset it to ``next_level(key)``. Returns the
+    wrapper's 6-tuple with ``info["final_obs"]``, the observation before any reset."""
+    k_step, k_level, k_reset = jax.random.split(key, 3)
+    obs, env_state, reward, terminated, truncated, info = env.step(k_step, state.env_state, action)
+    done = terminated | truncated
+    level = next_level(k_level, state.level)
+    reset_obs, reset_state = env.reset_to_level(k_reset, level)
+    info = {**info, "final_obs": obs}
+    return (
+        tree_select(done, reset_obs, obs),
+        ReplayState(
+            env_state=tree_select(done, reset_state, env_state),
+            level=tree_select(done, level, state.level),
+        ),
+        reward,
+        terminated,
+        truncated,
+        info,
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class AutoReplay:
-    """On ``done``, restart the *same* level (PLR's replay semantics: a replayed level is played
-    for the whole rollout, never swapped for a random one). The observation returned with
-    ``done=True`` is the first observation of the next episode."""
+    """On an episode's end, restart the *same* level (PLR's replay semantics: a replayed level is
+    played for the whole rollout, never swapped for a random one). The observation returned with
+    ``terminated | truncated`` is the first observation of the next episode; the one before the
+    reset is ``info["final_obs"]``."""
 
     env: Any
 
@@ -74,44 +223,23 @@ class AutoReplay:
         return getattr(self.env, name)
 
     def reset_to_level(self, key: jax.Array, level: Level) -> tuple[Obs, ReplayState]:
+        """Start an episode on ``level``."""
         obs, state = self.env.reset_to_level(key, level)
         return obs, ReplayState(env_state=state, level=level)
 
     def step(self, key: jax.Array, state: ReplayState, action: jax.Array):
-        k_step, k_reset = jax.random.split(key)
-        obs, env_state, reward, done, info = self.env.step(k_step, state.env_state, action)
-        reset_obs, reset_state = self.env.reset_to_level(k_reset, state.level)
-        obs = tree_select(done, reset_obs, obs)
-        env_state = tree_select(done, reset_state, env_state)
-        return obs, state.replace(env_state=env_state), reward, done, info
+        """Step, restarting the same level where the episode ended."""
+        return _step_then_reset(self.env, key, state, action, lambda _, level: level)
 
 
 @dataclasses.dataclass(frozen=True)
-class AutoReset:
-    """On ``done``, start a fresh level from ``sample_level`` (``env.sample_level`` by default):
-    the classic domain-randomisation reset."""
+class AutoReset(AutoReplay):
+    """On an episode's end, start a fresh level from ``sample_level`` (``env.sample_level`` by
+    default): the classic domain-randomisation reset of JaxUED and minimax."""
 
-    env: Any
     sample_level: Any = None
 
-    def __getattr__(self, name):
-        if name == "env":  # not yet set (copy / unpickling): avoid infinite recursion
-            raise AttributeError(name)
-        return getattr(self.env, name)
-
-    def _sample(self, key):
-        return (self.sample_level or self.env.sample_level)(key)
-
-    def reset_to_level(self, key: jax.Array, level: Level) -> tuple[Obs, ReplayState]:
-        obs, state = self.env.reset_to_level(key, level)
-        return obs, ReplayState(env_state=state, level=level)
-
     def step(self, key: jax.Array, state: ReplayState, action: jax.Array):
-        k_step, k_level, k_reset = jax.random.split(key, 3)
-        obs, env_state, reward, done, info = self.env.step(k_step, state.env_state, action)
-        level = self._sample(k_level)
-        reset_obs, reset_state = self.env.reset_to_level(k_reset, level)
-        obs = tree_select(done, reset_obs, obs)
-        env_state = tree_select(done, reset_state, env_state)
-        level = tree_select(done, level, state.level)
-        return obs, ReplayState(env_state=env_state, level=level), reward, done, info
+        """Step, starting a freshly sampled level where the episode ended."""
+        sample = self.sample_level or self.env.sample_level
+        return _step_then_reset(self.env, key, state, action, lambda k, _: sample(k))

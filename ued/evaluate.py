@@ -22,23 +22,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .config import ConfigError
+from . import registry
+from .config import SAMPLED_SUITES, suite_names
+from .env import EnvSpec
+from .errors import ConfigError
 from .rollout import EpisodeStats, Player
 
 DEFAULT_ALPHAS = (0.0001, 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-SAMPLED_SUITES = ("random", "cvar")
 DEFAULT_SAMPLED_LEVELS = {"random": 1000, "cvar": 10_000}
 ROW_FIELDS = ("run", "seed", "update", "suite", "level", "statistic", "alpha", "value")
-
-
-def suite_names(env_name: str = "maze") -> tuple[str, ...]:
-    """Every suite name ``ued eval --suite`` accepts for an env (besides level-file paths)."""
-    from envs import ENVS
-
-    return (*ENVS[env_name].suites, *SAMPLED_SUITES)
-
-
-SUITE_NAMES = suite_names()
 
 
 # ---- α-CVaR ----------------------------------------------------------------------------------
@@ -95,42 +87,60 @@ def iqm_with_ci(scores: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple[fl
 # ---- suites ----------------------------------------------------------------------------------
 @dataclasses.dataclass
 class SuiteLevels:
-    """Levels to evaluate on and the env instance to play them in."""
+    """Levels to evaluate on and the env instance to play them in.
+
+    Attributes:
+        suite: the suite's name (a file's stem for level files); names: one per level;
+        levels: batched levels; env: the env to play them in; success: whether the env reports
+        ``info["solved"]``; oracle: ``(env, level, gamma) -> V*`` or None.
+    """
 
     suite: str
     names: list[str]
     levels: Any
     env: Any
+    success: bool = True
+    oracle: Any = None
 
 
 def resolve_suite(
-    env_name: str, train_env, suite: str, *, num_levels: int | None = None, seed: int = 0
+    spec: EnvSpec | str, train_env, suite: str, *, num_levels: int | None = None, seed: int = 0
 ) -> SuiteLevels:
-    """Turn a suite name or level-file path into levels.
+    """Turn a suite name or level-file path into levels of env family ``spec`` (an ``EnvSpec``
+    or its registered name).
 
-    ``random`` / ``cvar`` draw ``num_levels`` solvable levels from the training env's generator
-    (defaults 1,000 / 10,000); procedural suites draw ``num_levels`` (their default if None);
-    ``classic`` and files are fixed.
+    ``random`` / ``cvar`` draw ``num_levels`` levels of the training distribution (defaults
+    1,000 / 10,000; the env's ``random_levels`` decides, e.g. the maze keeps solvable ones);
+    procedural suites draw ``num_levels`` (their default if None); fixed suites and level files
+    are what they are.
     """
-    from envs import ENVS
+    if isinstance(spec, str):
+        spec = registry.ENVS.get(spec)
 
-    spec = ENVS[env_name]
+    def made(name, names, levels, env):
+        return SuiteLevels(name, names, levels, env, spec.success, spec.oracle)
+
     if suite in spec.suites:
         entry = spec.suites[suite]
         names, levels = entry.levels(num_levels, seed)
-        return SuiteLevels(suite, names, levels, entry.env(train_env))
+        return made(suite, names, levels, entry.env(train_env))
     if suite in SAMPLED_SUITES:
+        if suite == "cvar" and not spec.success:
+            raise ConfigError(
+                f"suite: cvar ranks levels by solve rate, and env {spec.name!r} declares no "
+                "success signal"
+            )
         n = DEFAULT_SAMPLED_LEVELS[suite] if num_levels is None else num_levels
         if n <= 0:
             raise ConfigError(f"levels: must be positive, got {n}")
-        levels = spec.random_solvable_levels(train_env, n, seed)
-        return SuiteLevels(suite, [f"random-{i:05d}" for i in range(n)], levels, train_env)
-    if Path(suite).is_file():
+        levels = spec.draw_random_levels(train_env, n, seed)
+        return made(suite, [f"random-{i:05d}" for i in range(n)], levels, train_env)
+    if spec.load_level_file is not None and Path(suite).is_file():
         names, levels, env = spec.load_level_file(Path(suite), train_env)
-        return SuiteLevels(Path(suite).stem, names, levels, env)
+        return made(Path(suite).stem, names, levels, env)
     raise ConfigError(
-        f"suite: unknown suite {suite!r}: choose one of {sorted(suite_names(env_name))} or the "
-        "path of a level file"
+        f"suite: unknown suite {suite!r}: choose one of {sorted(suite_names(spec.name))}"
+        + (" or the path of a level file" if spec.load_level_file is not None else "")
     )
 
 
@@ -171,11 +181,12 @@ def run_attempts(
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs).reshape(n, attempts), *chunks)
 
 
-def oracle_values(env, levels, gamma: float) -> np.ndarray | None:
-    """V*(level) for each level (``f32[N]``), or None if the env has no oracle."""
-    if not hasattr(env, "optimal_return"):
+def oracle_values(oracle, env, levels, gamma: float) -> np.ndarray | None:
+    """V*(level) for each level (``f32[N]``) from an env family's ``oracle``, or None if it has
+    none."""
+    if oracle is None:
         return None
-    fn = jax.jit(jax.vmap(lambda level: env.optimal_return(level, gamma)))
+    fn = jax.jit(jax.vmap(lambda level: oracle(env, level, gamma)))
     return np.asarray(fn(levels))
 
 
@@ -194,7 +205,7 @@ def _row(run, seed, update, suite, level, statistic, value, alpha=""):
 
 
 def evaluate_suite(
-    player_network,
+    learner,
     params,
     suite: SuiteLevels,
     *,
@@ -206,24 +217,22 @@ def evaluate_suite(
     update: int = 0,
     alphas: Sequence[float] = DEFAULT_ALPHAS,
 ) -> list[dict[str, Any]]:
-    """Evaluate one parameter set on one suite; returns tidy rows.
+    """Evaluate one learner's parameters on one suite; returns tidy rows.
 
-    Per level: ``solve_rate``, ``return``, ``length``, and where an oracle exists
-    ``optimal_return`` and ``oracle_regret``. For the ``cvar`` suite, a second independent pass is
-    played and aggregate rows ``cvar`` (debiased) and ``cvar_biased`` are added per α (level
-    ``*``).
+    Per level: ``return``, ``length``, with a success signal ``solve_rate``, and where an oracle
+    exists ``optimal_return`` and ``oracle_regret``. For the ``cvar`` suite, a second
+    independent pass is played and aggregate rows ``cvar`` (debiased) and ``cvar_biased`` are
+    added per α (level ``*``).
     """
-    player = Player(suite.env, player_network)
+    player = Player(suite.env, learner)
     k_a, k_b = jax.random.split(key)
     stats = run_attempts(player, params, suite.levels, attempts, k_a, gamma)
-    v_star = oracle_values(suite.env, suite.levels, gamma)
+    v_star = oracle_values(suite.oracle, suite.env, suite.levels, gamma)
     rows = []
     for i, name in enumerate(suite.names):
-        values = {
-            "solve_rate": stats.solved[i].mean(),
-            "return": stats.returns[i].mean(),
-            "length": stats.lengths[i].mean(),
-        }
+        values = {"solve_rate": stats.solved[i].mean()} if suite.success else {}
+        values["return"] = stats.returns[i].mean()
+        values["length"] = stats.lengths[i].mean()
         if v_star is not None:
             values["optimal_return"] = v_star[i]
             values["oracle_regret"] = v_star[i] - stats.discounted_returns[i].mean()
@@ -308,35 +317,32 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def evaluate_runs(
-    runs: Sequence[Path],
+def evaluate_loaded(
+    loaded: Sequence[Any],
     suites: Sequence[str],
     *,
     attempts: int,
     num_levels: int | None,
     seed: int,
     out: Path,
-    step: int | None = None,
-    iterate: str = "last",
 ) -> str:
-    """``ued eval``: evaluate every seed of every run on every suite.
+    """``ued eval`` on runs already read back (``ued.build.LoadedRun``): evaluate every seed of
+    every run on every suite.
 
     Writes the tidy CSV ``out``, a Markdown summary ``out.with_suffix('.md')`` and plots into
-    ``<out stem>_plots/``; returns the summary table. Everything is checked (run directories,
-    checkpoints, suite names, level files) before anything is compiled.
+    ``<out stem>_plots/``; returns the summary table. Suites are resolved (names checked, files
+    parsed) before anything is played.
     """
     from . import plots
     from .logging import CsvLog
-    from .train import load_run
 
-    loaded = [load_run(Path(r), step, iterate) for r in runs]
     resolved = {}
     for run in loaded:
         for suite in suites:
             key = (run.config.env, run.env, suite)
             if key not in resolved:
                 resolved[key] = resolve_suite(
-                    run.config.env, run.env, suite, num_levels=num_levels, seed=seed
+                    run.spec, run.env, suite, num_levels=num_levels, seed=seed
                 )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -348,7 +354,7 @@ def evaluate_runs(
                 levels = resolved[(run.config.env, run.env, suite)]
                 key = jax.random.fold_in(jax.random.key(seed), i)
                 new = evaluate_suite(
-                    run.network,
+                    run.learner,
                     run.seed_params[i],
                     levels,
                     attempts=attempts,

@@ -1,10 +1,10 @@
-"""The recurrent actor-critic student (the UED literature's maze network, configurable).
+"""The recurrent actor-critic student (the UED literature's network, configurable).
 
-    view (V x V x C) -> Conv 16 3x3 VALID -> ReLU -> flatten
-    direction one-hot(4) -> Dense 5
-    concat -> LSTM 256 (carry reset where an episode starts)
-           -> actor: Dense 32 -> ReLU -> Dense(num_actions)   (orthogonal init, scale 0.01)
-           -> critic: Dense 32 -> ReLU -> Dense 1
+    observation -> the env's encoder (the maze: Conv 16 3x3 over the view + Dense 5 of the
+                   direction; default: flatten) -> features
+    features -> LSTM 256 (carry reset where an episode starts)
+             -> actor: Dense 32 -> ReLU -> Dense(num_actions)   (orthogonal init, scale 0.01)
+             -> critic: Dense 32 -> ReLU -> Dense 1
 
 Inputs are time-major sequences ``[T, B, ...]``; a rollout step is ``T = 1``.
 
@@ -20,6 +20,7 @@ process.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 
 import flax.linen as nn
@@ -197,7 +198,8 @@ class GRU(nn.Module):
         return (h,), hs
 
 
-def _dense(features: int, scale: float) -> nn.Dense:
+def orthogonal_dense(features: int, scale: float) -> nn.Dense:
+    """A dense layer with orthogonal kernel init of ``scale`` and zero bias."""
     return nn.Dense(
         features,
         kernel_init=nn.initializers.orthogonal(scale),
@@ -205,26 +207,35 @@ def _dense(features: int, scale: float) -> nn.Dense:
     )
 
 
+class FlattenEncoder(nn.Module):
+    """The default observation encoder: every observation leaf ``[T, B, ...]`` flattened to
+    float32 and concatenated, ``f32[T, B, F]`` (enough for small vector observations; an env with
+    images declares its own encoder)."""
+
+    @nn.compact
+    def __call__(self, obs):
+        leaves = jax.tree_util.tree_leaves(obs)
+        t, b = leaves[0].shape[:2]
+        return jnp.concatenate([x.astype(jnp.float32).reshape(t, b, -1) for x in leaves], axis=-1)
+
+
 class ActorCritic(nn.Module):
     """The student network. ``__call__(carry, obs, resets) -> (carry, logits, values)``.
 
     Args (module fields):
         num_actions: size of the discrete action space.
-        conv_filters: filters of the 3x3 VALID convolution over the view (0 = no conv).
-        direction_features: width of the direction embedding.
+        encoder: the env's observation encoder, ``obs [T, B, ...] -> f32[T, B, F]``.
         cell: ``lstm``, ``gru`` or ``none`` (feed-forward; the carry is then empty).
         hidden_size: recurrent width.
         head_hidden: width of the actor's and critic's hidden layer.
         lstm_impl: ``fused`` (fast custom backward), ``autodiff`` or ``flax``.
 
-    Call inputs: ``obs`` with leaves ``[T, B, ...]`` (``image`` and ``agent_dir``); ``resets
-    bool[T, B]``, true where ``obs[t]`` starts an episode. Outputs: ``logits f32[T, B, A]``,
-    ``values f32[T, B]``.
+    Call inputs: ``obs`` with leaves ``[T, B, ...]``; ``resets bool[T, B]``, true where
+    ``obs[t]`` starts an episode. Outputs: ``logits f32[T, B, A]``, ``values f32[T, B]``.
     """
 
     num_actions: int
-    conv_filters: int = 16
-    direction_features: int = 5
+    encoder: nn.Module = dataclasses.field(default_factory=FlattenEncoder)
     cell: Literal["lstm", "gru", "none"] = "lstm"
     hidden_size: int = 256
     head_hidden: int = 32
@@ -237,24 +248,16 @@ class ActorCritic(nn.Module):
 
     @nn.compact
     def __call__(self, carry, obs, resets):
-        t, batch = resets.shape
-        image = obs.image.astype(jnp.float32).reshape(t * batch, *obs.image.shape[2:])
-        if self.conv_filters:
-            image = nn.relu(nn.Conv(self.conv_filters, (3, 3), padding="VALID")(image))
-        image = image.reshape(t, batch, -1)
-        direction = jax.nn.one_hot(obs.agent_dir, 4, dtype=jnp.float32)
-        direction = _dense(self.direction_features, np.sqrt(2))(direction)
-        x = jnp.concatenate([image, direction], axis=-1)
-
+        x = self.encoder(obs)
         if self.cell == "lstm":
             carry, x = LSTM(self.hidden_size, self.lstm_impl)(carry, x, resets)
         elif self.cell == "gru":
             carry, x = GRU(self.hidden_size)(carry, x, resets)
 
-        actor = nn.relu(_dense(self.head_hidden, 2.0)(x))
-        logits = _dense(self.num_actions, 0.01)(actor)
-        critic = nn.relu(_dense(self.head_hidden, 2.0)(x))
-        values = _dense(1, 1.0)(critic)[..., 0]
+        actor = nn.relu(orthogonal_dense(self.head_hidden, 2.0)(x))
+        logits = orthogonal_dense(self.num_actions, 0.01)(actor)
+        critic = nn.relu(orthogonal_dense(self.head_hidden, 2.0)(x))
+        values = orthogonal_dense(1, 1.0)(critic)[..., 0]
         return carry, logits, values
 
 

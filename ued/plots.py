@@ -18,6 +18,8 @@ CURVES = (
     ("student/entropy", "policy entropy"),
     ("student/value_loss", "value loss"),
 )
+"""The metrics ``training_curves`` draws, where a run logged them (solve rates need an env with
+a success signal)."""
 
 
 def level_grid(
@@ -63,8 +65,10 @@ def _smooth(y: np.ndarray, window: int) -> np.ndarray:
 
 
 def training_curves(metrics_csv: Path, path: Path, smooth: int = 20, curves=CURVES) -> None:
-    """Plot the per-update metrics of a run (one line per seed, smoothed) to ``path``."""
+    """Plot the per-update metrics of a run (one line per seed, smoothed) to ``path``; metrics
+    the run did not log are left out."""
     rows = read_csv(metrics_csv)
+    curves = [(name, label) for name, label in curves if rows and name in rows[0]]
     fig, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.2))
     for ax, (name, label) in zip(np.atleast_1d(axes), curves):
         for seed, points in sorted(_series(rows, name).items()):
@@ -99,7 +103,8 @@ def eval_curves(eval_csv: Path, path: Path, statistic: str = "solve_rate") -> No
         )
     ax.set_xlabel("update")
     ax.set_ylabel(f"mean {statistic}")
-    ax.set_ylim(-0.02, 1.02)
+    if statistic == "solve_rate":
+        ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -115,8 +120,9 @@ def training_plots(out: Path, config, spec, levels: Any) -> None:
     plots_dir.mkdir(exist_ok=True)
     training_curves(out / "metrics.csv", plots_dir / "curves.png")
     if (out / "eval.csv").exists():
-        eval_curves(out / "eval.csv", plots_dir / "eval.png")
-    if levels is not None:
+        statistic = "solve_rate" if spec.success else "return"
+        eval_curves(out / "eval.csv", plots_dir / "eval.png", statistic)
+    if levels is not None and spec.render_level is not None:
         if len(config.seed_list) > 1:
             levels = jax.tree_util.tree_map(lambda x: x[0], levels)
         images = np.asarray(jax.vmap(spec.render_level)(levels))[:32]
@@ -125,9 +131,13 @@ def training_plots(out: Path, config, spec, levels: Any) -> None:
         plt.close(fig)
 
 
-def eval_bars(rows: list[dict[str, Any]], path: Path, statistic: str = "solve_rate") -> None:
-    """Grouped bars of per-level ``statistic`` (mean over seeds) for each run, one panel per
-    suite with at most 40 levels (larger suites show a histogram instead)."""
+def eval_bars(rows: list[dict[str, Any]], path: Path, statistic: str | None = None) -> None:
+    """Grouped bars of per-level ``statistic`` (mean over seeds; default the solve rate, or the
+    return where no solve rate was measured) for each run, one panel per suite with at most 40
+    levels (larger suites show a histogram instead)."""
+    if statistic is None:
+        solved = any(r["statistic"] == "solve_rate" for r in rows)
+        statistic = "solve_rate" if solved else "return"
     suites = sorted({r["suite"] for r in rows if r["statistic"] == statistic})
     if not suites:
         return
@@ -145,7 +155,7 @@ def eval_bars(rows: list[dict[str, Any]], path: Path, statistic: str = "solve_ra
                 ax.hist(
                     [np.mean(v) for v in per_level.values()],
                     bins=20,
-                    range=(0, 1),
+                    range=(0, 1) if statistic == "solve_rate" else None,
                     alpha=0.6,
                     label=run,
                 )
@@ -208,26 +218,37 @@ def _mean_over_seeds(points: dict[str, dict[int, float]]):
     return np.array(xs), values.mean(axis=0), se
 
 
-def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5) -> None:
-    """Compare several runs (name -> run directory) on one figure: evaluation solve rates during
-    training (each suite evaluated), what each curriculum rolled out (shortest path and walls of
-    the levels of each chunk's last update) and what its buffer would replay (replay-weighted,
-    from ``curriculum.csv``; runs without a buffer have no line there). Means over seeds with
-    standard-error bands, against env steps."""
-    panels = []
-    first = next(iter(runs.values()))
-    suites = (
-        sorted({r["suite"] for r in read_csv(first / "eval.csv") if r["statistic"] == "solve_rate"})
-        if (first / "eval.csv").exists()
-        else []
+def _descriptor_panels(runs: dict[str, Path]) -> list[tuple[str, str, str]]:
+    """Panels for the level descriptors the runs logged (``trained/<name>`` and
+    ``buffer/weighted_<name>`` in ``curriculum.csv``), solvability left out."""
+    names: set[str] = set()
+    for run in runs.values():
+        if (run / "curriculum.csv").exists():
+            names |= {r["statistic"] for r in read_csv(run / "curriculum.csv")}
+    descriptors = sorted(
+        {n.split("/", 1)[1] for n in names if n.startswith("trained/")} - {"solvable"}
     )
-    panels += [("eval", s, f"{s}: solve rate during training") for s in suites]
+    panels = [("curriculum", f"trained/{d}", f"rolled-out levels: {d}") for d in descriptors]
     panels += [
-        ("curriculum", "trained/shortest_path", "rolled-out levels: shortest path"),
-        ("curriculum", "trained/walls", "rolled-out levels: walls"),
-        ("curriculum", "buffer/weighted_shortest_path", "buffer (replay-weighted): shortest path"),
-        ("curriculum", "buffer/weighted_walls", "buffer (replay-weighted): walls"),
+        ("curriculum", f"buffer/weighted_{d}", f"buffer (replay-weighted): {d}")
+        for d in descriptors
+        if f"buffer/weighted_{d}" in names
     ]
+    return panels
+
+
+def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5) -> None:
+    """Compare several runs (name -> run directory) on one figure: evaluation solve rates (or
+    returns) during training for each suite, what each curriculum rolled out (the env's level
+    descriptors, e.g. shortest path and walls, of the levels of each chunk's last update) and what
+    its buffer would replay (replay-weighted, from ``curriculum.csv``; runs without a buffer have
+    no line there). Means over seeds with standard-error bands, against env steps."""
+    first = next(iter(runs.values()))
+    evaluated = read_csv(first / "eval.csv") if (first / "eval.csv").exists() else []
+    statistic = "solve_rate" if any(r["statistic"] == "solve_rate" for r in evaluated) else "return"
+    suites = sorted({r["suite"] for r in evaluated if r["statistic"] == statistic})
+    panels = [("eval", s, f"{s}: {statistic.replace('_', ' ')} during training") for s in suites]
+    panels += _descriptor_panels(runs)
     ncols = min(3, len(panels))
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.2 * nrows), squeeze=False)
@@ -240,7 +261,7 @@ def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5) -> None:
             points: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
             if kind == "eval":
                 for r in read_csv(run / "eval.csv"):
-                    if r["suite"] == key and r["statistic"] == "solve_rate":
+                    if r["suite"] == key and r["statistic"] == statistic:
                         points[r["seed"]][int(r["update"])].append(float(r["value"]))
             else:
                 for r in read_csv(run / "curriculum.csv"):

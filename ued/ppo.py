@@ -1,6 +1,10 @@
-"""Recurrent PPO: GAE, the clipped losses, and the epoch x minibatch update (all jittable)."""
+"""Recurrent PPO as a learner: GAE (bootstrapping at truncations), the clipped losses, the epoch x
+minibatch update, and ``PPOLearner`` (all jittable)."""
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -9,53 +13,72 @@ from flax import struct
 
 from . import distributions
 from .config import PPOConfig
-from .networks import ActorCritic
-from .rollout import Trajectory
+from .networks import ActorCritic, init_params
 
 
-def gae(rewards, values, dones, last_value, gamma: float, lam: float):
+def gae(
+    rewards,
+    values,
+    dones,
+    last_value,
+    gamma: float,
+    lam: float,
+    truncated=None,
+    final_values=None,
+):
     """Generalised advantage estimation over a time-major batch.
 
     Args:
-        rewards, values: ``f32[T, B]``; dones: ``bool[T, B]`` (the episode ended with transition
-            t, so its successor's value is not bootstrapped; time-outs count as ends, as in the
-            references); last_value: ``f32[B]``, the value after the last step.
+        rewards, values: ``f32[T, B]``; dones: ``bool[T, B]``, the episode ended with transition
+            t (terminated or truncated), so the advantage does not flow back across it;
+            last_value: ``f32[B]``, the value of the observation after the last step.
+        truncated: ``bool[T, B]`` (optional), the episode ended by a time-out that is not
+            terminal: transition t then bootstraps from ``final_values f32[T, B]``, the value of
+            the observation it reached (before the reset), instead of from 0.
     Returns:
         ``(advantages f32[T, B], targets f32[T, B])`` with ``targets = advantages + values``.
     """
+    if truncated is None:
+        truncated = jnp.zeros_like(dones)
+        final_values = jnp.zeros_like(values)
 
     def step(carry, inputs):
         advantage, next_value = carry
-        reward, value, done = inputs
+        reward, value, done, trunc, final_value = inputs
         not_done = 1.0 - done.astype(jnp.float32)
-        delta = reward + gamma * next_value * not_done - value
+        bootstrap = jnp.where(trunc, final_value, next_value * not_done)
+        delta = reward + gamma * bootstrap - value
         advantage = delta + gamma * lam * not_done * advantage
         return (advantage, value), advantage
 
     init = (jnp.zeros_like(last_value), last_value)
-    _, advantages = jax.lax.scan(step, init, (rewards, values, dones), reverse=True)
+    inputs = (rewards, values, dones, truncated, final_values)
+    _, advantages = jax.lax.scan(step, init, inputs, reverse=True)
     return advantages, advantages + values
 
 
 @struct.dataclass
 class Batch:
-    """What one PPO minibatch trains on: a trajectory plus its GAE outputs, ``[T, B, ...]``."""
+    """What PPO trains on: a trajectory ``[T, B, ...]``, its GAE outputs ``f32[T, B]``, and the
+    recurrent state the trajectory started from (leaves ``[B, ...]``; zeros after a reset)."""
 
-    trajectory: Trajectory
+    trajectory: Any
     advantages: jax.Array
     targets: jax.Array
+    initial_carry: Any
 
 
 def ppo_loss(params, network: ActorCritic, batch: Batch, config: PPOConfig):
-    """The PPO objective on whole sequences from a zero carry.
+    """The PPO objective on whole sequences from the batch's initial carry.
 
     Returns ``(loss, metrics)`` with the clipped policy loss, the clipped value loss (0.5 x max of
     the unclipped and clipped squared errors), the entropy bonus, the approximate KL and the
-    clipped fraction.
+    clipped fraction. With ``objective="reinforce"``: the plain policy gradient and an unclipped
+    value loss.
     """
     traj = batch.trajectory
-    carry = network.initialize_carry(traj.actions.shape[1])
-    _, logits, values = network.apply(params, carry, traj.obs, traj.resets)
+    _, logits, values = network.apply(params, batch.initial_carry, traj.obs, traj.resets)
+    logits = distributions.apply_mask(logits, traj.action_mask)
     log_probs = distributions.log_prob(logits, traj.actions)
     log_ratio = log_probs - traj.log_probs
     ratio = jnp.exp(log_ratio)
@@ -91,20 +114,47 @@ def ppo_loss(params, network: ActorCritic, batch: Batch, config: PPOConfig):
 
 
 def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:
-    """Gradient clipping then Adam's scaling (nothing more for SGD); the (scheduled) step size is
-    applied by ``ppo_update`` so that the schedule is a function of the training update, not of
-    how many gradient steps happened to be applied."""
+    """Gradient clipping (unless ``max_grad_norm`` is 0) then Adam's scaling (nothing more for
+    SGD); the (scheduled) step size is applied by ``ppo_update`` so that the schedule is a
+    function of the training update, not of how many gradient steps happened to be applied."""
+    clip = (
+        optax.clip_by_global_norm(config.max_grad_norm)
+        if config.max_grad_norm
+        else optax.identity()
+    )
     scaling = (
         optax.scale_by_adam(eps=config.adam_eps) if config.optimizer == "adam" else optax.identity()
     )
-    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), scaling)
+    return optax.chain(clip, scaling)
 
 
-def learning_rate(config: PPOConfig, update: jax.Array, total_updates: int) -> jax.Array:
-    """The step size of training update ``update`` (0-based): linear decay to 0 over the run."""
+def learning_rate(config: PPOConfig, base_lr, update: jax.Array, total) -> jax.Array:
+    """The step size at training update ``update`` (0-based) of ``total``: ``base_lr`` (``f32[]``,
+    possibly per population member), linearly decayed to 0 over the run if ``anneal_lr``."""
     if not config.anneal_lr:
-        return jnp.asarray(config.lr, jnp.float32)
-    return config.lr * (1.0 - update.astype(jnp.float32) / total_updates)
+        return jnp.asarray(base_lr, jnp.float32)
+    return base_lr * (1.0 - update.astype(jnp.float32) / total)
+
+
+def _split_minibatches(batch: Batch, order: jax.Array, minibatches: int) -> Batch:
+    """``[minibatches, ...]`` stacks of whole sequences: trajectories split along their env axis
+    (1), initial carries along theirs (0)."""
+    per = order.shape[0] // minibatches
+
+    def time_major(x):
+        x = jnp.take(x, order, axis=1)
+        x = x.reshape(x.shape[0], minibatches, per, *x.shape[2:])
+        return jnp.swapaxes(x, 0, 1)
+
+    def batch_major(x):
+        return jnp.take(x, order, axis=0).reshape(minibatches, per, *x.shape[1:])
+
+    return Batch(
+        trajectory=jax.tree_util.tree_map(time_major, batch.trajectory),
+        advantages=time_major(batch.advantages),
+        targets=time_major(batch.targets),
+        initial_carry=jax.tree_util.tree_map(batch_major, batch.initial_carry),
+    )
 
 
 def ppo_update(
@@ -120,38 +170,154 @@ def ppo_update(
     """``epochs`` passes over the batch in ``minibatches`` env-wise splits.
 
     Returns ``(params, opt_state, metrics)`` where metrics are means over all gradient steps,
-    plus the mean pre-clip gradient norm.
+    plus the mean pre-clip gradient norm (and, with ``track_best_iterate``, the norm of the
+    policy objective's own gradient, ``policy_grad_norm``).
     """
     num_envs = batch.advantages.shape[1]
-    per_minibatch = num_envs // config.minibatches
     grad_fn = jax.value_and_grad(ppo_loss, has_aux=True)
+
+    def policy_objective(p, minibatch):
+        return ppo_loss(p, network, minibatch, config)[1]["policy_loss"]
 
     def minibatch_step(carry, minibatch):
         params, opt_state = carry
         (_, metrics), grads = grad_fn(params, network, minibatch, config)
+        metrics = {**metrics, "grad_norm": optax.tree.norm(grads)}
+        if config.track_best_iterate:
+            policy_grads = jax.grad(policy_objective)(params, minibatch)
+            metrics["policy_grad_norm"] = optax.tree.norm(policy_grads)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, jax.tree_util.tree_map(lambda u: -lr * u, updates))
         if config.param_bound:
             params = jax.tree_util.tree_map(
                 lambda p: jnp.clip(p, -config.param_bound, config.param_bound), params
             )
-        return (params, opt_state), {**metrics, "grad_norm": optax.tree.norm(grads)}
+        return (params, opt_state), metrics
 
     def epoch(carry, key):
         if config.minibatches == 1:
             minibatches = jax.tree_util.tree_map(lambda x: x[None], batch)
         else:
             order = jax.random.permutation(key, num_envs)
-
-            def split(x):
-                x = jnp.take(x, order, axis=1)
-                x = x.reshape(x.shape[0], config.minibatches, per_minibatch, *x.shape[2:])
-                return jnp.swapaxes(x, 0, 1)
-
-            minibatches = jax.tree_util.tree_map(split, batch)
+            minibatches = _split_minibatches(batch, order, config.minibatches)
         return jax.lax.scan(minibatch_step, carry, minibatches)
 
     (params, opt_state), metrics = jax.lax.scan(
         epoch, (params, opt_state), jax.random.split(key, config.epochs)
     )
     return params, opt_state, jax.tree_util.tree_map(jnp.mean, metrics)
+
+
+@struct.dataclass
+class BestIterate:
+    """The parameters with the smallest policy-gradient norm seen so far
+    (``ppo.track_best_iterate``, the theory's output iterate).
+
+    Attributes:
+        params: those parameters; grad_norm: ``f32[]`` the norm of the policy objective's
+            gradient at them; update: ``int32[]`` the update that measured it (-1 before any).
+    """
+
+    params: Any
+    grad_norm: jax.Array
+    update: jax.Array
+
+
+@struct.dataclass
+class PPOState:
+    """A PPO learner's state.
+
+    Attributes:
+        params: the network parameters.
+        opt_state: the optimiser state (gradient clipping + Adam moments).
+        lr: ``f32[]`` the base learning rate (an array leaf: a population may differ in it).
+        best: the best iterate, when tracked (else None).
+    """
+
+    params: Any
+    opt_state: Any
+    lr: jax.Array
+    best: BestIterate | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOLearner:
+    """Recurrent PPO on an ``ActorCritic`` (hashable: jitted functions close over it)."""
+
+    network: ActorCritic
+    config: PPOConfig
+
+    @property
+    def optimizer(self) -> optax.GradientTransformation:
+        """Clipping and Adam's (or SGD's) scaling; the step size is applied separately."""
+        return make_optimizer(self.config)
+
+    def init(self, key: jax.Array, example_obs) -> PPOState:
+        """Fresh parameters and optimiser state; the base learning rate from the config."""
+        params = init_params(self.network, key, example_obs)
+        best = None
+        if self.config.track_best_iterate:
+            best = BestIterate(params, jnp.array(jnp.inf, jnp.float32), jnp.array(-1, jnp.int32))
+        return PPOState(
+            params=params,
+            opt_state=self.optimizer.init(params),
+            lr=jnp.asarray(self.config.lr, jnp.float32),
+            best=best,
+        )
+
+    def initial_carry(self, batch: int):
+        """The zero recurrent state of ``batch`` sequences."""
+        return self.network.initialize_carry(batch)
+
+    def act(self, params, carry, obs, resets, key, mask=None):
+        """Sample one action per env; see ``ued.learner.Learner.act``."""
+        carry, logits, values = self.network.apply(params, carry, _add_time(obs), resets[None])
+        logits = distributions.apply_mask(logits[0], mask)
+        actions = distributions.sample(key, logits)
+        return carry, actions, distributions.log_prob(logits, actions), values[0]
+
+    def value(self, params, carry, obs, resets) -> jax.Array:
+        """The critic's values ``f32[B]`` of one batched observation."""
+        _, _, values = self.network.apply(params, carry, _add_time(obs), resets[None])
+        return values[0]
+
+    def prepare(self, trajectory, last_value, initial_carry) -> Batch:
+        """GAE advantages and targets for a rollout (bootstrapping at truncations)."""
+        advantages, targets = gae(
+            trajectory.rewards,
+            trajectory.values,
+            trajectory.dones,
+            last_value,
+            self.config.gamma,
+            self.config.gae_lambda,
+            trajectory.truncated,
+            trajectory.final_values,
+        )
+        return Batch(trajectory, advantages, targets, initial_carry)
+
+    def learning_rate(self, state: PPOState, update: jax.Array, total) -> jax.Array:
+        """The scheduled step size of ``update`` (``f32[]``)."""
+        return learning_rate(self.config, state.lr, update, total)
+
+    def update(self, key, state: PPOState, batch: Batch, update, total):
+        """PPO epochs on ``batch``; tracks the best iterate if configured. Returns ``(state,
+        metrics)``."""
+        lr = self.learning_rate(state, update, total)
+        params, opt_state, metrics = ppo_update(
+            key, state.params, state.opt_state, batch, lr, self.network, self.optimizer, self.config
+        )
+        best = state.best
+        if best is not None:
+            # One epoch, one minibatch (validated): the norm was measured at state.params.
+            norm = metrics["policy_grad_norm"]
+            best = jax.tree_util.tree_map(
+                lambda new, old: jnp.where(norm < best.grad_norm, new, old),
+                BestIterate(state.params, norm, jnp.asarray(update, jnp.int32)),
+                best,
+            )
+            metrics["best_grad_norm"] = best.grad_norm
+        return state.replace(params=params, opt_state=opt_state, best=best), metrics
+
+
+def _add_time(tree):
+    return jax.tree_util.tree_map(lambda x: x[None], tree)

@@ -1,4 +1,4 @@
-"""Playing a recurrent policy on batches of levels: training rollouts and evaluation episodes."""
+"""Playing a learner's policy on batches of levels: training rollouts and evaluation episodes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from . import distributions
 from .env import AutoReplay, tree_select
-from .networks import ActorCritic
 
 
 @struct.dataclass
@@ -22,8 +20,13 @@ class Trajectory:
         obs: observations (pytree) seen before acting.
         resets: ``bool``; ``obs[t]`` is the first observation of an episode (carry was zeroed).
         actions: ``int32``. log_probs, values: ``f32`` from the acting policy.
-        rewards: ``f32``. dones: ``bool``, the episode ended with this transition.
-        solved: ``bool``, this transition completed the task (reached the goal).
+        rewards: ``f32``. dones: ``bool``, the episode ended with this transition (terminated or
+            truncated). truncated: ``bool``, it ended by a time-out that is not terminal.
+        final_values: ``f32``, the value of the observation reached where ``truncated`` (0
+            elsewhere, and everywhere for envs that never truncate): GAE bootstraps from it.
+        solved: ``bool``, this transition completed the task (False for envs without a success
+            signal).
+        action_mask: ``bool[T, B, A]`` the actions that were allowed, or None (all of them).
     """
 
     obs: Any
@@ -33,7 +36,27 @@ class Trajectory:
     values: jax.Array
     rewards: jax.Array
     dones: jax.Array
+    truncated: jax.Array
+    final_values: jax.Array
     solved: jax.Array
+    action_mask: jax.Array | None = None
+
+
+@struct.dataclass
+class RolloutCarry:
+    """Where a rollout starts: the env states, the observation to act on, whether it starts an
+    episode, and the recurrent state. A rollout from reset builds a fresh one; a continuing
+    rollout (JaxUED's DR) keeps the previous rollout's end across updates.
+
+    Attributes:
+        obs: observation leaves ``[B, ...]``; state: wrapped env states ``[B]``;
+        resets: ``bool[B]``; rnn: the learner's carry (leaves ``[B, ...]``).
+    """
+
+    obs: Any
+    state: Any
+    resets: jax.Array
+    rnn: Any
 
 
 @struct.dataclass
@@ -41,8 +64,9 @@ class EpisodeStats:
     """First-episode statistics of one stochastic episode per env, each ``[B]``.
 
     Attributes:
-        solved: ``bool``, reached the goal. returns: ``f32``, undiscounted return.
-        discounted_returns: ``f32``, ``sum_t gamma^t r_t``. lengths: ``int32``, steps taken.
+        solved: ``bool``, reached the goal (False without a success signal).
+        returns: ``f32``, undiscounted return. discounted_returns: ``f32``, ``sum_t gamma^t r_t``.
+        lengths: ``int32``, steps taken.
     """
 
     solved: jax.Array
@@ -51,76 +75,101 @@ class EpisodeStats:
     lengths: jax.Array
 
 
-def _reset_batch(env, key, levels):
-    """Reset one env per level; returns ``(next key, batch size, obs, states)``."""
-    batch = jax.tree_util.tree_leaves(levels)[0].shape[0]
-    k_reset, key = jax.random.split(key)
-    obs, state = jax.vmap(env.reset_to_level)(jax.random.split(k_reset, batch), levels)
-    return key, batch, obs, state
+def batch_size(levels) -> int:
+    """The leading (batch) dimension of batched levels."""
+    return jax.tree_util.tree_leaves(levels)[0].shape[0]
 
 
-def _add_time(tree):
-    return jax.tree_util.tree_map(lambda x: x[None], tree)
+def _solved(info, like):
+    return info["solved"] if "solved" in info else jnp.zeros_like(like, jnp.bool_)
 
 
 @dataclasses.dataclass(frozen=True)
 class Player:
-    """Plays an actor-critic on an env: the static half of the student (hashable, so jitted
+    """Plays a learner's policy on an env: the static half of the student (hashable, so jitted
     functions can close over it).
 
     Attributes:
-        env: an unwrapped ``ued.env.UEDEnv``.
-        network: the ``ActorCritic`` module.
+        env: an unwrapped ``ued.env.Environment``.
+        learner: a ``ued.learner.Learner`` (acts from its parameters).
     """
 
     env: Any
-    network: ActorCritic
+    learner: Any
 
     def act(self, key, params, carry, obs, resets):
         """One policy step for a batch. Takes ``obs`` leaves ``[B, ...]`` and ``resets bool[B]``;
         returns ``(carry, actions int32[B], log_probs f32[B], values f32[B])``."""
-        carry, logits, values = self.network.apply(params, carry, _add_time(obs), resets[None])
-        actions = distributions.sample(key, logits[0])
-        return carry, actions, distributions.log_prob(logits[0], actions), values[0]
+        return self.learner.act(params, carry, obs, resets, key)
+
+    def start(self, key, levels, wrapper=None) -> RolloutCarry:
+        """A ``RolloutCarry`` at the start of an episode on each level (``levels [B]``), played
+        through ``wrapper`` (``AutoReplay(env)`` by default)."""
+        env = wrapper or AutoReplay(self.env)
+        batch = batch_size(levels)
+        obs, state = jax.vmap(env.reset_to_level)(jax.random.split(key, batch), levels)
+        return RolloutCarry(
+            obs=obs,
+            state=state,
+            resets=jnp.ones((batch,), jnp.bool_),
+            rnn=self.learner.initial_carry(batch),
+        )
 
     def rollout(self, key, params, levels, num_steps: int) -> tuple[Trajectory, jax.Array]:
-        """Play ``num_steps`` steps on each level of the batch, replaying a level whenever its
-        episode ends, from a zero recurrent state.
+        """Play ``num_steps`` steps on each level of the batch from a reset and a zero recurrent
+        state, replaying a level whenever its episode ends.
 
         Takes batched ``levels`` (B of them). Returns ``(trajectory [T, B], last_value f32[B])``,
         the value of the observation after the last step (for bootstrapping).
         """
-        env = AutoReplay(self.env)
-        batch = jax.tree_util.tree_leaves(levels)[0].shape[0]
         k_reset, k_steps = jax.random.split(key)
-        obs, state = jax.vmap(env.reset_to_level)(jax.random.split(k_reset, batch), levels)
-        resets = jnp.ones((batch,), jnp.bool_)
+        start = self.start(k_reset, levels)
+        trajectory, last_value, _ = self.continue_rollout(k_steps, params, start, num_steps)
+        return trajectory, last_value
 
-        def step(carry, key):
-            rnn, obs, state, resets = carry
+    def continue_rollout(
+        self, key, params, start: RolloutCarry, num_steps: int, wrapper=None
+    ) -> tuple[Trajectory, jax.Array, RolloutCarry]:
+        """Play ``num_steps`` steps from ``start`` through ``wrapper`` (``AutoReplay(env)``: the
+        same level after each episode; ``AutoReset``: fresh levels). Returns ``(trajectory
+        [T, B], last_value f32[B], end)`` where ``end`` continues the rollout."""
+        env = wrapper or AutoReplay(self.env)
+        batch = start.resets.shape[0]
+        truncates = self.env.truncates
+
+        def step(carry: RolloutCarry, key):
             k_act, k_env = jax.random.split(key)
-            rnn, actions, log_probs, values = self.act(k_act, params, rnn, obs, resets)
-            next_obs, state, rewards, dones, info = jax.vmap(env.step)(
-                jax.random.split(k_env, batch), state, actions
+            rnn, actions, log_probs, values = self.act(
+                k_act, params, carry.rnn, carry.obs, carry.resets
             )
+            next_obs, state, rewards, terminated, truncated, info = jax.vmap(env.step)(
+                jax.random.split(k_env, batch), carry.state, actions
+            )
+            dones = terminated | truncated
+            if truncates:  # the value of the observation the time-out reached, for GAE
+                final_values = self.learner.value(
+                    params, rnn, info["final_obs"], jnp.zeros((batch,), jnp.bool_)
+                )
+                final_values = jnp.where(truncated & ~terminated, final_values, 0.0)
+            else:
+                final_values = jnp.zeros_like(values)
             transition = Trajectory(
-                obs=obs,
-                resets=resets,
+                obs=carry.obs,
+                resets=carry.resets,
                 actions=actions,
                 log_probs=log_probs,
                 values=values,
                 rewards=rewards,
                 dones=dones,
-                solved=info["solved"],
+                truncated=truncated & ~terminated,
+                final_values=final_values,
+                solved=_solved(info, dones),
             )
-            return (rnn, next_obs, state, dones), transition
+            return RolloutCarry(obs=next_obs, state=state, resets=dones, rnn=rnn), transition
 
-        init = (self.network.initialize_carry(batch), obs, state, resets)
-        (rnn, obs, _, resets), trajectory = jax.lax.scan(
-            step, init, jax.random.split(k_steps, num_steps)
-        )
-        _, _, last_values = self.network.apply(params, rnn, _add_time(obs), resets[None])
-        return trajectory, last_values[0]
+        end, trajectory = jax.lax.scan(step, start, jax.random.split(key, num_steps))
+        last_values = self.learner.value(params, end.rnn, end.obs, end.resets)
+        return trajectory, last_values, end
 
     def count_successes(self, key, params, levels, num_steps: int, max_episodes: int):
         """Play each level (replaying it) for up to ``num_steps`` steps, counting its first
@@ -131,50 +180,43 @@ class Player:
         number of batched env steps taken (for env-step accounting).
         """
         env = AutoReplay(self.env)
-        key, batch, obs, state = _reset_batch(env, key, levels)
+        k_reset, key = jax.random.split(key)
+        start = self.start(k_reset, levels, env)
+        batch = start.resets.shape[0]
         zeros = jnp.zeros((batch,), jnp.int32)
-        init = (
-            key,
-            jnp.zeros((), jnp.int32),
-            self.network.initialize_carry(batch),
-            obs,
-            state,
-            jnp.ones((batch,), jnp.bool_),
-            zeros,
-            zeros,
-        )
+        init = (key, jnp.zeros((), jnp.int32), start, zeros, zeros)
 
         def cond(carry):
-            _, t, _, _, _, _, episodes, _ = carry
+            _, t, _, episodes, _ = carry
             return (t < num_steps) & jnp.any(episodes < max_episodes)
 
         def body(carry):
-            key, t, rnn, obs, state, resets, episodes, successes = carry
+            key, t, c, episodes, successes = carry
             key, k_act, k_env = jax.random.split(key, 3)
-            rnn, actions, _, _ = self.act(k_act, params, rnn, obs, resets)
-            obs, state, _, dones, info = jax.vmap(env.step)(
-                jax.random.split(k_env, batch), state, actions
+            rnn, actions, _, _ = self.act(k_act, params, c.rnn, c.obs, c.resets)
+            obs, state, _, terminated, truncated, info = jax.vmap(env.step)(
+                jax.random.split(k_env, batch), c.state, actions
             )
+            dones = terminated | truncated
             counted = dones & (episodes < max_episodes)
             return (
                 key,
                 t + 1,
-                rnn,
-                obs,
-                state,
-                dones,
+                RolloutCarry(obs=obs, state=state, resets=dones, rnn=rnn),
                 episodes + counted,
-                successes + (counted & info["solved"]),
+                successes + (counted & _solved(info, dones)),
             )
 
-        _, steps, _, _, _, _, episodes, successes = jax.lax.while_loop(cond, body, init)
+        _, steps, _, episodes, successes = jax.lax.while_loop(cond, body, init)
         return episodes, successes, steps
 
     def play_episodes(self, key, params, levels, gamma: float) -> EpisodeStats:
         """One stochastic episode on each level of the batch, stopping as soon as every episode
         has ended (at most ``env.max_steps`` steps). Returns per-level ``EpisodeStats``."""
         env = self.env
-        key, batch, obs, state = _reset_batch(env, key, levels)
+        k_reset, key = jax.random.split(key)
+        batch = batch_size(levels)
+        obs, state = jax.vmap(env.reset_to_level)(jax.random.split(k_reset, batch), levels)
         zeros_f = jnp.zeros((batch,), jnp.float32)
         stats = EpisodeStats(
             solved=jnp.zeros((batch,), jnp.bool_),
@@ -185,7 +227,7 @@ class Player:
         init = (
             key,
             jnp.zeros((), jnp.int32),
-            self.network.initialize_carry(batch),
+            self.learner.initial_carry(batch),
             obs,
             state,
             jnp.zeros((batch,), jnp.bool_),
@@ -201,19 +243,19 @@ class Player:
             key, k_act, k_env = jax.random.split(key, 3)
             first = jnp.full((batch,), t == 0)
             rnn, actions, _, _ = self.act(k_act, params, rnn, obs, first)
-            next_obs, next_state, rewards, dones, info = jax.vmap(env.step)(
+            next_obs, next_state, rewards, terminated, truncated, info = jax.vmap(env.step)(
                 jax.random.split(k_env, batch), state, actions
             )
             live = ~done
             rewards = jnp.where(live, rewards, 0.0)
             stats = EpisodeStats(
-                solved=stats.solved | (live & info["solved"]),
+                solved=stats.solved | (live & _solved(info, terminated)),
                 returns=stats.returns + rewards,
                 discounted_returns=stats.discounted_returns
                 + rewards * jnp.float32(gamma) ** t.astype(jnp.float32),
                 lengths=stats.lengths + live.astype(jnp.int32),
             )
             state = jax.vmap(tree_select)(done, state, next_state)
-            return key, t + 1, rnn, next_obs, state, done | dones, stats
+            return key, t + 1, rnn, next_obs, state, done | terminated | truncated, stats
 
         return jax.lax.while_loop(cond, body, init)[-1]

@@ -17,6 +17,8 @@ import jax
 import jax.numpy as jnp
 
 SCORES = ("pvl", "maxmc", "l1_value_loss", "learnability", "oracle_regret")
+REQUIRES = {"learnability": ("success",), "oracle_regret": ("oracle",)}
+"""The env capability each score needs (``ued.env.EnvSpec``); the others need none."""
 
 
 def episode_average(values: jax.Array, dones: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -1,49 +1,32 @@
-"""The one generic training loop: ``make_train(env, curriculum, config) -> (init, chunk)``.
+"""UED training as a program: a curriculum chooses levels, a learner trains on them.
 
-``chunk(state, start)`` runs ``updates_per_chunk`` updates in one ``lax.scan`` under ``jax.jit``;
-each update asks the curriculum for levels, rolls the student out, computes GAE, lets the
-curriculum score what happened, and applies PPO (unless the curriculum's plan says not to). With
-several seeds the update is ``vmap``-ed and every seed runs in the same program. ``run`` is the
-host loop around it: metrics CSV, progress bar, periodic evaluation, checkpoints and plots.
+``make_train(env, curriculum, learner, config) -> (init, chunk)`` are the pure functions
+(PureJaxRL's contract): ``chunk(state, start)`` runs ``updates_per_chunk`` updates in one
+``lax.scan`` under ``jax.jit``; each update asks the curriculum for levels, rolls the student
+out, prepares the learner's batch (GAE), lets the curriculum score what happened, and updates the
+learner (unless the curriculum's plan says not to). With several seeds the update is ``vmap``-ed
+and every seed runs in the same program. ``UEDProgram`` adds the host-side hooks (evaluation,
+curriculum diagnostics, plots) that ``ued.loop.run`` calls between chunks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import json
-import time
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
 from . import config as config_lib
-from .checkpoint import Checkpointer, CheckpointError
 from .config import TrainConfig
 from .curriculum import RolloutResult, Student
 from .diagnostics import Diagnostics
-from .logging import CsvLog
-from .networks import ActorCritic, init_params
-from .ppo import Batch, gae, learning_rate, make_optimizer, ppo_update
-from .rollout import Player, Trajectory
-
-
-@struct.dataclass
-class BestIterate:
-    """The parameters with the smallest gradient norm seen so far (``ppo.track_best_iterate``).
-
-    Attributes:
-        params: those parameters; grad_norm: ``f32[]`` their gradient norm; update: ``int32[]``
-            the update whose gradient was measured at them (-1 before any).
-    """
-
-    params: Any
-    grad_norm: jax.Array
-    update: jax.Array
+from .env import AutoReset, EnvSpec
+from .learner import conditional_update
+from .rollout import Player, RolloutCarry, Trajectory
 
 
 @struct.dataclass
@@ -51,29 +34,28 @@ class TrainState:
     """Everything one seed's training carries from update to update.
 
     Attributes:
-        params: the student's network parameters.
-        opt_state: the optimiser state (gradient clipping + Adam moments).
+        student: the student learner's state (``ued.ppo.PPOState``: parameters, optimiser).
         curriculum: the curriculum's state (buffer, scores, adversary, ...).
         rng: a typed PRNG key.
-        best: the best iterate, when tracked (else None).
+        rollout: where the next rollout continues, for continuing curricula (else None).
     """
 
-    params: Any
-    opt_state: Any
+    student: Any
     curriculum: Any
     rng: jax.Array
-    best: BestIterate | None = None
+    rollout: RolloutCarry | None = None
 
 
-def episode_metrics(traj: Trajectory) -> dict[str, jax.Array]:
+def episode_metrics(traj: Trajectory, success: bool = True) -> dict[str, jax.Array]:
     """Statistics of the episodes that *completed* inside a rollout ``[T, B]``.
 
-    Returns scalars: ``return``, ``solve_rate`` and ``episode_length`` (means over completed
-    episodes, 0 if none completed) and ``episodes`` (completed episodes per env). With rollouts
-    shorter than the episode limit, long unsolved episodes do not complete, so these are biased
-    towards success. ``first_return`` and ``first_solve_rate`` are not: they score each env's
-    first episode (which starts at t = 0), counting one still running at the end of the rollout
-    as unsolved with return 0, i.e. "solved within the rollout".
+    Returns scalars: ``return`` and ``episode_length`` (means over completed episodes, 0 if none
+    completed), ``episodes`` (completed episodes per env), and with a success signal
+    ``solve_rate``. With rollouts shorter than the episode limit, long unsolved episodes do not
+    complete, so these are biased towards success. ``first_return`` (and ``first_solve_rate``)
+    are not: they score each env's first episode that starts inside the rollout (at t = 0 after a
+    reset), counting one still running at the end of the rollout as unsolved with its return so
+    far, i.e. "solved within the rollout".
     """
 
     def step(carry, x):
@@ -89,61 +71,73 @@ def episode_metrics(traj: Trajectory) -> dict[str, jax.Array]:
     done = traj.dones.astype(jnp.float32)
     count = done.sum()
     safe = jnp.maximum(count, 1.0)
-    first = jnp.cumsum(traj.dones, axis=0) - traj.dones == 0  # inside each env's first episode
+    first = jnp.cumsum(traj.resets, axis=0) == 1  # inside each env's first episode started here
     first_end = first & traj.dones
-    return {
+    metrics = {
         "return": jnp.sum(returns * done) / safe,
-        "solve_rate": jnp.sum(traj.solved.astype(jnp.float32)) / safe,
         "episode_length": jnp.sum(lengths * done) / safe,
         "episodes": count / batch,
         "first_return": jnp.sum(returns * first_end) / batch,
-        "first_solve_rate": jnp.sum(traj.solved & first_end) / batch,
     }
+    if success:
+        metrics["solve_rate"] = jnp.sum(traj.solved.astype(jnp.float32)) / safe
+        metrics["first_solve_rate"] = jnp.sum(traj.solved & first_end) / batch
+    return metrics
 
 
 @dataclasses.dataclass(frozen=True)
 class Trainer:
-    """The pure pieces of training for one seed (hashable: jitted functions close over it)."""
+    """The pure pieces of training for one seed (hashable: jitted functions close over it).
+
+    Attributes:
+        env: the training env; curriculum: a ``ued.curriculum.Curriculum``; learner: the
+        student's ``ued.learner.Learner``; config: the run's ``TrainConfig``; success: whether
+        the env reports ``info["solved"]``.
+    """
 
     env: Any
     curriculum: Any
+    learner: Any
     config: TrainConfig
-
-    @functools.cached_property
-    def network(self) -> ActorCritic:
-        n = self.config.network
-        return ActorCritic(
-            num_actions=self.env.num_actions,
-            conv_filters=n.conv_filters,
-            direction_features=n.direction_features,
-            cell=n.cell,
-            hidden_size=n.hidden_size,
-            head_hidden=n.head_hidden,
-            lstm_impl=n.lstm_impl,
-        )
+    success: bool = True
 
     @functools.cached_property
     def player(self) -> Player:
-        return Player(self.env, self.network)
-
-    @functools.cached_property
-    def optimizer(self):
-        return make_optimizer(self.config.ppo)
+        return Player(self.env, self.learner)
 
     def init(self, key: jax.Array) -> TrainState:
         """A fresh training state from a typed PRNG key."""
-        k_params, k_curriculum, k_run = jax.random.split(key, 3)
-        params = init_params(self.network, k_params, self.env.dummy_observation())
-        best = None
-        if self.config.ppo.track_best_iterate:
-            best = BestIterate(params, jnp.array(jnp.inf, jnp.float32), jnp.array(-1, jnp.int32))
+        k_params, k_curriculum, k_run, k_rollout = jax.random.split(key, 4)
+        rollout = None
+        if self.curriculum.continuing:
+            batch = self.config.ppo.num_envs
+            k_levels, k_reset = jax.random.split(k_rollout)
+            levels = jax.vmap(self.curriculum.next_level)(jax.random.split(k_levels, batch))
+            rollout = self.player.start(k_reset, levels, self._continuing_env)
         return TrainState(
-            params=params,
-            opt_state=self.optimizer.init(params),
+            student=self.learner.init(k_params, self.env.dummy_observation()),
             curriculum=self.curriculum.init(k_curriculum),
             rng=k_run,
-            best=best,
+            rollout=rollout,
         )
+
+    @property
+    def _continuing_env(self) -> AutoReset:
+        return AutoReset(self.env, self.curriculum.next_level)
+
+    def _rollout(self, key, state: TrainState, levels):
+        """The student's rollout: from a reset on ``levels``, or continuing ``state.rollout``.
+        Returns ``(levels each env started on, trajectory, last value, initial carry, end)``."""
+        params, num_steps = state.student.params, self.config.ppo.num_steps
+        if not self.curriculum.continuing:
+            trajectory, last_value = self.player.rollout(key, params, levels, num_steps)
+            batch = jax.tree_util.tree_leaves(levels)[0].shape[0]
+            return levels, trajectory, last_value, self.learner.initial_carry(batch), None
+        start = state.rollout
+        trajectory, last_value, end = self.player.continue_rollout(
+            key, params, start, num_steps, self._continuing_env
+        )
+        return start.state.level, trajectory, last_value, start.rnn, end
 
     def update(self, state: TrainState, update: jax.Array):
         """One training update. ``update`` is the 0-based update index (``int32[]``, unbatched).
@@ -151,79 +145,54 @@ class Trainer:
         Returns ``(state, metrics, levels)``: scalar metrics and the levels trained on.
         """
         ppo = self.config.ppo
-        rng, k_levels, k_rollout, k_after, k_ppo = jax.random.split(state.rng, 5)
-        student = Student(self.player, state.params, ppo.gamma, ppo.num_steps)
+        rng, k_levels, k_rollout, k_after, k_learn = jax.random.split(state.rng, 5)
+        student = Student(self.player, state.student.params, ppo.gamma, ppo.num_steps)
         levels, plan, curriculum = self.curriculum.levels_for_update(
             k_levels, state.curriculum, student, update
         )
-        trajectory, last_value = self.player.rollout(k_rollout, state.params, levels, ppo.num_steps)
-        advantages, targets = gae(
-            trajectory.rewards,
-            trajectory.values,
-            trajectory.dones,
-            last_value,
-            ppo.gamma,
-            ppo.gae_lambda,
-        )
+        levels, trajectory, last_value, initial_carry, end = self._rollout(k_rollout, state, levels)
+        batch = self.learner.prepare(trajectory, last_value, initial_carry)
         curriculum, curriculum_metrics = self.curriculum.after_rollout(
             k_after,
             curriculum,
-            RolloutResult(levels, trajectory, advantages, last_value),
+            RolloutResult(levels, trajectory, batch.advantages, last_value),
             plan,
             student,
             update,
         )
-        lr = learning_rate(ppo, update, self.config.updates)
-        batch = Batch(trajectory, advantages, targets)
-
-        def learn(_):
-            return ppo_update(
-                k_ppo, state.params, state.opt_state, batch, lr, self.network, self.optimizer, ppo
-            )
-
-        def skip(_):
-            shapes = jax.eval_shape(learn, None)[2]
-            zeros = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-            return state.params, state.opt_state, zeros
-
-        params, opt_state, learn_metrics = jax.lax.cond(plan.apply_gradient, learn, skip, None)
+        learner_state, learn_metrics = conditional_update(
+            plan.apply_gradient,
+            self.learner,
+            k_learn,
+            state.student,
+            batch,
+            update,
+            self.config.updates,
+        )
         metrics = {
-            **{f"student/{k}": v for k, v in episode_metrics(trajectory).items()},
+            **{f"student/{k}": v for k, v in episode_metrics(trajectory, self.success).items()},
             **{f"student/{k}": v for k, v in learn_metrics.items()},
-            "student/lr": lr,
+            "student/lr": self.learner.learning_rate(state.student, update, self.config.updates),
             "student/value_mean": trajectory.values.mean(),
             "curriculum/branch": plan.branch,
             "curriculum/apply_gradient": plan.apply_gradient.astype(jnp.int32),
             **curriculum_metrics,
         }
-        best = state.best
-        if best is not None:
-            # With one epoch and one minibatch the logged norm is the gradient at state.params.
-            norm = learn_metrics["grad_norm"]
-            better = plan.apply_gradient & (norm < best.grad_norm)
-            best = jax.tree_util.tree_map(
-                lambda new, old: jnp.where(better, new, old),
-                BestIterate(state.params, norm, update.astype(jnp.int32)),
-                best,
-            )
-            metrics["student/best_grad_norm"] = best.grad_norm
-        state = TrainState(
-            params=params, opt_state=opt_state, curriculum=curriculum, rng=rng, best=best
-        )
+        state = TrainState(student=learner_state, curriculum=curriculum, rng=rng, rollout=end)
         return state, metrics, levels
 
 
-def make_train(env, curriculum, config: TrainConfig):
+def make_train(env, curriculum, learner, config: TrainConfig, success: bool = True):
     """Build the pure training functions.
 
     Returns ``(init, chunk)``:
       * ``init(key) -> state`` (for several seeds: ``init(keys[S]) -> state`` batched over S);
       * ``chunk(state, start int32[]) -> (state, metrics, levels)`` running updates
-        ``start .. start + updates_per_chunk - 1``; ``metrics`` are ``[U]`` (``[U, S]``) arrays
-        and ``levels`` those of the chunk's last update.
-    Neither is jitted here; ``jax.jit`` them (``run`` does, compiling the chunk exactly once).
+        ``start .. start + updates_per_chunk - 1``; ``metrics`` are ``[U]`` (``[U, S]``) arrays and
+        ``levels`` those of the chunk's last update.
+    Neither is jitted here; ``jax.jit`` them (``ued.loop.run`` compiles the chunk exactly once).
     """
-    trainer = Trainer(env, curriculum, config)
+    trainer = Trainer(env, curriculum, learner, config, success)
     several = len(config.seed_list) > 1
     # Seeds are initialised one after another (lax.map), not vmapped: a vmapped orthogonal
     # initialiser is a batched QR, and jaxlib's batched CPU QR parallelises over the same thread
@@ -246,299 +215,109 @@ def make_train(env, curriculum, config: TrainConfig):
     return init, chunk
 
 
-def seed_keys(config: TrainConfig) -> jax.Array:
+def seed_keys(config) -> jax.Array:
     """The run's root key(s): one typed key per seed (stacked if several)."""
     keys = [jax.random.key(s) for s in config.seed_list]
     return jnp.stack(keys) if len(keys) > 1 else keys[0]
 
 
-# ---- the host loop ---------------------------------------------------------------------------
-class RunError(RuntimeError):
-    """A run directory that cannot be used as asked (exists already, nothing to resume, ...)."""
+def seed_slice(tree, index: int, several: bool):
+    """Seed ``index``'s part of a pytree batched over seeds (the tree itself for one seed)."""
+    return jax.tree_util.tree_map(lambda x: x[index], tree) if several else tree
 
 
 @dataclasses.dataclass
-class RunResult:
-    """What ``run`` reports back."""
+class UEDProgram:
+    """UED training as a ``ued.program.Program`` (built by ``ued.build.build``).
 
-    out: Path
-    updates: int
-    compile_s: float
-    train_s: float
-    steps_per_s: float
-    final_metrics: dict[str, float]
-
-
-def _host_rows(metrics: dict[str, np.ndarray], start: int, config: TrainConfig):
-    seeds = config.seed_list
-    rows = []
-    for i in range(config.updates_per_chunk):
-        update = start + i
-        for j, seed in enumerate(seeds):
-            row = {
-                "update": update,
-                "env_steps": (update + 1) * config.steps_per_update,
-                "seed": seed,
-            }
-            for name in sorted(metrics):
-                value = metrics[name][i]
-                row[name] = value[j] if len(seeds) > 1 else value
-            rows.append(row)
-    return rows
-
-
-def _seed_params(params, index: int, several: bool):
-    return jax.tree_util.tree_map(lambda x: x[index], params) if several else params
-
-
-def _check_checkpoint_config(
-    checkpointer: Checkpointer, step: int, config: TrainConfig, out: Path
-) -> None:
-    saved = checkpointer.metadata(step).get("config", {})
-    changed = config_lib.differences(saved, config, ignore=("updates",))
-    if changed:
-        raise CheckpointError(
-            f"checkpoint {step} under {out / 'checkpoints'} was written by a different config than "
-            f"{out / 'config.json'}: fields {changed} differ"
-        )
-
-
-def prepare_run(config: TrainConfig, out: Path, resume: bool) -> TrainConfig:
-    """Check the run directory and config before anything is compiled; returns the config to
-    run (a resumed run's own config, with ``updates`` possibly extended)."""
-    config_lib.validate(config)
-    out = Path(out)
-    ckpt_dir = out / "checkpoints"
-    if resume:
-        if not out.is_dir():
-            raise RunError(f"--resume {out}: no such run directory")
-        # The run's own config; only the total number of updates may be changed on resume.
-        config = dataclasses.replace(config_lib.load(out / "config.json"), updates=config.updates)
-        config_lib.validate(config)
-        steps = Checkpointer(ckpt_dir).all_steps() if ckpt_dir.is_dir() else []
-        if not steps:
-            raise CheckpointError(f"--resume {out}: no complete checkpoint under {ckpt_dir}")
-        return config
-    if ckpt_dir.is_dir() and any(ckpt_dir.iterdir()):
-        raise RunError(
-            f"{out} already holds a run; pass --resume {out} to continue it or choose another --out"
-        )
-    return config
-
-
-def run(
-    config: TrainConfig,
-    out: Path,
-    *,
-    resume: bool = False,
-    progress: bool = True,
-    log=print,
-    on_chunk=None,
-) -> RunResult:
-    """Train (or continue training) and write everything under ``out``:
-    ``config.json``, ``metrics.csv`` (one row per update and seed), ``eval.csv`` (tidy evaluation
-    rows), ``checkpoints/<update>/`` and ``plots/*.png``.
-
-    ``on_chunk(updates_done, rows)``, if given, is called on the host after every chunk's rows
-    are written (and before any evaluation or checkpoint of that chunk): live plots in a
-    notebook, or an exception to stop the run.
+    Attributes:
+        config: the validated ``TrainConfig``; env: the training env; spec: its registry entry;
+        curriculum: the curriculum; learner: the student's learner.
     """
-    from algorithms import ALGORITHMS
-    from envs import ENVS
 
-    from . import plots
-    from .evaluate import evaluate_suite, resolve_suite
+    config: TrainConfig
+    env: Any
+    spec: EnvSpec
+    curriculum: Any
+    learner: Any
 
-    out = Path(out)
-    config = prepare_run(config, out, resume)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "plots").mkdir(exist_ok=True)
-    spec = ENVS[config.env]
-    env = spec.make(config)
-    curriculum = ALGORITHMS[config.algo].make(env, config)
-    network = Trainer(env, curriculum, config).network
-    init, chunk = make_train(env, curriculum, config)
-    several = len(config.seed_list) > 1
-    checkpointer = Checkpointer(out / "checkpoints")
-    keys = seed_keys(config)
+    def __post_init__(self):
+        self.init, self.chunk = make_train(
+            self.env, self.curriculum, self.learner, self.config, self.spec.success
+        )
+        self.several = len(self.config.seed_list) > 1
+        self._eval_suites = None
+        self._diagnostics = Diagnostics(
+            self.config.seed_list, self.several, self.spec, self.env, self.curriculum
+        )
 
-    if resume:
-        start = checkpointer.latest_step()
-        abstract = jax.eval_shape(init, keys)
-        _check_checkpoint_config(checkpointer, start, config, out)
-        state, _ = checkpointer.restore(start, abstract)
-        if config_lib.load(out / "config.json").updates != config.updates:
-            log(
-                f"extending {out} to {config.updates} updates: the learning-rate schedule of the "
-                "remaining updates follows the new total"
-            )
-            config_lib.save(config, out / "config.json")
-        log(f"resuming {out} from update {start} of {config.updates}")
-    else:
-        config_lib.save(config, out / "config.json")
-        start = 0
-        state = jax.jit(init)(keys)
+    @property
+    def steps_per_update(self) -> int:
+        """Student env steps per update (num_envs x num_steps)."""
+        return self.config.steps_per_update
 
-    metrics_log = CsvLog(out / "metrics.csv", keep=lambda r: int(r["update"]) < start)
-    eval_log = CsvLog(out / "eval.csv", keep=lambda r: int(r["update"]) <= start)
-    diagnostics = Diagnostics(
-        out,
-        config.seed_list,
-        several,
-        spec,
-        env,
-        curriculum,
-        keep=lambda r: int(r["update"]) <= start,
-    )
+    @property
+    def player(self) -> Player:
+        """The student playing the training env."""
+        return Player(self.env, self.learner)
 
-    t0 = time.perf_counter()
-    compiled = jax.jit(chunk, donate_argnums=0).lower(state, jnp.int32(start)).compile()
-    compile_s = time.perf_counter() - t0
-    log(f"compiled the training chunk ({config.updates_per_chunk} updates) in {compile_s:.1f}s")
+    def seed_keys(self) -> jax.Array:
+        """One typed key per seed."""
+        return seed_keys(self.config)
 
-    eval_suites = [
-        resolve_suite(config.env, env, s, num_levels=config.eval_levels, seed=0)
-        for s in config.eval_suites
-    ]
+    def evaluate(self, state: TrainState, update: int, run: str) -> list[dict[str, Any]]:
+        """Evaluate every seed's student on the configured suites (``eval_attempts`` episodes
+        per level, ``eval_levels`` per drawn suite)."""
+        from .evaluate import evaluate_suite, resolve_suite
 
-    def evaluate(update: int):
+        config = self.config
+        if self._eval_suites is None:
+            self._eval_suites = [
+                resolve_suite(self.spec, self.env, s, num_levels=config.eval_levels, seed=0)
+                for s in config.eval_suites
+            ]
         rows = []
         for i, seed in enumerate(config.seed_list):
-            params = _seed_params(state.params, i, several)
-            for suite in eval_suites:
+            params = seed_slice(state.student.params, i, self.several)
+            for suite in self._eval_suites:
                 key = jax.random.fold_in(jax.random.key(seed), update)
                 rows += evaluate_suite(
-                    network,
+                    self.learner,
                     params,
                     suite,
                     attempts=config.eval_attempts,
                     gamma=config.ppo.gamma,
                     key=key,
-                    run=out.name,
+                    run=run,
                     seed=seed,
                     update=update,
                 )
-        eval_log.write(rows)
         return rows
 
-    if start == 0 and config.eval_every:
-        evaluate(0)
-        diagnostics.buffer(0, state.curriculum)
+    def inspect(self, state, update: int, levels, evaluated: bool, plots_dir: Path):
+        """Descriptors of the last update's levels after every chunk; the curriculum's buffer
+        (statistics and images) at evaluation points."""
+        rows = [] if levels is None else self._diagnostics.trained_levels(update, levels)
+        if evaluated:
+            rows += self._diagnostics.buffer(update, state.curriculum, plots_dir)
+        return rows
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    def plots(self, out: Path, levels) -> None:
+        """Training curves, evaluation curves and the last update's levels."""
+        from . import plots
 
-        bar = tqdm(total=config.updates, initial=start, unit="upd", dynamic_ncols=True)
-    train_s, steps, last = 0.0, 0, {}
-    levels = None
-    for chunk_start in range(start, config.updates, config.updates_per_chunk):
-        t = time.perf_counter()
-        state, metrics, levels = compiled(state, jnp.int32(chunk_start))
-        metrics = jax.tree_util.tree_map(np.asarray, jax.block_until_ready(metrics))
-        dt = time.perf_counter() - t
-        train_s += dt
-        steps += config.updates_per_chunk * config.steps_per_update * len(config.seed_list)
-        rows = _host_rows(metrics, chunk_start, config)
-        metrics_log.write(rows)
-        done = chunk_start + config.updates_per_chunk
-        if on_chunk is not None:
-            on_chunk(done, rows)
-        last = {k: float(np.mean(v[-1])) for k, v in metrics.items()}
-        if bar is not None:
-            sps = config.updates_per_chunk * config.steps_per_update * len(config.seed_list) / dt
-            bar.update(config.updates_per_chunk)
-            bar.set_postfix(
-                steps=done * config.steps_per_update,
-                sps=f"{sps:,.0f}",
-                solved=f"{last['student/first_solve_rate']:.2f}",
-            )
-        diagnostics.trained_levels(done, levels)
-        is_last = done == config.updates
-        if (config.eval_every and done % config.eval_every == 0) or is_last:
-            evaluate(done)
-            diagnostics.buffer(done, state.curriculum)
-        if done % config.checkpoint_every == 0 or is_last:
-            checkpointer.save(done, state, {"update": done, "config": config_lib.to_dict(config)})
-    if bar is not None:
-        bar.close()
-    checkpointer.close()
+        plots.training_plots(out, self.config, self.spec, levels)
 
-    plots.training_plots(out, config, spec, levels)
-    result = RunResult(
-        out=out,
-        updates=config.updates,
-        compile_s=compile_s,
-        train_s=train_s,
-        steps_per_s=steps / train_s if train_s else float("nan"),
-        final_metrics=last,
-    )
-    (out / "run.json").write_text(
-        json.dumps(
-            {
-                "compile_s": compile_s,
-                "train_s": train_s,
-                "steps_per_s": result.steps_per_s,
-                "device": str(jax.devices()[0]),
-                "updates": config.updates,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-    return result
+    def progress(self, last: dict[str, float]) -> dict[str, str]:
+        """The first-episode solve rate (or return) for the progress bar."""
+        if "student/first_solve_rate" in last:
+            return {"solved": f"{last['student/first_solve_rate']:.2f}"}
+        return {"return": f"{last['student/first_return']:.3g}"}
 
+    def config_differences(self, saved: dict[str, Any]) -> list[str]:
+        """Fields where a saved config differs (``updates`` may be extended)."""
+        return config_lib.differences(saved, self.config, ignore=("updates",))
 
-@dataclasses.dataclass
-class LoadedRun:
-    """A trained run read back from disk (for evaluation)."""
-
-    name: str
-    config: TrainConfig
-    env: Any
-    network: ActorCritic
-    step: int
-    seed_params: list[Any]
-
-
-def load_run(out: Path, step: int | None = None, iterate: str = "last") -> LoadedRun:
-    """Read a run directory's config and the student parameters of checkpoint ``step`` (the
-    latest by default) for every seed: the ``last`` iterate, or the ``best`` one (smallest
-    gradient norm, for runs with ``ppo.track_best_iterate``). Fails with ``CheckpointError`` /
-    ``ConfigError`` naming the problem before anything is compiled."""
-    from algorithms import ALGORITHMS
-    from envs import ENVS
-
-    out = Path(out)
-    if not out.is_dir():
-        raise RunError(f"{out}: no such run directory")
-    config = config_lib.load(out / "config.json")
-    ckpt_dir = out / "checkpoints"
-    checkpointer = Checkpointer(ckpt_dir) if ckpt_dir.is_dir() else None
-    steps = checkpointer.all_steps() if checkpointer else []
-    if not steps:
-        raise CheckpointError(f"{out}: no complete checkpoint under {ckpt_dir}")
-    if step is None:
-        step = steps[-1]
-    elif step not in steps:
-        raise CheckpointError(f"{out}: no checkpoint at step {step} (have {steps})")
-    env = ENVS[config.env].make(config)
-    curriculum = ALGORITHMS[config.algo].make(env, config)
-    init, _ = make_train(env, curriculum, config)
-    _check_checkpoint_config(checkpointer, step, config, out)
-    abstract = jax.eval_shape(init, seed_keys(config))
-    if iterate == "best" and abstract.best is None:
-        raise config_lib.ConfigError(
-            f"iterate: {out} did not track a best iterate (ppo.track_best_iterate is off)"
-        )
-    # Only the student's parameters are read, so evaluation does not depend on the rest of the
-    # train state (curriculum, optimiser) matching this version of the code.
-    path = ("best", "params") if iterate == "best" else ("params",)
-    stored = checkpointer.restore_subtree(
-        step, path, abstract.best.params if iterate == "best" else abstract.params
-    )
-    checkpointer.close()
-    several = len(config.seed_list) > 1
-    params = [_seed_params(stored, i, several) for i in range(len(config.seed_list))]
-    network = Trainer(env, curriculum, config).network
-    return LoadedRun(out.name, config, env, network, step, params)
+    def config_dict(self) -> dict[str, Any]:
+        """The JSON-ready config."""
+        return config_lib.to_dict(self.config)

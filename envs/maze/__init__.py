@@ -6,10 +6,14 @@ Quick use::
     env = Maze(height=13, width=13, view_size=5, max_steps=250)
     level = env.sample_level(jax.random.key(0))
     obs, state = env.reset_to_level(key, level)
-    obs, state, reward, done, info = env.step(key, state, action)  # 0 left, 1 right, 2 forward
+    obs, state, reward, terminated, truncated, info = env.step(key, state, 2)  # 2 = forward
+
+Importing the package registers the maze as ``--env maze`` (``registration.MAZE``).
 """
 
 from .ascii import LevelFormatError, format_level, format_levels, load_levels, parse_levels
+from .config import MazeConfig, MazeEncoderConfig
+from .encoder import MazeEncoder
 from .env import FORWARD, TURN_LEFT, TURN_RIGHT, Maze, MazeObs, MazeState
 from .generators import RandomMazeGenerator
 from .level import (
@@ -32,12 +36,14 @@ from .oracle import (
     optimal_return,
     shortest_path_length,
 )
+from .registration import MAZE, load_level_file, make_maze
 from .render import render_level, render_state
 from .suites import SUITES, Suite, random_solvable_levels
 
 __all__ = [
     "DIRECTIONS",
     "FORWARD",
+    "MAZE",
     "SUITES",
     "TURN_LEFT",
     "TURN_RIGHT",
@@ -45,6 +51,9 @@ __all__ = [
     "Level",
     "LevelFormatError",
     "Maze",
+    "MazeConfig",
+    "MazeEncoder",
+    "MazeEncoderConfig",
     "MazeMutator",
     "MazeObs",
     "MazeState",
@@ -57,8 +66,10 @@ __all__ = [
     "is_solvable",
     "is_valid",
     "level_hash",
+    "load_level_file",
     "load_levels",
     "make_level",
+    "make_maze",
     "optimal_actions",
     "optimal_return",
     "pad_level",

@@ -22,15 +22,13 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from ued.errors import LevelFormatError
+
 from .level import Level, make_level
 
 AGENT_CHARS = {">": 0, "v": 1, "<": 2, "^": 3}
 DIR_CHARS = {d: c for c, d in AGENT_CHARS.items()}
 CELL_CHARS = {"#", ".", "G", *AGENT_CHARS}
-
-
-class LevelFormatError(ValueError):
-    """A malformed level file; the message names the source, the line and the problem."""
 
 
 def parse_levels(

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from ued.env import Environment
+
 from .generators import RandomMazeGenerator
 from .level import DIRECTIONS, Level, wall_count
 from .oracle import UNREACHABLE, optimal_return, shortest_path_length
@@ -63,7 +65,7 @@ class MazeObs:
 
 
 @dataclasses.dataclass(frozen=True)
-class Maze:
+class Maze(Environment):
     """A maze env with a static maximum size; hashable, so it can be closed over by ``jit``.
 
     Args:
@@ -75,6 +77,10 @@ class Maze:
             so "25 walls" means 18-25 distinct walls) or ``without_replacement`` (exactly n_walls).
         solvable_only: make ``sample_level`` return only solvable levels (bounded rejection).
         fully_observed: observe the whole grid instead of the egocentric view.
+        timeout: ``terminal`` (default, the references' convention: reaching ``max_steps``
+            ends the episode as terminal, so GAE does not bootstrap there and numbers compare
+            with published ones) or ``truncation`` (``step`` reports ``truncated`` at the time
+            limit and GAE bootstraps from the value there).
     """
 
     height: int = 13
@@ -85,6 +91,7 @@ class Maze:
     wall_sampling: Literal["with_replacement", "without_replacement"] = "with_replacement"
     solvable_only: bool = False
     fully_observed: bool = False
+    timeout: Literal["terminal", "truncation"] = "terminal"
 
     num_actions: ClassVar[int] = 3
     action_names: ClassVar[tuple[str, ...]] = ("left", "right", "forward")
@@ -95,6 +102,13 @@ class Maze:
                 raise ValueError(f"Maze.{name} must be positive, got {getattr(self, name)}")
         if self.view_size % 2 == 0:
             raise ValueError(f"Maze.view_size must be odd, got {self.view_size}")
+        if self.timeout not in ("terminal", "truncation"):
+            raise ValueError(f"Maze.timeout must be terminal or truncation, got {self.timeout!r}")
+
+    @property
+    def truncates(self) -> bool:
+        """Whether ``step`` can report a truncation (only with ``timeout="truncation"``)."""
+        return self.timeout == "truncation"
 
     # ---- levels -------------------------------------------------------------------------------
     @property
@@ -128,14 +142,17 @@ class Maze:
 
     def step(
         self, key: jax.Array, state: MazeState, action: jax.Array
-    ) -> tuple[MazeObs, MazeState, jax.Array, jax.Array, dict[str, jax.Array]]:
-        """Take one action (0 = left, 1 = right, 2 = forward) in one env.
+    ) -> tuple[MazeObs, MazeState, jax.Array, jax.Array, jax.Array, dict[str, jax.Array]]:
+        """Take one action (0 = left, 1 = right, 2 = forward; an array or a Python int) in one
+        env.
 
-        Returns ``(obs, state, reward f32[], done bool[], info)`` with ``info["solved"]`` true on
-        the step that reaches the goal. There is no automatic reset: wrap the env
+        Returns ``(obs, state, reward f32[], terminated bool[], truncated bool[], info)`` with
+        ``info["solved"]`` true on the step that reaches the goal. Reaching ``max_steps`` is
+        terminal or a truncation as ``timeout`` says. There is no automatic reset: wrap the env
         (``ued.env.AutoReplay`` / ``AutoReset``) for that.
         """
         del key
+        action = jnp.asarray(action, jnp.int32)
         level = state.level
         target = state.agent_pos + jnp.asarray(DIRECTIONS)[state.agent_dir]
         inside = (target[0] >= 0) & (target[0] < self.width) & (target[1] >= 0)
@@ -153,9 +170,14 @@ class Maze:
             solved, 1.0 - 0.9 * (state.time + 1).astype(jnp.float32) / self.max_steps, 0.0
         ).astype(jnp.float32)
         time = state.time + 1
-        done = solved | (time >= self.max_steps)
+        out_of_time = time >= self.max_steps
+        if self.timeout == "terminal":
+            terminated, truncated = solved | out_of_time, jnp.zeros((), jnp.bool_)
+        else:
+            terminated, truncated = solved, out_of_time & ~solved
+        done = terminated | truncated
         state = state.replace(agent_pos=agent_pos, agent_dir=agent_dir, time=time, done=done)
-        return self.observe(state), state, reward, done, {"solved": solved}
+        return self.observe(state), state, reward, terminated, truncated, {"solved": solved}
 
     # ---- observations -------------------------------------------------------------------------
     def observe(self, state: MazeState) -> MazeObs:
@@ -205,12 +227,13 @@ class Maze:
         """Discounted return of the shortest path on one level (the oracle's V*), ``f32[]``."""
         return optimal_return(level, gamma, self.max_steps)
 
-    def level_stats(self, levels: Level) -> dict[str, jax.Array]:
-        """Cheap per-level descriptors for curriculum diagnostics (batched levels in, ``[N]``
-        arrays out): wall count, shortest-path length and solvability."""
+    def level_descriptors(self, levels: Level) -> dict[str, jax.Array]:
+        """Cheap per-level descriptors for curriculum diagnostics (batched levels in, ``f32[N]``
+        arrays out): wall count, shortest-path length (NaN where unsolvable) and solvability."""
         path = jax.vmap(shortest_path_length)(levels)
+        solvable = path < UNREACHABLE
         return {
-            "walls": wall_count(levels),
-            "shortest_path": path,
-            "solvable": path < UNREACHABLE,
+            "walls": wall_count(levels).astype(jnp.float32),
+            "shortest_path": jnp.where(solvable, path.astype(jnp.float32), jnp.nan),
+            "solvable": solvable.astype(jnp.float32),
         }

@@ -1,0 +1,70 @@
+"""The maze's settings (``TrainConfig.env_config`` when ``--env maze``) and their validation."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from ued.config import positive, require
+
+
+@dataclasses.dataclass(frozen=True)
+class MazeEncoderConfig:
+    """The student's observation encoder for the maze (the literature's network)."""
+
+    conv_filters: int = 16
+    """Filters of the 3x3 VALID convolution over the view (0 = no convolution)."""
+    direction_features: int = 5
+    """Width of the embedding of the agent's direction."""
+
+
+@dataclasses.dataclass(frozen=True)
+class MazeConfig:
+    """The maze env, its random level generator and its observation encoder."""
+
+    height: int = 13
+    """Grid height (static; levels are bool[height, width])."""
+    width: int = 13
+    """Grid width."""
+    n_walls: int = 25
+    """Wall draws per random level (25 in PAIRED/PLR/ACCEL, 60 in SFL/NCC)."""
+    wall_sampling: Literal["with_replacement", "without_replacement"] = "with_replacement"
+    """with_replacement (the references: 25 draws give 18-25 walls) or exactly n_walls."""
+    solvable_only: bool = False
+    """Reject unsolvable random levels (bounded: first solvable of 16 candidates)."""
+    view_size: int = 5
+    """Side of the egocentric view (odd)."""
+    max_steps: int = 250
+    """Episode time limit."""
+    timeout: Literal["terminal", "truncation"] = "terminal"
+    """What the time limit is: terminal (the references' convention, so numbers compare: no
+    bootstrap at a time-out) or truncation (GAE bootstraps from the value where time ran out)."""
+    edits_move_agent: bool = True
+    """ACCEL's edits may move the agent (False: the minimax/JaxUED variant that only flips walls
+    and moves the goal)."""
+    encoder: MazeEncoderConfig = MazeEncoderConfig()
+    """The student's observation encoder."""
+
+
+def validate(config: MazeConfig, prefix: str = "env_config.") -> None:
+    """Check the maze's settings; raises ``ConfigError`` naming ``prefix + field``."""
+    positive(config, prefix, "height", "width", "view_size", "max_steps")
+    require(config.view_size % 2 == 1, f"{prefix}view_size", f"must be odd, got {config.view_size}")
+    cells = config.height * config.width - 2
+    require(
+        0 <= config.n_walls <= cells,
+        f"{prefix}n_walls",
+        f"must be in [0, height*width-2] = [0, {cells}], got {config.n_walls}",
+    )
+    require(
+        config.timeout in ("terminal", "truncation"),
+        f"{prefix}timeout",
+        f"must be terminal or truncation, got {config.timeout!r}",
+    )
+    encoder = config.encoder
+    positive(encoder, f"{prefix}encoder.", "direction_features")
+    require(
+        encoder.conv_filters >= 0,
+        f"{prefix}encoder.conv_filters",
+        f"must be >= 0, got {encoder.conv_filters}",
+    )

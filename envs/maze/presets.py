@@ -1,0 +1,75 @@
+"""The maze's presets: env settings, student and loop for ``test``, ``cpu`` and ``paper``.
+
+* ``paper``: the PLR/ACCEL/JaxUED maze setting (13x13, 25 walls, LSTM 256, 32 envs x 256 steps,
+  5 epochs, 30k updates). SFL's and NCC's papers use 60-wall mazes: so does ``paper`` for them.
+* ``cpu``: learns on a 2-core CPU in minutes: the same 13x13 maze with 25 walls for every
+  curriculum (so curricula compare on one distribution), LSTM 64, 32 envs x 128 steps, 3 epochs
+  x 2 minibatches, 3,000 updates (12.3M steps; about 8 minutes).
+* ``test``: tiny shapes for the test-suite; compiles in seconds.
+"""
+
+from __future__ import annotations
+
+from ued.config import ConfigError, NetworkConfig, PPOConfig, TrainConfig
+
+from .config import MazeConfig, MazeEncoderConfig
+
+SIXTY_WALL_PAPERS = ("sfl", "ncc-theory", "ncc-reg", "ncc-learn")
+"""Algorithms whose papers evaluate on 13x13 mazes with 60 walls."""
+
+
+def preset(name: str, algo: str) -> TrainConfig:
+    """The maze's ``TrainConfig`` for preset ``name`` (the curriculum's settings are added by
+    the algorithm's own preset)."""
+    if name == "paper":
+        walls = 60 if algo in SIXTY_WALL_PAPERS else 25
+        return TrainConfig(
+            env="maze",
+            preset="paper",
+            updates=30_000,
+            updates_per_chunk=50,
+            eval_every=500,
+            checkpoint_every=1000,
+            eval_suites=("classic",),
+            eval_attempts=10,
+            env_config=MazeConfig(n_walls=walls),
+        )
+    if name == "cpu":
+        return TrainConfig(
+            env="maze",
+            preset="cpu",
+            updates=3000,
+            updates_per_chunk=25,
+            eval_every=250,
+            checkpoint_every=250,
+            eval_attempts=4,
+            eval_suites=("classic", "random"),
+            eval_levels=100,
+            env_config=MazeConfig(),
+            network=NetworkConfig(hidden_size=64),
+            ppo=PPOConfig(
+                num_envs=32, num_steps=128, lr=5e-4, epochs=3, minibatches=2, ent_coef=1e-2
+            ),
+        )
+    if name == "test":
+        return TrainConfig(
+            env="maze",
+            preset="test",
+            updates=4,
+            updates_per_chunk=2,
+            eval_every=2,
+            checkpoint_every=2,
+            eval_suites=("classic",),
+            eval_attempts=1,
+            eval_levels=2,
+            env_config=MazeConfig(
+                height=7,
+                width=7,
+                n_walls=5,
+                max_steps=24,
+                encoder=MazeEncoderConfig(conv_filters=4, direction_features=3),
+            ),
+            network=NetworkConfig(hidden_size=8, head_hidden=8),
+            ppo=PPOConfig(num_envs=4, num_steps=8, lr=1e-3, epochs=2, minibatches=2),
+        )
+    raise ConfigError(f"preset: unknown preset {name!r}; choose one of test, cpu, paper")

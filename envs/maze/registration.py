@@ -1,0 +1,72 @@
+"""The maze's registry entry: how to build it and what it can do (every capability the toolkit
+knows except the level editor, which PAIRED's issue adds)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ued import registry
+from ued.env import EnvSpec
+
+from .ascii import load_levels
+from .config import MazeConfig, validate
+from .encoder import MazeEncoder
+from .env import Maze
+from .level import pad_level
+from .mutators import MazeMutator
+from .presets import preset
+from .render import render_level
+from .suites import SUITES, random_solvable_levels
+
+
+def make_maze(config: MazeConfig) -> Maze:
+    """The training maze for the given settings."""
+    return Maze(
+        height=config.height,
+        width=config.width,
+        view_size=config.view_size,
+        max_steps=config.max_steps,
+        n_walls=config.n_walls,
+        wall_sampling=config.wall_sampling,
+        solvable_only=config.solvable_only,
+        timeout=config.timeout,
+    )
+
+
+def load_level_file(path, train_env: Maze):
+    """``(names, levels, eval env)`` of a maze text file. Mazes smaller than the training size
+    are padded with walls to it (same behaviour, one compiled evaluation)."""
+    names, levels = load_levels(path)
+    height, width = levels.wall_map.shape[-2:]
+    if height < train_env.height or width < train_env.width:
+        levels = pad_level(levels, max(height, train_env.height), max(width, train_env.width))
+    height, width = levels.wall_map.shape[-2:]
+    env = dataclasses.replace(train_env, height=height, width=width, n_walls=0, solvable_only=False)
+    return names, levels, env
+
+
+MAZE = registry.ENVS.register(
+    "maze",
+    EnvSpec(
+        name="maze",
+        Config=MazeConfig,
+        make=make_maze,
+        preset=preset,
+        validate=validate,
+        success=True,
+        oracle=lambda env, level, gamma: env.optimal_return(level, gamma),
+        mutator=lambda config, num_edits: MazeMutator(
+            num_edits=num_edits, move_agent=config.edits_move_agent
+        ),
+        render_level=render_level,
+        load_level_file=load_level_file,
+        suites=SUITES,
+        descriptors=lambda env, levels: env.level_descriptors(levels),
+        encoder=lambda config: MazeEncoder(
+            conv_filters=config.encoder.conv_filters,
+            direction_features=config.encoder.direction_features,
+        ),
+        random_levels=lambda env, n, seed: random_solvable_levels(env.generator, n, seed),
+    ),
+)
+"""The maze's ``EnvSpec`` (registered as ``--env maze``)."""

@@ -1,0 +1,129 @@
+"""Every registered env and every algorithm × env pair, so a new entry is tested the day it is
+registered (gymnax-style). Envs: jit, vmap, reset to a level, step, episodes that end by the time
+limit (a truncation where the env says it truncates), and each declared capability. Pairs: two
+chunks of updates with one compile, or, where the env lacks what the algorithm needs, a refusal
+that names the missing capability before anything is compiled."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ued import registry
+from ued.build import build, preset
+from ued.env import CAPABILITIES
+from ued.errors import ConfigError
+
+ENVS = list(registry.ENVS)
+PAIRS = [(algo, env) for algo in registry.ALGORITHMS for env in ENVS]
+BATCH = 6
+
+
+def _env(name):
+    spec = registry.ENVS.get(name)
+    return spec, spec.make(preset("dr", name, "test").env_config)
+
+
+def _same_structure(a, b, batch=None):
+    shapes_a = [(x.shape, x.dtype) for x in jax.tree_util.tree_leaves(a)]
+    shapes_b = [
+        ((*([batch] if batch else []), *x.shape), x.dtype) for x in jax.tree_util.tree_leaves(b)
+    ]
+    return jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b) and (
+        shapes_a == shapes_b
+    )
+
+
+@pytest.mark.parametrize("name", ENVS)
+def test_env_jits_vmaps_and_ends_every_episode_by_its_time_limit(name):
+    spec, env = _env(name)
+    keys = jax.random.split(jax.random.key(0), BATCH)
+    levels = jax.jit(jax.vmap(env.sample_level))(keys)
+    one = jax.tree_util.tree_map(lambda x: x[0], levels)
+    assert all(x.dtype != jnp.float64 for x in jax.tree_util.tree_leaves(levels))
+    assert not any(getattr(x, "weak_type", False) for x in jax.tree_util.tree_leaves(one))
+    obs, state = jax.jit(jax.vmap(env.reset_to_level))(keys, levels)
+    assert _same_structure(obs, env.dummy_observation(), batch=BATCH)
+
+    step = jax.jit(jax.vmap(env.step))
+    ended = np.zeros(BATCH, bool)
+    for t in range(env.max_steps):
+        actions = jax.random.randint(jax.random.key(t), (BATCH,), 0, env.num_actions)
+        obs, state, reward, terminated, truncated, info = step(keys, state, actions)
+        assert reward.dtype == jnp.float32 and reward.shape == (BATCH,)
+        assert terminated.dtype == truncated.dtype == jnp.bool_
+        live = ~ended
+        if spec.success:
+            solved = np.asarray(info["solved"])
+            assert (np.asarray(terminated)[solved & live]).all()  # success ends the episode
+        if not env.truncates:
+            assert not np.asarray(truncated).any()
+        # A truncation is the time limit, nothing else.
+        assert not (np.asarray(truncated) & live).any() or t == env.max_steps - 1
+        ended |= np.asarray(terminated | truncated)
+    assert ended.all(), "every episode must end by max_steps"
+    assert _same_structure(obs, env.dummy_observation(), batch=BATCH)
+
+    # Unbatched and unjitted, with a Python int action (as the README shows it).
+    _, single = env.reset_to_level(jax.random.key(1), one)
+    out = env.step(jax.random.key(2), single, 0)
+    assert len(out) == 6
+
+
+@pytest.mark.parametrize("name", ENVS)
+def test_declared_capabilities_work(name):
+    spec, env = _env(name)
+    levels = jax.vmap(env.sample_level)(jax.random.split(jax.random.key(3), BATCH))
+    one = jax.tree_util.tree_map(lambda x: x[0], levels)
+    assert spec.capabilities <= set(CAPABILITIES)
+    if spec.render_level is not None:
+        image = np.asarray(jax.jit(spec.render_level)(one))
+        assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[-1] == 3
+    if spec.descriptors is not None:
+        stats = jax.jit(lambda lv: spec.descriptors(env, lv))(levels)
+        assert stats and all(np.asarray(v).shape == (BATCH,) for v in stats.values())
+    if spec.oracle is not None:
+        v_star = jax.jit(jax.vmap(lambda lv: spec.oracle(env, lv, 0.99)))(levels)
+        assert np.all(np.isfinite(np.asarray(v_star)))
+    if spec.mutator is not None:
+        config = preset("dr", name, "test").env_config
+        child = jax.jit(spec.mutator(config, 3))(jax.random.key(4), one)
+        assert _same_structure(child, one)
+    for suite_name, suite in spec.suites.items():
+        names, suite_levels = suite.levels(2, 0)
+        suite_env = suite.env(env)
+        assert len(names) == jax.tree_util.tree_leaves(suite_levels)[0].shape[0], suite_name
+        first = jax.tree_util.tree_map(lambda x: x[0], suite_levels)
+        suite_env.step(jax.random.key(0), suite_env.reset_to_level(jax.random.key(0), first)[1], 0)
+    drawn = spec.draw_random_levels(env, 3, seed=0)
+    assert _same_structure(drawn, one, batch=3)
+
+
+@pytest.mark.parametrize(("algo", "name"), PAIRS)
+def test_algorithm_env_pair_compiles_once_and_updates_or_is_refused(algo, name):
+    config = preset(algo, name, "test")
+    spec = registry.ENVS.get(name)
+    missing = registry.ALGORITHMS.get(algo).requires(config) - spec.capabilities
+    if missing:
+        with pytest.raises(ConfigError, match=f"needs the env capabilit.*'{sorted(missing)[0]}'"):
+            build(config)
+        return
+    program = build(config)
+    traces = 0
+
+    def counted(state, start):
+        nonlocal traces
+        traces += 1
+        return program.chunk(state, start)
+
+    chunk = jax.jit(counted)
+    state = jax.jit(program.init)(program.seed_keys())
+    for start in (0, config.updates_per_chunk):
+        state, metrics, levels = chunk(state, jnp.int32(start))
+    assert traces == 1
+    assert set(metrics["student/lr"].shape) == {config.updates_per_chunk}  # one row per update
+    for metric, value in metrics.items():
+        assert np.all(np.isfinite(np.asarray(value, np.float64))), metric
+    assert jax.tree_util.tree_leaves(levels)[0].shape[0] == config.ppo.num_envs

@@ -1,0 +1,181 @@
+"""The composition root: builds env, learner, curriculum and program from a config.
+
+This is the one module of ``ued`` that imports ``envs`` and ``algorithms`` (registering the
+built-in env families and curricula); the CLI, ``ued bench``, the notebooks and the tests all
+build through it. Everything else in ``ued`` works from ``ued.registry`` alone, so an env or a
+curriculum registered by user code is built exactly like a built-in one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+
+import algorithms  # noqa: F401  (registers the built-in curricula)
+import envs  # noqa: F401  (registers the built-in env families)
+
+from . import config as config_lib
+from . import registry
+from .checkpoint import Checkpointer
+from .config import TrainConfig
+from .env import EnvSpec
+from .errors import CheckpointError, ConfigError, RunError
+from .loop import RunResult
+from .loop import run as run_program
+from .networks import ActorCritic, FlattenEncoder
+from .ppo import PPOLearner
+from .train import UEDProgram, seed_keys, seed_slice
+
+__all__ = [
+    "LoadedRun",
+    "build",
+    "evaluate_runs",
+    "load_run",
+    "make_learner",
+    "preset",
+    "train",
+]
+
+
+def preset(algo: str = "dr", env: str = "maze", name: str = "cpu") -> TrainConfig:
+    """The config of ``algo`` on ``env`` at preset ``name`` (``test``, ``cpu`` or ``paper``)."""
+    return config_lib.preset_config(algo, env, name)
+
+
+def make_learner(config: TrainConfig, spec: EnvSpec, env) -> PPOLearner:
+    """The student: the env's observation encoder in front of the recurrent actor-critic."""
+    encoder = spec.encoder(config.env_config) if spec.encoder is not None else FlattenEncoder()
+    n = config.network
+    network = ActorCritic(
+        num_actions=env.num_actions,
+        encoder=encoder,
+        cell=n.cell,
+        hidden_size=n.hidden_size,
+        head_hidden=n.head_hidden,
+        lstm_impl=n.lstm_impl,
+    )
+    return PPOLearner(network, config.ppo)
+
+
+def build(config: TrainConfig, validate: bool = True) -> UEDProgram:
+    """The UED training program for ``config`` (validated first, so a bad config fails before
+    anything is compiled). The program holds the env, its spec, the curriculum and the learner."""
+    if validate:
+        config_lib.validate(config)
+    spec = registry.ENVS.get(config.env)
+    env = spec.make(config.env_config)
+    curriculum = registry.ALGORITHMS.get(config.algo).make(env, spec, config)
+    return UEDProgram(config, env, spec, curriculum, make_learner(config, spec, env))
+
+
+def resume_config(out: Path, updates: int | None = None) -> TrainConfig:
+    """A run's own config from ``out/config.json``; only the total number of updates may be
+    changed on resume."""
+    out = Path(out)
+    if not out.is_dir():
+        raise RunError(f"--resume {out}: no such run directory")
+    config = config_lib.load(out / "config.json")
+    if updates is not None:
+        config = dataclasses.replace(config, updates=updates)
+    return config_lib.validate(config)
+
+
+def train(
+    config: TrainConfig | None,
+    out: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    log=print,
+    on_chunk=None,
+) -> RunResult:
+    """Train (or continue training) and write everything under ``out`` (see ``ued.loop.run``).
+    When resuming, the run's own ``config.json`` is used, with ``config.updates`` as the new
+    total if a config is given."""
+    if resume:
+        config = resume_config(out, None if config is None else config.updates)
+    program = build(config)
+    return run_program(program, out, resume=resume, progress=progress, log=log, on_chunk=on_chunk)
+
+
+@dataclasses.dataclass
+class LoadedRun:
+    """A trained run read back from disk (for evaluation).
+
+    Attributes:
+        name: the run directory's name; config: its config; env, spec: the training env and its
+        registry entry; learner: the student's learner; step: the checkpoint read;
+        seed_params: the student's parameters, one per seed.
+    """
+
+    name: str
+    config: TrainConfig
+    env: Any
+    spec: EnvSpec
+    learner: PPOLearner
+    step: int
+    seed_params: list[Any]
+
+
+def load_run(out: Path, step: int | None = None, iterate: str = "last") -> LoadedRun:
+    """Read a run directory's config and the student parameters of checkpoint ``step`` (the
+    latest by default) for every seed: the ``last`` iterate, or the ``best`` one (smallest
+    policy-gradient norm, for runs with ``ppo.track_best_iterate``). Fails with
+    ``CheckpointError`` / ``ConfigError`` naming the problem before anything is compiled."""
+    from .loop import check_checkpoint_config
+
+    out = Path(out)
+    if not out.is_dir():
+        raise RunError(f"{out}: no such run directory")
+    config = config_lib.load(out / "config.json")
+    ckpt_dir = out / "checkpoints"
+    checkpointer = Checkpointer(ckpt_dir) if ckpt_dir.is_dir() else None
+    steps = checkpointer.all_steps() if checkpointer else []
+    if not steps:
+        raise CheckpointError(f"{out}: no complete checkpoint under {ckpt_dir}")
+    if step is None:
+        step = steps[-1]
+    elif step not in steps:
+        raise CheckpointError(f"{out}: no checkpoint at step {step} (have {steps})")
+    program = build(config)
+    check_checkpoint_config(program, checkpointer, step, out)
+    abstract = jax.eval_shape(program.init, seed_keys(config)).student
+    if iterate == "best" and abstract.best is None:
+        raise ConfigError(
+            f"iterate: {out} did not track a best iterate (ppo.track_best_iterate is off)"
+        )
+    # Only the student's parameters are read, so evaluation does not depend on the rest of the
+    # train state (curriculum, optimiser) matching this version of the code.
+    path = ("student", "best", "params") if iterate == "best" else ("student", "params")
+    stored = checkpointer.restore_subtree(
+        step, path, abstract.best.params if iterate == "best" else abstract.params
+    )
+    checkpointer.close()
+    several = len(config.seed_list) > 1
+    params = [seed_slice(stored, i, several) for i in range(len(config.seed_list))]
+    return LoadedRun(out.name, config, program.env, program.spec, program.learner, step, params)
+
+
+def evaluate_runs(
+    runs: Sequence[Path],
+    suites: Sequence[str],
+    *,
+    attempts: int,
+    num_levels: int | None,
+    seed: int,
+    out: Path,
+    step: int | None = None,
+    iterate: str = "last",
+) -> str:
+    """``ued eval``: evaluate every seed of every run on every suite; see
+    ``ued.evaluate.evaluate_loaded`` for what is written. Returns the summary table."""
+    from .evaluate import evaluate_loaded
+
+    loaded = [load_run(Path(r), step, iterate) for r in runs]
+    return evaluate_loaded(
+        loaded, suites, attempts=attempts, num_levels=num_levels, seed=seed, out=out
+    )

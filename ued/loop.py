@@ -1,0 +1,231 @@
+"""The one host loop: ``run(program, out)`` runs any ``ued.program.Program`` to completion.
+
+It owns the run directory: ``config.json``, ``metrics.csv`` (one row per update and seed),
+``eval.csv`` (tidy evaluation rows), ``curriculum.csv`` (diagnostics), orbax checkpoints under
+``checkpoints/<update>/``, ``plots/`` and ``run.json``. The jitted chunk is compiled once, ahead of
+time; between chunks the host writes rows, updates the progress bar, evaluates, inspects and
+checkpoints. A killed run resumes from its last checkpoint and ends byte-identical to an
+uninterrupted one: the CSVs first drop the rows written after that checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .checkpoint import Checkpointer
+from .errors import CheckpointError, RunError
+from .logging import CsvLog
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What ``run`` reports back."""
+
+    out: Path
+    updates: int
+    compile_s: float
+    train_s: float
+    steps_per_s: float
+    final_metrics: dict[str, float]
+
+
+@dataclasses.dataclass
+class _Logs:
+    metrics: CsvLog
+    evaluations: CsvLog
+    diagnostics: CsvLog
+
+
+def check_run_directory(out: Path, resume: bool) -> None:
+    """Before anything is compiled: a resumed run must exist and hold a complete checkpoint; a
+    new run must not overwrite one."""
+    ckpt_dir = out / "checkpoints"
+    if resume:
+        if not out.is_dir():
+            raise RunError(f"--resume {out}: no such run directory")
+        steps = Checkpointer(ckpt_dir).all_steps() if ckpt_dir.is_dir() else []
+        if not steps:
+            raise CheckpointError(f"--resume {out}: no complete checkpoint under {ckpt_dir}")
+    elif ckpt_dir.is_dir() and any(ckpt_dir.iterdir()):
+        raise RunError(
+            f"{out} already holds a run; pass --resume {out} to continue it or choose another --out"
+        )
+
+
+def check_checkpoint_config(program, checkpointer: Checkpointer, step: int, out: Path) -> None:
+    """Refuse a checkpoint written under another config, naming the differing fields."""
+    saved = checkpointer.metadata(step).get("config", {})
+    changed = program.config_differences(saved)
+    if changed:
+        raise CheckpointError(
+            f"checkpoint {step} under {out / 'checkpoints'} was written by a different config than "
+            f"{out / 'config.json'}: fields {changed} differ"
+        )
+
+
+def _save_config(program, out: Path) -> None:
+    tmp = out / "config.json.tmp"
+    tmp.write_text(json.dumps(program.config_dict(), indent=2, sort_keys=True) + "\n")
+    tmp.replace(out / "config.json")
+
+
+def _start(program, checkpointer: Checkpointer, out: Path, resume: bool, log) -> tuple[Any, int]:
+    """The state to start from and its update: a fresh one, or the latest checkpoint's."""
+    keys = program.seed_keys()
+    if not resume:
+        _save_config(program, out)
+        return jax.jit(program.init)(keys), 0
+    start = checkpointer.latest_step()
+    check_checkpoint_config(program, checkpointer, start, out)
+    state, _ = checkpointer.restore(start, jax.eval_shape(program.init, keys))
+    saved_updates = json.loads((out / "config.json").read_text()).get("updates")
+    if saved_updates != program.config.updates:
+        log(
+            f"extending {out} to {program.config.updates} updates: the learning-rate schedule of "
+            "the remaining updates follows the new total"
+        )
+        _save_config(program, out)
+    log(f"resuming {out} from update {start} of {program.config.updates}")
+    return state, start
+
+
+def _open_logs(out: Path, start: int) -> _Logs:
+    """The run's CSVs, keeping only the rows an uninterrupted run would have at ``start``."""
+    return _Logs(
+        metrics=CsvLog(out / "metrics.csv", keep=lambda r: int(r["update"]) < start),
+        evaluations=CsvLog(out / "eval.csv", keep=lambda r: int(r["update"]) <= start),
+        diagnostics=CsvLog(out / "curriculum.csv", keep=lambda r: int(r["update"]) <= start),
+    )
+
+
+def _compile(program, state, start: int, log):
+    t0 = time.perf_counter()
+    compiled = jax.jit(program.chunk, donate_argnums=0).lower(state, jnp.int32(start)).compile()
+    compile_s = time.perf_counter() - t0
+    log(f"compiled the chunk ({program.config.updates_per_chunk} updates) in {compile_s:.1f}s")
+    return compiled, compile_s
+
+
+def metric_rows(program, metrics: dict[str, np.ndarray], start: int) -> list[dict[str, Any]]:
+    """One row per update and seed: ``update, env_steps, seed`` and every metric."""
+    config = program.config
+    seeds = config.seed_list
+    rows = []
+    for i in range(config.updates_per_chunk):
+        update = start + i
+        for j, seed in enumerate(seeds):
+            row = {
+                "update": update,
+                "env_steps": (update + 1) * program.steps_per_update,
+                "seed": seed,
+            }
+            for name in sorted(metrics):
+                value = metrics[name][i]
+                row[name] = value[j] if len(seeds) > 1 else value
+            rows.append(row)
+    return rows
+
+
+def _progress_bar(program, start: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=program.config.updates, initial=start, unit="upd", dynamic_ncols=True)
+
+
+def _observe(program, logs: _Logs, state, update: int, aux, evaluated: bool, out: Path) -> None:
+    """Evaluation (at evaluation points) and diagnostics after a chunk (or at update 0)."""
+    if evaluated:
+        logs.evaluations.write(program.evaluate(state, update, out.name))
+    logs.diagnostics.write(program.inspect(state, update, aux, evaluated, out / "plots"))
+
+
+def _write_run_json(out: Path, program, result: RunResult) -> None:
+    record = {
+        "compile_s": result.compile_s,
+        "train_s": result.train_s,
+        "steps_per_s": result.steps_per_s,
+        "device": str(jax.devices()[0]),
+        "updates": program.config.updates,
+    }
+    (out / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+def run(
+    program,
+    out: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    log=print,
+    on_chunk=None,
+) -> RunResult:
+    """Run ``program`` (or continue it from its last checkpoint) and write everything under
+    ``out``. Returns a ``RunResult``.
+
+    ``on_chunk(updates_done, rows)``, if given, is called on the host after every chunk's rows
+    are written (and before any evaluation or checkpoint of that chunk): live plots in a
+    notebook, or an exception to stop the run.
+    """
+    out = Path(out)
+    config = program.config
+    check_run_directory(out, resume)
+    (out / "plots").mkdir(parents=True, exist_ok=True)
+    checkpointer = Checkpointer(out / "checkpoints")
+    state, start = _start(program, checkpointer, out, resume, log)
+    logs = _open_logs(out, start)
+    compiled, compile_s = _compile(program, state, start, log)
+    if start == 0 and config.eval_every:
+        _observe(program, logs, state, 0, None, True, out)
+
+    bar = _progress_bar(program, start, progress)
+    steps_per_chunk = config.updates_per_chunk * program.steps_per_update * len(config.seed_list)
+    train_s, steps, last, aux = 0.0, 0, {}, None
+    for chunk_start in range(start, config.updates, config.updates_per_chunk):
+        t = time.perf_counter()
+        state, metrics, aux = compiled(state, jnp.int32(chunk_start))
+        metrics = jax.tree_util.tree_map(np.asarray, jax.block_until_ready(metrics))
+        elapsed = time.perf_counter() - t
+        train_s, steps = train_s + elapsed, steps + steps_per_chunk
+        rows = metric_rows(program, metrics, chunk_start)
+        logs.metrics.write(rows)
+        done = chunk_start + config.updates_per_chunk
+        if on_chunk is not None:
+            on_chunk(done, rows)
+        last = {k: float(np.mean(v[-1])) for k, v in metrics.items()}
+        if bar is not None:
+            bar.update(config.updates_per_chunk)
+            bar.set_postfix(
+                steps=done * program.steps_per_update,
+                sps=f"{steps_per_chunk / elapsed:,.0f}",
+                **program.progress(last),
+            )
+        is_last = done == config.updates
+        evaluated = bool(config.eval_every and done % config.eval_every == 0) or is_last
+        _observe(program, logs, state, done, aux, evaluated, out)
+        if done % config.checkpoint_every == 0 or is_last:
+            checkpointer.save(done, state, {"update": done, "config": program.config_dict()})
+    if bar is not None:
+        bar.close()
+    checkpointer.close()
+
+    program.plots(out, aux)
+    result = RunResult(
+        out=out,
+        updates=config.updates,
+        compile_s=compile_s,
+        train_s=train_s,
+        steps_per_s=steps / train_s if train_s else float("nan"),
+        final_metrics=last,
+    )
+    _write_run_json(out, program, result)
+    return result

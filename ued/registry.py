@@ -1,0 +1,74 @@
+"""Name -> entry registries for environments and algorithms.
+
+The core never imports ``envs`` or ``algorithms``: each env family and each curriculum registers
+itself here when its package is imported, and the composition root (``ued.build``) imports the
+built-in packages. A user's own env or curriculum registers the same way from any module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A mapping from names to entries that refuses to overwrite a name.
+
+    Args:
+        kind: what the entries are, for messages (``"env"``, ``"algorithm"``).
+        field: the config field that selects an entry (``"env"``, ``"algo"``).
+    """
+
+    def __init__(self, kind: str, field: str):
+        self.kind, self.field = kind, field
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str, entry: T) -> T:
+        """Add ``entry`` under ``name``; raises ``ValueError`` if the name is taken. Returns the
+        entry (so it can be used as an expression)."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a {self.kind} name must be a non-empty string, got {name!r}")
+        if name in self._entries:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._entries[name] = entry
+        return entry
+
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (for tests that register a temporary entry)."""
+        self._entries.pop(name, None)
+
+    def get(self, name: str) -> T:
+        """The entry called ``name``; raises ``ConfigError`` naming the config field and the
+        registered names if there is none."""
+        if name not in self._entries:
+            raise ConfigError(
+                f"{self.field}: unknown {self.kind} {name!r}; choose one of {sorted(self)}"
+            )
+        return self._entries[name]
+
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def items(self):
+        """``(name, entry)`` pairs, sorted by name."""
+        return [(name, self._entries[name]) for name in self]
+
+
+ENVS: Registry = Registry("env", "env")
+"""Registered environment families (``ued.env.EnvSpec``), filled by ``envs`` and user code."""
+
+ALGORITHMS: Registry = Registry("algorithm", "algo")
+"""Registered curricula (``ued.curriculum.AlgorithmSpec``), filled by ``algorithms``."""
