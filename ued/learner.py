@@ -48,6 +48,9 @@ class Learner(Protocol):
         """Turn a rollout ``[T, B]`` into what ``update`` trains on (for PPO: GAE advantages and
         value targets)."""
 
+    def learning_rate(self, state: LearnerState, update: jax.Array, total: Any) -> jax.Array:
+        """The step size ``update`` would use (``f32[]``), for logging."""
+
     def update(
         self, key: jax.Array, state: LearnerState, batch: Any, update: jax.Array, total: Any
     ) -> tuple[LearnerState, dict[str, jax.Array]]:
