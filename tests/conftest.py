@@ -11,11 +11,14 @@ import jax
 import pytest
 from hypothesis import settings
 
-jax.config.update(
-    "jax_compilation_cache_dir",
-    os.environ.get("UED_TEST_JAX_CACHE", os.path.join(tempfile.gettempdir(), "ued-test-jax-cache")),
+JAX_CACHE = os.environ.get(
+    "UED_TEST_JAX_CACHE", os.path.join(tempfile.gettempdir(), "ued-test-jax-cache")
 )
+jax.config.update("jax_compilation_cache_dir", JAX_CACHE)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+# Subprocesses (the README's code, notebook kernels) share the cache through the environment.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", JAX_CACHE)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
 settings.register_profile("ued", deadline=None, max_examples=25, derandomize=True)
 settings.load_profile("ued")
