@@ -15,6 +15,7 @@ becoming a select that runs every update.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -85,7 +86,7 @@ class Student:
         return jax.tree_util.tree_map(lambda x: x.reshape(n, attempts), stats), steps
 
 
-class Curriculum:
+class Curriculum(abc.ABC):
     """Chooses training levels and learns from the student's rollouts. Pure and jittable.
 
     Subclass it (usually as a frozen dataclass) and implement ``init``, ``levels_for_update`` and
@@ -101,16 +102,17 @@ class Curriculum:
 
     continuing: ClassVar[bool] = False
 
+    @abc.abstractmethod
     def init(self, key: jax.Array) -> Any:
         """The curriculum's initial state (a pytree)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def levels_for_update(
         self, key: jax.Array, state: Any, student: Student, update: jax.Array
     ) -> tuple[Any, UpdatePlan, Any]:
         """Return ``(levels [B], plan, state)`` for this update."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def after_rollout(
         self,
         key: jax.Array,
@@ -122,11 +124,10 @@ class Curriculum:
     ) -> tuple[Any, dict[str, jax.Array]]:
         """Score the rollout, update the state; return ``(state, metrics)`` where metrics are
         scalars named like ``buffer/mean_score``."""
-        raise NotImplementedError
 
     def next_level(self, key: jax.Array) -> Any:
         """A continuing curriculum's level for an env whose episode just ended."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} is continuing but defines no next_level")
 
     def inspect(self, state: Any) -> dict[str, jax.Array] | None:
         """The levels the curriculum keeps, for diagnostics: ``levels [N]``, ``scores f32[N]``,

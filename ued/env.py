@@ -13,6 +13,7 @@ refuses a pair that lacks it before anything is compiled.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 from collections.abc import Callable, Mapping
@@ -28,7 +29,7 @@ EnvState = Any
 Obs = Any
 
 
-class Environment:
+class Environment(abc.ABC):
     """Base class of a UED environment (subclassing it is optional; the methods are the protocol).
 
     Class or instance attributes:
@@ -47,24 +48,24 @@ class Environment:
     max_steps: int
     truncates: bool = True
 
+    @abc.abstractmethod
     def sample_level(self, key: jax.Array) -> Level:
         """One level from the env's default random generator (``vmap`` over keys for a batch)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def reset_to_level(self, key: jax.Array, level: Level) -> tuple[Obs, EnvState]:
         """Start an episode on ``level``; returns ``(obs, state)``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def step(
         self, key: jax.Array, state: EnvState, action: jax.Array
     ) -> tuple[Obs, EnvState, jax.Array, jax.Array, jax.Array, dict[str, jax.Array]]:
         """One transition. Takes an ``int32[]`` action (a Python int works too); returns
         ``(obs, state, reward f32[], terminated bool[], truncated bool[], info)``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def dummy_observation(self) -> Obs:
         """A zero observation with the right shapes and dtypes (for network init)."""
-        raise NotImplementedError
 
 
 class Suite(Protocol):
