@@ -11,12 +11,15 @@ Importing this package registers every one in ``ued.registry.ALGORITHMS``.
 | Optimisation-framework UED, provable (NCC, 2025)   | ``ncc-theory`` | ncc.py      | oracle    |
 | NCC, practical, oracle regret                      | ``ncc-reg``    | ncc.py      | oracle    |
 | NCC, practical, learnability                       | ``ncc-learn``  | ncc.py      | success   |
+| PAIRED (Dennis et al. 2020)                        | ``paired``     | paired.py   | editor    |
+| Minimax adversary (Dennis et al. 2020's baseline)  | ``minimax-adversary`` | paired.py | editor |
+| REPAIRED (Jiang et al. 2021b)                      | ``repaired``   | plr.py      | editor    |
 
 Replay scores: ``oracle_regret`` needs an oracle, ``learnability`` a success signal.
 """
 
 from __future__ import annotations
 
-from . import accel, dr, ncc, plr, sfl
+from . import accel, dr, ncc, paired, plr, sfl
 
-__all__ = ["accel", "dr", "ncc", "plr", "sfl"]
+__all__ = ["accel", "dr", "ncc", "paired", "plr", "sfl"]

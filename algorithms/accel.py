@@ -28,20 +28,16 @@ class Config(plr.Config):
 
 def preset(base: TrainConfig, name: str) -> TrainConfig:
     """ACCEL on the env family's preset ``name`` (the buffer sized as PLR's)."""
-    return dataclasses.replace(base, curriculum=Config(buffer=plr.BUFFERS[name]))
+    replay = plr.preset(base, name).curriculum
+    return dataclasses.replace(
+        base, curriculum=Config(buffer=replay.buffer, generator=replay.generator)
+    )
 
 
 def make(env, spec, config: TrainConfig) -> plr.ReplayCurriculum:
     """Build the curriculum for a validated config, with the env family's mutator."""
-    c = config.curriculum
-    return plr.ReplayCurriculum(
-        env=env,
-        config=c,
-        num_envs=config.ppo.num_envs,
-        gamma=config.ppo.gamma,
-        oracle=spec.oracle,
-        mutator=spec.mutator(config.env_config, c.num_edits),
-    )
+    mutator = spec.mutator(config.env_config, config.curriculum.num_edits)
+    return plr.make(env, spec, config, mutator=mutator)
 
 
 def requires(config: TrainConfig) -> frozenset[str]:

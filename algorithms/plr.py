@@ -33,7 +33,9 @@ from ued.curriculum import (
     RolloutResult,
     Student,
     UpdatePlan,
+    level_statistics,
 )
+from ued.editor import GeneratorConfig, GeneratorState, LevelGenerator, make_generator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +55,11 @@ class Config:
     """Probability of a replay update once the buffer is min_fill full."""
     buffer: BufferConfig = dataclasses.field(default_factory=BufferConfig)
     """The level buffer."""
+    level_source: Literal["random", "generator"] = "random"
+    """Where new levels come from: the env's random generator, or a generator agent (needs an
+    env with a level editor) rewarded with the score of the levels it builds (REPAIRED)."""
+    generator: GeneratorConfig = dataclasses.field(default_factory=GeneratorConfig)
+    """The generator agent (used only with ``level_source = "generator"``)."""
 
 
 @struct.dataclass
@@ -63,11 +70,13 @@ class State:
         buffer: the level buffer.
         slots: ``int32[B]`` buffer slots of the last update's levels (-1 if not from the buffer).
         branch: ``int32[]`` the last update's branch (NEW, REPLAY, MUTATE).
+        generator: the generator agent's state (``level_source = "generator"``), else None.
     """
 
     buffer: BufferState
     slots: jax.Array
     branch: jax.Array
+    generator: GeneratorState | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +91,11 @@ class ReplayCurriculum(Curriculum):
         oracle: the env family's ``(env, level, gamma) -> V*`` (for oracle regret), or None.
         mutator: ``(key, level) -> level``; when given, every replay update is followed by an
             update on mutations of the replayed levels (ACCEL), which get no gradient.
+        generator: a ``LevelGenerator`` that builds the new levels (REPAIRED), trained on their
+            scores, or None for the env's random generator.
+        total_updates: the run's updates (the generator's learning-rate schedule).
+        describe: the env's level descriptors (``levels -> {name: f32[B]}``), logged for
+            generated levels; or None.
     """
 
     env: Any
@@ -90,6 +104,9 @@ class ReplayCurriculum(Curriculum):
     gamma: float
     oracle: Callable | None = None
     mutator: Callable | None = None
+    generator: LevelGenerator | None = None
+    total_updates: int = 0
+    describe: Callable | None = None
 
     @property
     def buffer(self) -> LevelBuffer:
@@ -97,11 +114,13 @@ class ReplayCurriculum(Curriculum):
         return LevelBuffer(self.config.buffer, extras=extras)
 
     def init(self, key) -> State:
-        example = self.env.sample_level(key)
+        k_level, k_generator = jax.random.split(key)
+        example = self.env.sample_level(k_level)
         return State(
             buffer=self.buffer.init(example),
             slots=jnp.full((self.num_envs,), -1, jnp.int32),
             branch=jnp.array(NEW, jnp.int32),
+            generator=None if self.generator is None else self.generator.init(k_generator),
         )
 
     # ---- choosing levels ----------------------------------------------------------------------
@@ -114,26 +133,34 @@ class ReplayCurriculum(Curriculum):
         if self.mutator is not None:
             branch = jnp.where(state.branch == REPLAY, MUTATE, branch)
 
-        def new(key, buffer):
-            levels = jax.vmap(self.env.sample_level)(jax.random.split(key, self.num_envs))
-            return levels, jnp.full((self.num_envs,), -1, jnp.int32), buffer
+        none = jnp.full((self.num_envs,), -1, jnp.int32)
 
-        def replayed(key, buffer):
+        def new(key, buffer, generator):
+            if self.generator is not None:
+                levels, generator = self.generator.generate(key, generator)
+            else:
+                levels = jax.vmap(self.env.sample_level)(jax.random.split(key, self.num_envs))
+            return levels, none, buffer, generator
+
+        def replayed(key, buffer, generator):
             buffer, slots, levels = self.buffer.sample(key, buffer, self.num_envs)
-            return levels, slots, buffer
+            return levels, slots, buffer, generator
 
-        def mutated(key, buffer):
+        def mutated(key, buffer, generator):
             parents = LevelBuffer.get(buffer, jnp.maximum(state.slots, 0))
             children = jax.vmap(self.mutator)(jax.random.split(key, self.num_envs), parents)
-            return children, jnp.full((self.num_envs,), -1, jnp.int32), buffer
+            return children, none, buffer, generator
 
         branches = [new, replayed] + ([mutated] if self.mutator is not None else [])
-        levels, slots, buffer = jax.lax.switch(branch, branches, k_branch, state.buffer)
+        levels, slots, buffer, generator = jax.lax.switch(
+            branch, branches, k_branch, state.buffer, state.generator
+        )
         # Robust variants learn only from replayed levels; plain PLR also from new (and, for
         # non-robust ACCEL, mutated) ones.
         apply = (branch == REPLAY) | jnp.asarray(not self.config.robust)
         plan = UpdatePlan(apply_gradient=apply, branch=branch.astype(jnp.int32))
-        return levels, plan, State(buffer=buffer, slots=slots, branch=branch.astype(jnp.int32))
+        state = State(buffer, slots, branch.astype(jnp.int32), generator)
+        return levels, plan, state
 
     # ---- learning from the rollout ------------------------------------------------------------
     def level_scores(self, key, state: State, result: RolloutResult, student: Student):
@@ -177,7 +204,19 @@ class ReplayCurriculum(Curriculum):
         metrics["curriculum/level_score"] = scores.mean()
         if self.config.score == "learnability":
             metrics["curriculum/scoring_env_steps"] = steps
-        return state.replace(buffer=buffer), metrics
+        generator = state.generator
+        if self.generator is not None:  # REPAIRED: the generator learns from its levels' scores
+            generated = state.branch == NEW
+            generator, learn = self.generator.learn_if(
+                generated, jax.random.fold_in(key, 1), generator, scores, update, self.total_updates
+            )
+            metrics |= {f"generator/{k}": v for k, v in learn.items()}
+            metrics["generated/reward"] = jnp.where(generated, scores.mean(), jnp.nan)
+            metrics["env_steps/generator"] = jnp.where(
+                generated, jnp.float32(self.generator.steps_per_call), 0.0
+            )
+            metrics |= level_statistics(self.describe, result.levels, "generated/", generated)
+        return state.replace(buffer=buffer, generator=generator), metrics
 
     def inspect(self, state: State) -> dict[str, jax.Array]:
         """The buffer for diagnostics: levels, scores, replay weights and the filled mask."""
@@ -198,26 +237,52 @@ BUFFERS = {
 """The level buffer at each preset: the papers' 4,000 slots, 1,000 on a CPU, 8 in tests."""
 
 
-def preset(base: TrainConfig, name: str, robust: bool = True) -> TrainConfig:
+def preset(
+    base: TrainConfig, name: str, robust: bool = True, level_source: str = "random"
+) -> TrainConfig:
     """PLR (``robust=False``) or robust PLR on the env family's preset ``name``; the ``cpu`` and
-    ``test`` presets shrink the buffer."""
-    return dataclasses.replace(base, curriculum=Config(robust=robust, buffer=BUFFERS[name]))
+    ``test`` presets shrink the buffer. With ``level_source="generator"`` (REPAIRED) new levels
+    come from PAIRED's generator agent at that preset."""
+    from .paired import generator_preset
+
+    return dataclasses.replace(
+        base,
+        curriculum=Config(
+            robust=robust,
+            buffer=BUFFERS[name],
+            level_source=level_source,
+            generator=generator_preset(base, name),
+        ),
+    )
 
 
-def make(env, spec, config: TrainConfig) -> ReplayCurriculum:
-    """Build the curriculum for a validated config."""
+def make(env, spec, config: TrainConfig, mutator: Callable | None = None) -> ReplayCurriculum:
+    """Build the curriculum for a validated config (with ACCEL's ``mutator`` if given), with
+    its generator agent when ``level_source = "generator"``."""
+    c = config.curriculum
+    generator, describe = None, None
+    if c.level_source == "generator":
+        generator = make_generator(spec, config.env_config, c.generator, config.ppo.num_envs)
+        if spec.descriptors is not None:
+            describe = functools.partial(spec.descriptors, env)
     return ReplayCurriculum(
         env=env,
-        config=config.curriculum,
+        config=c,
         num_envs=config.ppo.num_envs,
         gamma=config.ppo.gamma,
         oracle=spec.oracle,
+        mutator=mutator,
+        generator=generator,
+        total_updates=config.updates,
+        describe=describe,
     )
 
 
 def requires(config: TrainConfig) -> frozenset[str]:
-    """The env capability the chosen score needs."""
-    return frozenset(score_fns.REQUIRES.get(config.curriculum.score, ()))
+    """The env capabilities the chosen score and level source need."""
+    c = config.curriculum
+    editor = {"editor"} if c.level_source == "generator" else set()
+    return frozenset(score_fns.REQUIRES.get(c.score, ())) | editor
 
 
 def validate(config: TrainConfig) -> None:
@@ -232,6 +297,14 @@ def validate(config: TrainConfig) -> None:
         )
     if c.score_attempts <= 0:
         raise ConfigError(f"curriculum.score_attempts: must be positive, got {c.score_attempts}")
+    if c.level_source not in ("random", "generator"):
+        raise ConfigError(
+            f"curriculum.level_source: unknown {c.level_source!r}; choose random or generator"
+        )
+    if c.level_source == "generator":
+        from .paired import validate_generator_for_env
+
+        validate_generator_for_env(config, c.generator, "curriculum.generator.")
 
 
 def validate_buffer(buffer: BufferConfig, batch: int, prefix: str = "curriculum.buffer.") -> None:
@@ -255,16 +328,22 @@ def validate_buffer(buffer: BufferConfig, batch: int, prefix: str = "curriculum.
         )
 
 
-for _name, _robust, _summary in (
-    ("plr", False, "PLR: replay high-regret levels; learn on new levels too"),
-    ("robust-plr", True, "robust PLR (PLR⊥): learn only on replayed levels"),
+for _name, _robust, _source, _summary in (
+    ("plr", False, "random", "PLR: replay high-regret levels; learn on new levels too"),
+    ("robust-plr", True, "random", "robust PLR (PLR⊥): learn only on replayed levels"),
+    (
+        "repaired",
+        True,
+        "generator",
+        "REPAIRED: robust PLR whose new levels come from a generator agent",
+    ),
 ):
     registry.ALGORITHMS.register(
         _name,
         AlgorithmSpec(
             _name,
             Config,
-            functools.partial(preset, robust=_robust),
+            functools.partial(preset, robust=_robust, level_source=_source),
             make,
             validate,
             requires,

@@ -1,11 +1,15 @@
-"""Summarise a CPU study (``scripts/cpu_study.sh``) into Markdown tables and one figure.
+"""Summarise a CPU study (``scripts/cpu_study.sh``, ``scripts/paired_study.sh``) into Markdown
+tables and figures.
 
 ``python scripts/study_report.py results/study [--figure docs/study_comparison.png]`` reads each
 run's ``curriculum.csv`` and the study's evaluation CSVs and prints:
 
 * holdout solve rate per curriculum and suite (mean ± s.e. over seeds, 10 attempts per level);
 * α-CVaR of the solve rate over random solvable levels (debiased, mean ± s.e. over seeds);
-* what each curriculum trained on and kept, early vs late in training (means over seeds).
+* what each curriculum trained on and kept, early vs late in training (means over seeds);
+* for generator agents (PAIRED, minimax adversary, REPAIRED): regret, solvable fraction, walls
+  and shortest path of the generated levels, early vs late, and their curves (``--figure``'s
+  name with ``_generator``).
 """
 
 from __future__ import annotations
@@ -17,9 +21,21 @@ from pathlib import Path
 import numpy as np
 
 from ued.logging import read_csv
-from ued.plots import compare_runs
+from ued.plots import GENERATOR_PANELS, compare_runs, generator_curves
 
-ORDER = ("dr", "plr", "robust-plr", "accel", "sfl", "ncc-reg", "ncc-learn", "ncc-theory")
+ORDER = (
+    "dr",
+    "plr",
+    "robust-plr",
+    "accel",
+    "sfl",
+    "ncc-reg",
+    "ncc-learn",
+    "ncc-theory",
+    "paired",
+    "minimax-adversary",
+    "repaired",
+)
 ALPHAS = (0.01, 0.05, 0.1, 1.0)  # 1%, 5%, 10% as the NCC/SFL papers report, and the mean
 SUITES = ("classic", "four-rooms", "small-corridor", "crossing", "perfect-medium", "random")
 
@@ -109,6 +125,34 @@ def distribution_table(study: Path, runs: list[str], window: float = 0.1) -> str
     return "\n".join(lines)
 
 
+def generator_table(study: Path, runs: list[str], window: float = 0.1) -> str:
+    """Generated levels (``generated/...`` and the regret in ``metrics.csv``), means over seeds
+    and over the first and the last ``window`` of training; only runs that generate levels."""
+    keys = [key for key, _ in GENERATOR_PANELS] + ["generator/reward", "generated/reward"]
+    lines = [
+        "| curriculum | " + " | ".join(f"{k} early → late" for k in keys) + " |",
+        "|---" * (len(keys) + 1) + "|",
+    ]
+    for run in runs:
+        rows = read_csv(study / run / "metrics.csv")
+        if not rows or not any(k in rows[0] for k in keys):
+            continue
+        updates = sorted({int(r["update"]) for r in rows})
+        cut = max(1, round(window * len(updates)))
+        early, late = set(updates[:cut]), set(updates[-cut:])
+        cells = []
+        for key in keys:
+            if key not in rows[0]:
+                cells.append("-")
+                continue
+            values = [(int(r["update"]), float(r[key] or "nan")) for r in rows]
+            a = np.nanmean([v for u, v in values if u in early])
+            b = np.nanmean([v for u, v in values if u in late])
+            cells.append(f"{a:.2f} → {b:.2f}")
+        lines.append(f"| {run} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("study", type=Path)
@@ -122,9 +166,16 @@ def main() -> None:
     if cvar:
         print("## α-CVaR solve rate\n\n" + cvar_table(cvar, runs) + "\n")
     print("## Training distributions\n\n" + distribution_table(args.study, runs))
+    generated = generator_table(args.study, runs)
+    if generated.count("\n") > 1:
+        print("\n## Generated levels\n\n" + generated)
     if args.figure is not None:
         compare_runs({n: args.study / n for n in runs}, args.figure)
         print(f"\nwrote {args.figure}")
+        if generated.count("\n") > 1:
+            figure = args.figure.with_name(args.figure.stem + "_generator" + args.figure.suffix)
+            generator_curves({n: args.study / n for n in runs}, figure)
+            print(f"wrote {figure}")
 
 
 if __name__ == "__main__":

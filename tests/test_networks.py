@@ -127,3 +127,26 @@ def test_default_encoder_flattens_every_observation_leaf():
     assert features.shape == (2, 3, 7) and features.dtype == jnp.float32
     _, logits, values = net.apply(params, net.initialize_carry(3), batched, jnp.ones((2, 3), bool))
     assert logits.shape == (2, 3, 2) and values.shape == (2, 3)
+
+
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+@pytest.mark.parametrize("size", [2, 3])
+def test_patch_conv_equals_flax_conv(padding, size):
+    """Same parameters, same outputs (and gradients) as ``nn.Conv``."""
+    import flax.linen as nn
+
+    from ued.networks import PatchConv
+
+    x = jax.random.normal(jax.random.key(0), (3, 7, 6, 2))
+    conv = PatchConv(4, size, padding)
+    params = conv.init(jax.random.key(1), x)
+    reference = nn.Conv(4, (size, size), padding=padding)
+    np.testing.assert_allclose(conv.apply(params, x), reference.apply(params, x), atol=1e-5)
+
+    def loss(module):
+        return jax.grad(lambda p: jnp.sum(jnp.sin(module.apply(p, x))))(params)
+
+    for a, b in zip(
+        jax.tree_util.tree_leaves(loss(conv)), jax.tree_util.tree_leaves(loss(reference))
+    ):
+        np.testing.assert_allclose(a, b, atol=1e-4)

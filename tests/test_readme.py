@@ -42,7 +42,7 @@ def test_the_corridor_example_is_the_tested_corridor():
 def _commands() -> list[list[str]]:
     lines = []
     for block in blocks("bash"):
-        for line in block.splitlines():
+        for line in block.replace("\\\n", " ").splitlines():  # join continued lines
             line = line.split("  #")[0].strip()
             if line.startswith((".venv/bin/ued ", "make ")):
                 lines.append(shlex.split(line))

@@ -170,8 +170,17 @@ def bench_train(config, chunks: int) -> dict[str, Any]:
         [np.asarray(o[1]["curriculum/apply_gradient"]).ravel() for o in outputs]
     )
     steps = per_chunk * config.steps_per_update * len(config.seed_list)
+    # Curricula that play other learners (PAIRED) log env_steps/<learner> per update.
+    per_learner = {
+        f"{name.split('/', 1)[1]}_steps_per_s": float(
+            np.mean([np.asarray(o[1][name]).sum() for o in outputs]) / median
+        )
+        for name in sorted(outputs[0][1])
+        if name.startswith("env_steps/")
+    }
     return {
         "steps_per_s": steps / median,
+        **per_learner,
         "compile_s": compile_s,
         "traces": traces,
         "s_per_update": median / per_chunk,
@@ -183,6 +192,45 @@ def bench_train(config, chunks: int) -> dict[str, Any]:
         "minibatches": config.ppo.minibatches,
         "hidden_size": config.network.hidden_size,
         "lstm_impl": config.network.lstm_impl,
+    }
+
+
+def bench_generator_parts(config, chunks: int) -> dict[str, Any]:
+    """The parts of a generator-agent update timed alone, in this process: the generator's
+    ``generate`` + ``learn`` on one batch, and one student's rollout + PPO update (domain
+    randomisation with the same student settings). PAIRED's update does the generator's part
+    once and the student's twice (protagonist, antagonist); the minimax adversary's once each.
+    Returns seconds per update of each and ``overhead``: the measured update's cost over that
+    sum (filled in by the caller)."""
+    from . import registry
+    from .build import build
+
+    program = build(config)
+    generator = program.curriculum.generator
+    total = config.updates
+
+    def generator_chunk(state, key):
+        def body(state, key):
+            k_gen, k_learn, k_scores = jax.random.split(key, 3)
+            _, state = generator.generate(k_gen, state)
+            scores = jax.random.uniform(k_scores, (generator.num_levels,))
+            return generator.learn(k_learn, state, scores, jnp.int32(1), total)[0], None
+
+        keys = jax.random.split(key, config.updates_per_chunk)
+        return jax.lax.scan(body, state, keys)[0]
+
+    state0 = jax.jit(generator.init)(jax.random.key(0))
+
+    def args(out):
+        return (state0 if out is None else out, jax.random.key(1))
+
+    _, median, _, _ = time_function(generator_chunk, args, chunks)
+    student = dataclasses.replace(
+        config, algo="dr", curriculum=registry.ALGORITHMS.get("dr").Config(resample="update")
+    )
+    return {
+        "generator_s_per_update": median / config.updates_per_chunk,
+        "student_s_per_update": bench_train(student, chunks)["s_per_update"],
     }
 
 
@@ -243,5 +291,17 @@ def run_bench(args) -> list[dict[str, Any]]:
                         baseline = record["steps_per_s"]
                     else:
                         record["fused_speedup"] = round(baseline / record["steps_per_s"], 3)
+                    # A generator-agent curriculum (PAIRED): time its parts alone too.
+                    if impl == "fused" and hasattr(cfg.curriculum, "objective"):
+                        record |= generator_overhead(cfg, args.chunks, record)
                     emit("train", name, algo, record)
     return records
+
+
+def generator_overhead(config, chunks: int, record: dict[str, Any]) -> dict[str, Any]:
+    """``bench_generator_parts`` and the update's overhead over the sum of its learners' parts
+    (PAIRED: generator + 2 students; minimax adversary: generator + 1 student)."""
+    parts = bench_generator_parts(config, chunks)
+    students = 2 if config.curriculum.objective == "regret" else 1
+    expected = parts["generator_s_per_update"] + students * parts["student_s_per_update"]
+    return {**parts, "overhead": record["s_per_update"] / expected - 1.0}

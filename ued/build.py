@@ -26,8 +26,7 @@ from .env import EnvSpec
 from .errors import CheckpointError, ConfigError, RunError
 from .loop import RunResult
 from .loop import run as run_program
-from .networks import ActorCritic, FlattenEncoder
-from .ppo import PPOLearner
+from .ppo import PPOLearner, make_ppo_learner
 from .train import UEDProgram, seed_keys, seed_slice
 
 __all__ = [
@@ -48,17 +47,9 @@ def preset(algo: str = "dr", env: str = "maze", name: str = "cpu") -> TrainConfi
 
 def make_learner(config: TrainConfig, spec: EnvSpec, env) -> PPOLearner:
     """The student: the env's observation encoder in front of the recurrent actor-critic."""
-    encoder = spec.encoder(config.env_config) if spec.encoder is not None else FlattenEncoder()
-    n = config.network
-    network = ActorCritic(
-        num_actions=env.num_actions,
-        encoder=encoder,
-        cell=n.cell,
-        hidden_size=n.hidden_size,
-        head_hidden=n.head_hidden,
-        lstm_impl=n.lstm_impl,
+    return make_ppo_learner(
+        env.num_actions, spec.make_encoder(config.env_config), config.network, config.ppo
     )
-    return PPOLearner(network, config.ppo)
 
 
 def build(config: TrainConfig, validate: bool = True) -> UEDProgram:

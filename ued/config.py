@@ -223,30 +223,37 @@ def validate_common(config: TrainConfig) -> None:
         f"{type(config.curriculum).__name__}",
     )
 
-    n = config.network
-    positive(n, "network.", "hidden_size", "head_hidden")
+    validate_network(config.network, "network.")
+    validate_ppo(config.ppo, "ppo.")
+    for suite in config.eval_suites:
+        check_suite_name(config.env, suite, "eval_suites")
 
-    p = config.ppo
-    positive(p, "ppo.", "num_envs", "num_steps", "lr", "adam_eps", "epochs", "minibatches")
-    probability(p, "ppo.", "gamma", "gae_lambda")
-    require(p.max_grad_norm >= 0, "ppo.max_grad_norm", f"must be >= 0, got {p.max_grad_norm}")
-    require(p.clip_eps > 0, "ppo.clip_eps", f"must be positive, got {p.clip_eps}")
-    require(p.ent_coef >= 0 and p.vf_coef >= 0, "ppo.ent_coef/vf_coef", "must be >= 0")
-    require(p.param_bound >= 0, "ppo.param_bound", f"must be >= 0, got {p.param_bound}")
+
+def validate_network(n: NetworkConfig, prefix: str) -> None:
+    """Check a ``NetworkConfig``; raises ``ConfigError`` naming ``prefix + field``."""
+    positive(n, prefix, "hidden_size", "head_hidden")
+
+
+def validate_ppo(p: PPOConfig, prefix: str) -> None:
+    """Check a ``PPOConfig``; raises ``ConfigError`` naming ``prefix + field``."""
+    positive(p, prefix, "num_envs", "num_steps", "lr", "adam_eps", "epochs", "minibatches")
+    probability(p, prefix, "gamma", "gae_lambda")
+    require(p.max_grad_norm >= 0, f"{prefix}max_grad_norm", f"must be >= 0, got {p.max_grad_norm}")
+    require(p.clip_eps > 0, f"{prefix}clip_eps", f"must be positive, got {p.clip_eps}")
+    require(p.ent_coef >= 0 and p.vf_coef >= 0, f"{prefix}ent_coef/vf_coef", "must be >= 0")
+    require(p.param_bound >= 0, f"{prefix}param_bound", f"must be >= 0, got {p.param_bound}")
     require(
         p.num_envs % p.minibatches == 0,
-        "ppo.minibatches",
-        f"ppo.num_envs ({p.num_envs}) must be divisible by ppo.minibatches "
+        f"{prefix}minibatches",
+        f"{prefix}num_envs ({p.num_envs}) must be divisible by {prefix}minibatches "
         f"({p.minibatches}): minibatches split whole sequences across envs",
     )
     require(
         not p.track_best_iterate or (p.epochs, p.minibatches) == (1, 1),
-        "ppo.track_best_iterate",
-        "needs ppo.epochs = ppo.minibatches = 1 (the gradient is measured at the parameters "
-        "the update starts from)",
+        f"{prefix}track_best_iterate",
+        f"needs {prefix}epochs = {prefix}minibatches = 1 (the gradient is measured at the "
+        "parameters the update starts from)",
     )
-    for suite in config.eval_suites:
-        check_suite_name(config.env, suite, "eval_suites")
 
 
 def validate(config: TrainConfig) -> TrainConfig:

@@ -131,7 +131,10 @@ class Curriculum(abc.ABC):
 
     def inspect(self, state: Any) -> dict[str, jax.Array] | None:
         """The levels the curriculum keeps, for diagnostics: ``levels [N]``, ``scores f32[N]``,
-        ``weights f32[N]`` (replay probability) and ``filled bool[N]``; None if it keeps none."""
+        ``weights f32[N]`` (replay probability) and ``filled bool[N]``; None if it keeps none.
+        A curriculum that generates levels instead of keeping a buffer (PAIRED) adds
+        ``captions``: ``{label: f32[N]}`` shown under each level's image, in the order of its
+        ``caption_order`` attribute if it has one."""
         return None
 
 
@@ -159,3 +162,24 @@ class AlgorithmSpec:
     validate: Callable[[Any], None]
     requires: Callable[[Any], frozenset[str]] = lambda config: frozenset()
     summary: str = ""
+
+
+UNDEFINED_PREFIX = "generated/"
+"""Metrics named under this prefix may be NaN: statistics of generated levels on an update that
+generated none (REPAIRED's replay updates), or that are undefined for every level (the mean
+shortest path when none is solvable). Every other metric is finite."""
+
+
+def level_statistics(describe: Callable | None, levels: Any, prefix: str, where=True):
+    """Means of the env's level descriptors (``describe(levels [B]) -> {name: f32[B]}``, NaN
+    where undefined) as metrics ``prefix + name``, each over the levels where it is defined;
+    NaN when ``where`` (``bool[]``) is False, e.g. on updates that generated no levels. No
+    metrics without descriptors."""
+    if describe is None:
+        return {}
+    metrics = {}
+    for name, values in describe(levels).items():
+        defined = ~jnp.isnan(values)
+        mean = jnp.sum(jnp.where(defined, values, 0.0)) / jnp.maximum(defined.sum(), 1)
+        metrics[prefix + name] = jnp.where(where & defined.any(), mean, jnp.nan)
+    return metrics

@@ -43,6 +43,7 @@ class Diagnostics:
         self._stats = (
             jax.jit(lambda levels: spec.descriptors(env, levels)) if spec.descriptors else None
         )
+        self.curriculum = curriculum
         self._inspect = jax.jit(curriculum.inspect)
 
     @staticmethod
@@ -72,12 +73,17 @@ class Diagnostics:
     def buffer(self, update: int, curriculum_state, plots_dir: Path) -> list[dict]:
         """Buffer statistics (unweighted and replay-weighted, over the ``BUFFER_SAMPLE``
         most-likely levels), and images of seed 0's best-scoring and most-likely levels and of
-        its replay distribution in ``plots_dir``. No rows for curricula without a buffer."""
+        its replay distribution in ``plots_dir``. No rows for curricula without a buffer. A
+        curriculum whose ``inspect`` returns ``captions`` keeps generated levels instead (PAIRED):
+        their statistics and a captioned grid (``generated_<update>.png``)."""
         if jax.eval_shape(self._inspect, _seed_tree(curriculum_state, 0, self.several)) is None:
             return []
         rows = []
         for i, seed in enumerate(self.seeds):
             view = self._inspect(_seed_tree(curriculum_state, i, self.several))
+            if "captions" in view:  # generated levels (PAIRED), not a buffer
+                rows += self._generated(update, seed, view, plots_dir if i == 0 else None)
+                continue
             weights = np.where(view["filled"], view["weights"], -1.0)
             top = np.argsort(-weights, kind="stable")[: min(BUFFER_SAMPLE, weights.size)]
             top = top[np.asarray(view["filled"])[top]]
@@ -96,6 +102,32 @@ class Diagnostics:
                 if self.spec.render_level is not None:
                     self._image(update, view, plots_dir)
                 self._mass(update, view, plots_dir)
+        return rows
+
+    def _generated(self, update: int, seed: int, view: dict[str, Any], plots_dir) -> list[dict]:
+        """Rows for one seed's last generated levels (``generated_eval/...``) and, with
+        ``plots_dir``, their images captioned with ``view["captions"]`` (e.g. P/A/R)."""
+        rows = []
+        if self._stats is not None:
+            rows = self._rows(update, seed, "generated_eval/", self._stats(view["levels"]))
+        if plots_dir is None or self.spec.render_level is None:
+            return rows
+        import matplotlib.pyplot as plt
+
+        from .plots import level_grid
+
+        count = min(2 * GRID, int(np.asarray(view["filled"]).sum()))
+        levels = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[:count], view["levels"])
+        images = np.asarray(jax.vmap(self.spec.render_level)(levels))
+        # jit returns dicts with sorted keys: restore the curriculum's caption order.
+        order = getattr(self.curriculum, "caption_order", ()) or sorted(view["captions"])
+        captions = {k: np.asarray(view["captions"][k]) for k in order if k in view["captions"]}
+        titles = [" ".join(f"{k} {v[i]:.2f}" for k, v in captions.items()) for i in range(count)]
+        fig = level_grid(
+            images, titles, ncols=GRID, suptitle=f"update {update}: generated levels (seed {seed})"
+        )
+        fig.savefig(plots_dir / f"generated_{update:06d}.png", dpi=90)
+        plt.close(fig)
         return rows
 
     def _mass(self, update: int, view: dict[str, Any], plots_dir: Path) -> None:

@@ -110,7 +110,9 @@ class EnvSpec:
         success: steps report ``info["solved"]`` (success-based scores, solve rates).
         oracle: ``(env, level, gamma) -> f32[]``, the optimal discounted return V*(level).
         mutator: ``(settings, num_edits) -> ((key, level) -> level)``, ACCEL's edits.
-        editor: a level editor for a generator agent (PAIRED).
+        editor: ``(settings, generator_config) -> ued.editor.LevelEditor``, the level editor a
+            generator agent builds levels in (PAIRED, REPAIRED); ``generator_config`` is a
+            ``ued.editor.GeneratorConfig`` (editor steps, noise size).
         render_level: ``level -> uint8[h, w, 3]``.
         load_level_file: ``(path, train_env) -> (names, levels, eval_env)``; raises
             ``ued.errors.LevelFormatError`` naming ``file:line``.
@@ -131,7 +133,7 @@ class EnvSpec:
     success: bool = False
     oracle: Callable[[Any, Level, float], jax.Array] | None = None
     mutator: Callable[[Any, int], Callable] | None = None
-    editor: Any = None
+    editor: Callable[[Any, Any], Any] | None = None
     render_level: Callable[[Level], jax.Array] | None = None
     load_level_file: Callable[[Path, Any], tuple[list[str], Level, Any]] | None = None
     suites: Mapping[str, Suite] = dataclasses.field(default_factory=dict)
@@ -154,6 +156,15 @@ class EnvSpec:
             "encoder": self.encoder is not None,
         }
         return frozenset(name for name, present in declared.items() if present)
+
+    def make_encoder(self, settings) -> Any:
+        """The student's observation encoder for env settings ``settings`` (the declared
+        ``encoder``, else ``ued.networks.FlattenEncoder``)."""
+        if self.encoder is not None:
+            return self.encoder(settings)
+        from .networks import FlattenEncoder
+
+        return FlattenEncoder()
 
     def draw_random_levels(self, train_env, num_levels: int, seed: int = 0) -> Level:
         """``num_levels`` levels of the training distribution for evaluation, deterministic in

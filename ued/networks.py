@@ -198,6 +198,38 @@ class GRU(nn.Module):
         return (h,), hs
 
 
+class PatchConv(nn.Module):
+    """A 2-D convolution (cross-correlation, stride 1, as ``flax.linen.Conv``) computed as one
+    matrix product over extracted patches. Same parameters (``kernel [k, k, C, F]``, ``bias
+    [F]``) and outputs as ``nn.Conv``; on CPU its gradient inside a scan is several times faster
+    than XLA's convolution gradient (6 PPO steps of a 3x3x16 conv over 800 13x13 grids: 0.21 s
+    against 1.34 s), which made the level generator's update 13x slower.
+
+    Takes ``f32[N, H, W, C]``; returns ``f32[N, H', W', F]`` (``H' = H`` with ``"SAME"``
+    padding, ``H - k + 1`` with ``"VALID"``).
+    """
+
+    features: int
+    kernel_size: int = 3
+    padding: Literal["SAME", "VALID"] = "SAME"
+
+    @nn.compact
+    def __call__(self, x):
+        k, channels = self.kernel_size, x.shape[-1]
+        kernel = self.param(
+            "kernel", nn.initializers.lecun_normal(), (k, k, channels, self.features)
+        )
+        bias = self.param("bias", nn.initializers.zeros_init(), (self.features,))
+        if self.padding == "SAME":
+            lo, hi = (k - 1) // 2, k // 2  # XLA's SAME: the extra row/column goes last
+            x = jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)))
+        height, width = x.shape[1] - k + 1, x.shape[2] - k + 1
+        patches = jnp.concatenate(
+            [x[:, i : i + height, j : j + width] for i in range(k) for j in range(k)], axis=-1
+        )
+        return patches @ kernel.reshape(k * k * channels, self.features) + bias
+
+
 def orthogonal_dense(features: int, scale: float) -> nn.Dense:
     """A dense layer with orthogonal kernel init of ``scale`` and zero bias."""
     return nn.Dense(

@@ -17,6 +17,14 @@ CURVES = (
     ("student/first_solve_rate", "first episode solved within the rollout"),
     ("student/entropy", "policy entropy"),
     ("student/value_loss", "value loss"),
+    ("paired/regret", "regret estimate (antagonist max - protagonist mean)"),
+    ("protagonist/mean_return", "protagonist mean return"),
+    ("antagonist/max_return", "antagonist max return"),
+    ("generator/reward", "generator's reward"),
+    ("generated/reward", "generator's reward (score of its levels)"),
+    ("generated/solvable", "solvable fraction of generated levels"),
+    ("generated/walls", "walls of generated levels"),
+    ("generated/shortest_path", "shortest path of generated levels"),
 )
 """The metrics ``training_curves`` draws, where a run logged them (solve rates need an env with
 a success signal)."""
@@ -52,7 +60,7 @@ def level_grid(
 def _series(rows: list[dict[str, str]], name: str):
     by_seed: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for r in rows:
-        if name in r and r[name] != "":
+        if name in r and r[name] != "" and not np.isnan(float(r[name])):
             by_seed[r["seed"]].append((float(r["env_steps"]), float(r[name])))
     return by_seed
 
@@ -69,15 +77,19 @@ def training_curves(metrics_csv: Path, path: Path, smooth: int = 20, curves=CURV
     the run did not log are left out."""
     rows = read_csv(metrics_csv)
     curves = [(name, label) for name, label in curves if rows and name in rows[0]]
-    fig, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.2))
-    for ax, (name, label) in zip(np.atleast_1d(axes), curves):
+    ncols = min(4, len(curves))
+    nrows = -(-len(curves) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.2 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(curves) :]:
+        ax.axis("off")
+    for ax, (name, label) in zip(axes.ravel(), curves):
         for seed, points in sorted(_series(rows, name).items()):
             x, y = np.array(points).T
             ax.plot(x, _smooth(y, smooth), lw=1.2, label=f"seed {seed}")
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("env steps")
         ax.grid(alpha=0.3)
-    np.atleast_1d(axes)[0].legend(fontsize=7)
+    axes.ravel()[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -279,6 +291,58 @@ def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5) -> None:
             ax.set_xlabel("env steps")
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+GENERATOR_PANELS = (
+    ("paired/regret", "regret estimate of generated levels"),
+    ("generated/solvable", "solvable fraction of generated levels"),
+    ("generated/walls", "walls of generated levels"),
+    ("generated/shortest_path", "shortest path of generated levels (solvable ones)"),
+)
+"""What ``generator_curves`` draws (metrics of ``metrics.csv``)."""
+
+
+def _binned_metric(run: Path, name: str, width: int):
+    """``{seed: {bin start update: nan-mean of the metric over the bin}}`` from ``metrics.csv``."""
+    sums: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in read_csv(run / "metrics.csv"):
+        value = float(r.get(name) or "nan")
+        if not np.isnan(value):
+            sums[r["seed"]][int(r["update"]) // width * width].append(value)
+    return {s: {u: float(np.mean(v)) for u, v in p.items()} for s, p in sums.items()}
+
+
+def generator_curves(runs: dict[str, Path], path: Path, width: int = 50) -> None:
+    """Compare what generator agents build (PAIRED, minimax adversary, REPAIRED): regret,
+    solvable fraction, walls and shortest path of the generated levels against protagonist env
+    steps, averaged over bins of ``width`` updates, mean over seeds with s.e. bands. A run that
+    generates nothing (DR, PLR) is drawn dashed from the levels it trained on (``trained/...``
+    of ``curriculum.csv``), for reference."""
+    fig, axes = plt.subplots(1, len(GENERATOR_PANELS), figsize=(4.4 * len(GENERATOR_PANELS), 3.3))
+    for index, (name, run) in enumerate(runs.items()):
+        color = f"C{index % 10}"
+        steps_per_update = int(read_csv(run / "metrics.csv")[0]["env_steps"])
+        for ax, (key, title) in zip(axes, GENERATOR_PANELS):
+            points, style = _binned_metric(run, key, width), "-"
+            if not points and key.startswith("generated/"):
+                trained = "trained/" + key.split("/", 1)[1]
+                points = defaultdict(dict)
+                for r in read_csv(run / "curriculum.csv"):
+                    if r["statistic"] == trained and not np.isnan(float(r["value"])):
+                        points[r["seed"]][int(r["update"]) // width * width] = float(r["value"])
+                style = "--"
+            if not points:
+                continue
+            x, mean, se = _mean_over_seeds(points)
+            ax.plot(x * steps_per_update, mean, style, lw=1.3, label=name, color=color)
+            ax.fill_between(x * steps_per_update, mean - se, mean + se, alpha=0.2, color=color)
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("protagonist env steps")
+            ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

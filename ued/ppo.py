@@ -12,7 +12,7 @@ import optax
 from flax import struct
 
 from . import distributions
-from .config import PPOConfig
+from .config import NetworkConfig, PPOConfig
 from .networks import ActorCritic, init_params
 
 
@@ -321,3 +321,19 @@ class PPOLearner:
 
 def _add_time(tree):
     return jax.tree_util.tree_map(lambda x: x[None], tree)
+
+
+def make_ppo_learner(num_actions: int, encoder, network: NetworkConfig, ppo: PPOConfig):
+    """A recurrent PPO learner: ``encoder`` (a flax module) in front of the actor-critic that
+    ``network`` describes, with ``num_actions`` discrete actions, trained with ``ppo``."""
+    return PPOLearner(
+        ActorCritic(
+            num_actions=num_actions,
+            encoder=encoder,
+            cell=network.cell,
+            hidden_size=network.hidden_size,
+            head_hidden=network.head_hidden,
+            lstm_impl=network.lstm_impl,
+        ),
+        ppo,
+    )

@@ -75,6 +75,25 @@ def episode_returns_max(rewards: jax.Array, dones: jax.Array) -> jax.Array:
     return jnp.where(any_done, best, ret)
 
 
+def episode_returns(rewards: jax.Array, dones: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Mean and highest undiscounted return over the completed episodes of each column (the
+    flexible PAIRED regret's protagonist mean and antagonist max); where none completed, both
+    are the unfinished episode's return so far. ``f32[T, B] -> (f32[B], f32[B])``."""
+
+    def step(carry, x):
+        ret, total, count = carry
+        reward, done = x
+        ret = ret + reward
+        total, count = total + jnp.where(done, ret, 0.0), count + done
+        return (jnp.where(done, 0.0, ret), total, count), None
+
+    batch = rewards.shape[1]
+    init = (jnp.zeros(batch), jnp.zeros(batch), jnp.zeros(batch, jnp.int32))
+    (ret, total, count), _ = jax.lax.scan(step, init, (rewards, dones))
+    mean = jnp.where(count > 0, total / jnp.maximum(count, 1), ret)
+    return mean, episode_returns_max(rewards, dones)
+
+
 def max_mc(values: jax.Array, dones: jax.Array, max_returns: jax.Array) -> jax.Array:
     """MaxMC (Jiang et al. 2021b): mean over episodes of the time-average of
     ``R_max - V(s_t)``, with ``max_returns f32[B]`` the highest return ever seen on each level

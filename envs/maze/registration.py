@@ -1,5 +1,5 @@
 """The maze's registry entry: how to build it and what it can do (every capability the toolkit
-knows except the level editor, which PAIRED's issue adds)."""
+knows)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ued.env import EnvSpec
 
 from .ascii import load_levels
 from .config import MazeConfig, validate
+from .editor import MazeEditor
 from .encoder import MazeEncoder
 from .env import Maze
 from .level import pad_level
@@ -57,6 +58,12 @@ MAZE = registry.ENVS.register(
         oracle=lambda env, level, gamma: env.optimal_return(level, gamma),
         mutator=lambda config, num_edits: MazeMutator(
             num_edits=num_edits, move_agent=config.edits_move_agent
+        ),
+        editor=lambda config, generator: MazeEditor(
+            height=config.height,
+            width=config.width,
+            num_steps=generator.editor_steps,
+            noise_dim=generator.noise_dim,
         ),
         render_level=render_level,
         load_level_file=load_level_file,

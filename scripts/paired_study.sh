@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The README's generator-agent study: PAIRED, the minimax adversary and REPAIRED against robust
+# PLR and DR at the cpu preset (3,000 updates = 12.3M protagonist env steps each, 3 vmapped
+# seeds), then the holdout suites and α-CVaR over 1,000 random solvable levels. DR is the
+# `make train`-style run of scripts/cpu_study.sh (pass its directory as the second argument to
+# reuse it). About 4 hours on 2 CPU cores; finished runs are skipped, so the script can be
+# re-run after an interruption (resume an unfinished run with `ued train --resume`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+study=${1:-results/paired-study}
+dr=${2:-$study/dr}
+algos="paired minimax-adversary repaired robust-plr"
+for algo in $algos; do
+  if [ ! -f "$study/$algo/run.json" ]; then
+    .venv/bin/ued train --algo "$algo" --preset cpu --seeds 0,1,2 --out "$study/$algo" --no-progress
+  fi
+done
+if [ ! -f "$dr/run.json" ]; then
+  .venv/bin/ued train --algo dr --preset cpu --seeds 0,1,2 --out "$dr" --no-progress
+fi
+runs="$(for algo in $algos; do echo "$study/$algo"; done) $dr"
+# shellcheck disable=SC2086
+.venv/bin/ued eval $runs --suite classic four-rooms small-corridor crossing perfect-medium random \
+  --levels 100 --attempts 10 --out "$study/holdout.csv"
+# shellcheck disable=SC2086
+.venv/bin/ued eval $runs --suite cvar --levels 1000 --attempts 10 --out "$study/cvar.csv"
+.venv/bin/python scripts/study_report.py "$study" --figure docs/paired_study.png

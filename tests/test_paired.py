@@ -1,0 +1,345 @@
+"""The level-generator agent: the maze editor, masked generator policies, PAIRED's regret and
+reward, env-step accounting, one compile, exact resume and seeds, for ``paired``,
+``minimax-adversary`` and ``repaired``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import quiet
+from hypothesis import given
+from hypothesis import strategies as st
+
+from algorithms.paired import flexible_regret
+from envs.maze.editor import MazeEditor
+from envs.maze.level import is_valid
+from ued.build import build, preset, train
+from ued.config import ConfigError, validate
+from ued.config import override as replace
+from ued.editor import GeneratorConfig, LevelGenerator, make_generator
+from ued.logging import read_csv
+from ued.ppo import ppo_loss
+from ued.rollout import Trajectory
+from ued.train import seed_keys
+
+
+class Killed(Exception):
+    pass
+
+
+EDITOR = MazeEditor(height=5, width=6, num_steps=10, noise_dim=4)
+
+
+def _apply(editor, actions, key=0):
+    obs, state = editor.reset(jax.random.key(key))
+    masks = []
+    for a in actions:
+        masks.append(np.asarray(editor.action_mask(state)))
+        obs, state = editor.step(state, jnp.int32(a))
+    return obs, state, masks
+
+
+# ---- the maze editor ----------------------------------------------------------------------------
+def test_editor_places_goal_then_agent_then_walls():
+    w = EDITOR.width
+    goal, agent, wall = 1 * w + 2, 3 * w + 4, 2 * w + 0
+    obs, state, masks = _apply(EDITOR, [goal, agent, wall, wall, goal, agent])
+    level = EDITOR.level(state)
+    assert level.goal_pos.tolist() == [2, 1] and level.agent_pos.tolist() == [4, 3]
+    # Re-placing a wall, or a wall on the goal or the agent, changes nothing.
+    assert np.argwhere(np.asarray(level.wall_map)).tolist() == [[2, 0]]
+    assert int(state.time) == 6
+    # Phase masks: any cell for the goal, not the goal for the agent, neither for walls.
+    assert masks[0].all()
+    assert not masks[1][goal] and masks[1].sum() == EDITOR.num_actions - 1
+    for mask in masks[2:]:
+        assert not mask[goal] and not mask[agent] and mask.sum() == EDITOR.num_actions - 2
+    # The observation shows walls, agent and goal in their channels.
+    grid = np.asarray(obs.grid)
+    assert grid[..., 0].sum() == 1 and grid[2, 0, 0]
+    assert grid[3, 4, 1] and grid[..., 1].sum() == 1
+    assert grid[1, 2, 2] and grid[..., 2].sum() == 1
+
+
+def test_editor_observation_hides_unplaced_agent_and_goal():
+    obs, state = EDITOR.reset(jax.random.key(0))
+    assert not np.asarray(obs.grid).any() and int(obs.time) == 0
+    obs, state = EDITOR.step(state, jnp.int32(7))
+    assert np.asarray(obs.grid)[..., 2].sum() == 1 and not np.asarray(obs.grid)[..., 1].any()
+
+
+@given(st.lists(st.integers(0, EDITOR.num_actions - 1), min_size=10, max_size=10))
+def test_any_action_sequence_builds_a_valid_level(actions):
+    """Even actions the masks forbid (agent on the goal, walls on either) leave a valid level."""
+    _, state, _ = _apply(EDITOR, actions)
+    assert bool(is_valid(EDITOR.level(state)))
+
+
+def test_noise_is_fresh_per_episode_and_non_zero():
+    zs = np.stack([np.asarray(EDITOR.reset(jax.random.key(k))[0].z) for k in range(8)])
+    assert np.all(zs != 0)
+    assert len({tuple(z) for z in zs}) == 8
+    # z stays fixed within an episode.
+    obs, state = EDITOR.reset(jax.random.key(0))
+    later, _ = EDITOR.step(state, jnp.int32(3))
+    np.testing.assert_array_equal(obs.z, later.z)
+
+
+# ---- the generator agent ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def generator():
+    config = GeneratorConfig(
+        editor_steps=EDITOR.num_steps,
+        noise_dim=EDITOR.noise_dim,
+        encoder_width=2,
+        network=dataclasses.replace(GeneratorConfig().network, hidden_size=8, head_hidden=8),
+    )
+    spec = build(preset("paired", "maze", "test")).spec
+    env_config = dataclasses.replace(
+        preset("paired", "maze", "test").env_config, height=EDITOR.height, width=EDITOR.width
+    )
+    return make_generator(spec, env_config, config, num_levels=64)
+
+
+@pytest.fixture(scope="module")
+def generated(generator):
+    state = jax.jit(generator.init)(jax.random.key(0))
+    levels, state = jax.jit(generator.generate)(jax.random.key(1), state)
+    return levels, state
+
+
+def test_masked_actions_are_never_sampled(generated):
+    _, state = generated
+    rollout: Trajectory = state.rollout
+    mask = np.asarray(rollout.action_mask)
+    actions = np.asarray(rollout.actions)
+    t, b = actions.shape
+    assert mask.shape == (t, b, EDITOR.num_actions) and not mask[1:].all()
+    assert mask[np.arange(t)[:, None], np.arange(b)[None, :], actions].all()  # 640 samples
+
+
+def test_sampling_under_a_mask_never_picks_a_masked_action(test_learner, test_env):
+    obs = jax.tree_util.tree_map(lambda x: jnp.stack([x] * 4000), test_env.dummy_observation())
+    mask = jnp.zeros((4000, test_env.num_actions), jnp.bool_).at[:, 1].set(True)
+    params = test_learner.init(jax.random.key(0), test_env.dummy_observation()).params
+    carry = test_learner.initial_carry(4000)
+    _, actions, log_probs, _ = test_learner.act(
+        params, carry, obs, jnp.ones(4000, jnp.bool_), jax.random.key(1), mask
+    )
+    assert np.all(np.asarray(actions) == 1)
+    np.testing.assert_allclose(log_probs, 0.0, atol=1e-6)  # all mass on the one allowed action
+
+
+def test_ppo_ratio_uses_the_masked_distribution(generator, generated):
+    """At the parameters that acted, the masked policy reproduces the stored log-probabilities
+    (ratio 1, KL 0); the unmasked one would not."""
+    _, state = generated
+    batch = generator.learner.prepare(
+        LevelGenerator.rewarded(state, jnp.ones(64)),
+        jnp.zeros(64),
+        generator.learner.initial_carry(64),
+    )
+    network, config = generator.learner.network, generator.learner.config
+    _, masked = ppo_loss(state.learner.params, network, batch, config)
+    assert float(masked["approx_kl"]) < 1e-6 and float(masked["clip_frac"]) == 0.0
+    unmasked = batch.replace(trajectory=batch.trajectory.replace(action_mask=None))
+    _, plain = ppo_loss(state.learner.params, network, unmasked, config)
+    assert float(plain["approx_kl"]) > 1e-4
+
+
+def test_generated_levels_are_valid_and_z_differs_per_episode(generator, generated):
+    levels, state = generated
+    assert np.asarray(jax.vmap(is_valid)(levels)).all()
+    z = np.asarray(state.rollout.obs.z)  # [T, B, noise]
+    assert np.all(z != 0)
+    assert len({tuple(row) for row in z[0]}) == z.shape[1]  # a different z in every episode
+    np.testing.assert_array_equal(z[0], z[-1])  # and the same one throughout it
+    _, state2 = jax.jit(generator.generate)(jax.random.key(2), state)
+    assert not np.array_equal(np.asarray(state2.rollout.obs.z), z)
+
+
+def test_generator_is_rewarded_only_at_its_last_step(generated):
+    _, state = generated
+    scores = jnp.arange(64, dtype=jnp.float32)
+    rewards = np.asarray(LevelGenerator.rewarded(state, scores).rewards)
+    assert not rewards[:-1].any()
+    np.testing.assert_array_equal(rewards[-1], np.arange(64))
+    dones = np.asarray(state.rollout.dones)
+    assert dones[-1].all() and not dones[:-1].any()
+
+
+# ---- PAIRED's regret -------------------------------------------------------------------------
+def _traj(rewards, dones):
+    rewards, dones = jnp.asarray(rewards, jnp.float32), jnp.asarray(dones, jnp.bool_)
+    return Trajectory(
+        obs=None,
+        resets=dones,
+        actions=dones.astype(jnp.int32),
+        log_probs=rewards,
+        values=rewards,
+        rewards=rewards,
+        dones=dones,
+        truncated=jnp.zeros_like(dones),
+        final_values=rewards,
+        solved=dones,
+    )
+
+
+def test_flexible_regret_matches_a_hand_built_pair_of_trajectories():
+    # Level 0: protagonist episodes return 1 and 0 (mean 0.5); antagonist 0.2 and 0.9 (max 0.9).
+    # Level 1: protagonist completes nothing (return so far 0); antagonist one episode of 0.6.
+    protagonist = _traj(
+        rewards=[[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0]],
+        dones=[[0, 0], [1, 0], [0, 0], [1, 0]],
+    )
+    antagonist = _traj(
+        rewards=[[0.2, 0.0], [0.0, 0.6], [0.9, 0.0], [0.0, 0.0]],
+        dones=[[1, 0], [0, 1], [1, 0], [0, 0]],
+    )
+    np.testing.assert_allclose(flexible_regret(protagonist, antagonist), [0.4, 0.6], atol=1e-6)
+
+
+# ---- the curricula in the training program -------------------------------------------------
+def _run_chunks(config, chunks=2):
+    program = build(config)
+    traces = 0
+
+    def counted(state, start):
+        nonlocal traces
+        traces += 1
+        return program.chunk(state, start)
+
+    chunk = jax.jit(counted)
+    state = jax.jit(program.init)(seed_keys(config))
+    out = []
+    for i in range(chunks):
+        state, metrics, _ = chunk(state, jnp.int32(i * config.updates_per_chunk))
+        out.append(metrics)
+    metrics = jax.tree_util.tree_map(lambda *x: np.concatenate(x), *out)
+    return program, state, metrics, traces
+
+
+@pytest.fixture(scope="module")
+def paired_chunks():
+    return _run_chunks(preset("paired", "maze", "test"))
+
+
+def test_env_steps_cover_all_three_learners_and_one_compile(paired_chunks):
+    program, _, metrics, traces = paired_chunks
+    assert traces == 1
+    c = program.config
+    student = c.ppo.num_envs * c.ppo.num_steps
+    editor = c.ppo.num_envs * c.curriculum.generator.editor_steps
+    assert np.all(metrics["env_steps/protagonist"] == student)
+    assert np.all(metrics["env_steps/antagonist"] == student)
+    assert np.all(metrics["env_steps/generator"] == editor)
+    assert np.all(metrics["env_steps/total"] == 2 * student + editor)
+
+
+def test_paired_updates_all_three_learners(paired_chunks):
+    program, state, metrics, _ = paired_chunks
+    for learner in ("student", "antagonist", "generator"):
+        assert np.all(metrics[f"{learner}/grad_norm"] > 0), learner
+    # The generator's reward is the logged regret, and the generated levels are described.
+    np.testing.assert_allclose(metrics["generator/reward"], metrics["paired/regret"])
+    for name in ("generated/walls", "generated/solvable"):
+        assert np.all(np.isfinite(metrics[name])), name
+    # Three separate parameter sets that all moved away from their initialisation.
+    fresh = jax.jit(program.init)(program.seed_keys())
+    for old, new in (
+        (fresh.student.params, state.student.params),
+        (fresh.curriculum.antagonist.params, state.curriculum.antagonist.params),
+        (fresh.curriculum.generator.learner.params, state.curriculum.generator.learner.params),
+    ):
+        leaves = zip(jax.tree_util.tree_leaves(old), jax.tree_util.tree_leaves(new))
+        assert any(not np.array_equal(a, b) for a, b in leaves)
+
+
+def test_minimax_adversary_has_no_antagonist_and_rewards_minus_the_return():
+    program, state, metrics, traces = _run_chunks(preset("minimax-adversary", "maze", "test"), 1)
+    assert traces == 1 and state.curriculum.antagonist is None
+    assert "paired/regret" not in metrics and "env_steps/antagonist" not in metrics
+    np.testing.assert_allclose(metrics["generator/reward"], -metrics["protagonist/mean_return"])
+    c = program.config
+    assert np.all(
+        metrics["env_steps/total"]
+        == c.ppo.num_envs * (c.ppo.num_steps + c.curriculum.generator.editor_steps)
+    )
+
+
+def test_repaired_learns_the_generator_only_on_new_levels():
+    config = replace(
+        preset("repaired", "maze", "test"),
+        updates=8,
+        updates_per_chunk=4,
+        eval_every=4,
+        checkpoint_every=4,
+    )
+    _, state, metrics, traces = _run_chunks(config, 2)
+    assert traces == 1 and state.curriculum.generator is not None
+    new = metrics["curriculum/branch"] == 0
+    assert new.any() and (~new).any()
+    assert np.all(metrics["generator/grad_norm"][new] > 0)
+    assert np.all(metrics["generator/grad_norm"][~new] == 0)
+    assert np.all(np.isnan(metrics["generated/reward"][~new]))
+    np.testing.assert_allclose(
+        metrics["generated/reward"][new], metrics["curriculum/level_score"][new], rtol=1e-6
+    )
+    assert np.all(metrics["env_steps/generator"][~new] == 0)
+
+
+def test_level_source_is_a_setting_of_the_replay_curricula():
+    accel = replace(preset("accel", "maze", "test"), curriculum__level_source="generator")
+    assert build(accel).curriculum.generator is not None
+    with pytest.raises(ConfigError, match=r"curriculum\.level_source"):
+        validate(replace(preset("robust-plr", "maze", "test"), curriculum__level_source="agent"))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("curriculum__generator__editor_steps", 1, "curriculum.generator.editor_steps"),
+        ("curriculum__generator__ppo__num_envs", 3, "curriculum.generator.ppo.num_envs"),
+        ("curriculum__antagonist_ppo__num_steps", 3, "curriculum.antagonist_ppo.num_steps"),
+        ("curriculum__antagonist_ppo__lr", -1.0, "curriculum.antagonist_ppo.lr"),
+        ("curriculum__objective", "minimax", "curriculum.objective"),
+    ],
+)
+def test_invalid_paired_settings_name_the_field(field, value, message):
+    config = preset("paired", "maze", "test")
+    if field == "curriculum__generator__editor_steps":  # keep the PPO length consistent
+        config = replace(config, curriculum__generator__ppo__num_steps=value)
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        validate(replace(config, **{field: value}))
+
+
+def test_killed_paired_run_resumes_bit_exactly_and_seeds_vmap(tmp_path):
+    """Three learners' parameters and optimisers, the generator's pending rollout and the
+    diagnostics survive a kill: the resumed run's files are byte-identical. Two vmapped seeds
+    reproduce the single-seed run's discrete outcomes."""
+    config = preset("paired", "maze", "test")
+    full = train(config, tmp_path / "run", **quiet())
+    out = tmp_path / "killed" / "run"
+
+    def kill(done, rows):
+        if done == 4:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(config, out, **quiet(on_chunk=kill))
+    train(config, out, resume=True, **quiet())
+    for name in ("metrics.csv", "eval.csv", "curriculum.csv"):
+        assert (out / name).read_bytes() == (full.out / name).read_bytes(), name
+    assert (full.out / "plots" / "generated_000002.png").stat().st_size > 1000
+    rows = read_csv(full.out / "curriculum.csv")
+    assert {"generated_eval/walls", "generated_eval/solvable"} <= {r["statistic"] for r in rows}
+
+    both = _run_chunks(replace(config, seeds=(0, 1)))[2]
+    single = _run_chunks(replace(config, seed=1))[2]
+    for name in ("student/episodes", "env_steps/total", "generated/walls"):
+        np.testing.assert_array_equal(both[name][:, 1], single[name], err_msg=name)
+    np.testing.assert_allclose(both["paired/regret"][:, 1], single["paired/regret"], atol=1e-5)

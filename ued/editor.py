@@ -1,0 +1,233 @@
+"""Level generation by a learned agent (PAIRED's adversary): the editor protocol and the generator.
+
+An env family that can be generated step by step declares ``EnvSpec.editor``: a factory of a
+``LevelEditor``, a fixed-length, deterministic "env" whose state is a level under construction.
+Each step the generator picks one of ``num_actions`` actions (for the maze: a cell), restricted
+by a per-phase ``action_mask``; after ``num_steps`` steps ``level(state)`` is the generated level.
+The editor's observation carries a fresh noise vector ``z`` per episode, so one policy can
+generate many levels.
+
+``LevelGenerator`` is the env-agnostic half: it plays a learner (recurrent PPO) in an editor to
+build a batch of levels, keeps that rollout in its state (it is trained only after the students
+have played the levels), and trains on it once the curriculum has scored the levels: the score
+is the reward of the *last* editor step, every other step is rewarded 0. PAIRED, the minimax
+adversary and REPAIRED's level source (``algorithms/``) all use it.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from .config import NetworkConfig, PPOConfig, positive, require
+from .rollout import Trajectory
+
+
+class LevelEditor(abc.ABC):
+    """A level-building environment for a generator agent. Pure and jittable; unbatched
+    (``vmap`` for a batch).
+
+    Attributes:
+        num_steps: editor steps per generated level (the episode length, fixed).
+        num_actions: size of the discrete action space.
+        min_steps: the fewest steps that build a valid level (the maze: goal and agent).
+    """
+
+    num_steps: int
+    num_actions: ClassVar[int] | int
+    min_steps: ClassVar[int] = 1
+
+    @abc.abstractmethod
+    def reset(self, key: jax.Array) -> tuple[Any, Any]:
+        """Start building a level from scratch; draws the episode's noise ``z``. Returns
+        ``(obs, state)``."""
+
+    @abc.abstractmethod
+    def step(self, state: Any, action: jax.Array) -> tuple[Any, Any]:
+        """Apply ``action`` (``int32[]``) to the level under construction. Returns
+        ``(obs, state)``."""
+
+    @abc.abstractmethod
+    def action_mask(self, state: Any) -> jax.Array:
+        """``bool[num_actions]``: the actions allowed in ``state``'s phase."""
+
+    @abc.abstractmethod
+    def level(self, state: Any) -> Any:
+        """The level built so far (after ``num_steps`` steps: the generated level)."""
+
+    @abc.abstractmethod
+    def encoder(self, width: int) -> Any:
+        """The generator network's observation encoder (a flax module mapping observations
+        ``[T, B, ...]`` to features ``f32[T, B, F]``); ``width`` sizes it (maze: conv filters)."""
+
+    def dummy_observation(self) -> Any:
+        """One unbatched observation (for initialising networks)."""
+        return self.reset(jax.random.key(0))[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorConfig:
+    """A generator agent: its editor episode, network and PPO settings."""
+
+    editor_steps: int = 50
+    """Editor steps per level (50 on 13x13 mazes: goal, agent, then up to 48 walls)."""
+    noise_dim: int = 16
+    """Size of the per-episode noise vector z in the editor's observation (0 = none)."""
+    encoder_width: int = 128
+    """Width of the editor's observation encoder (maze: filters of its 3x3 convolution; 0 =
+    none, the grid is flattened)."""
+    network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
+    """The generator's recurrent actor-critic (LSTM 256 in PAIRED)."""
+    ppo: PPOConfig = dataclasses.field(default_factory=lambda: PPOConfig(num_steps=50))
+    """The generator's PPO. ``num_envs`` and ``num_steps`` are not free: one level per student
+    env, ``editor_steps`` steps each (validation checks they agree)."""
+
+
+def validate_generator(config: GeneratorConfig, num_levels: int, prefix: str) -> None:
+    """Check a ``GeneratorConfig`` that builds ``num_levels`` levels per update; raises
+    ``ConfigError`` naming ``prefix + field``."""
+    from .config import validate_network, validate_ppo
+
+    positive(config, prefix, "editor_steps")
+    for name in ("noise_dim", "encoder_width"):
+        value = getattr(config, name)
+        require(value >= 0, f"{prefix}{name}", f"must be >= 0, got {value}")
+    validate_network(config.network, f"{prefix}network.")
+    validate_ppo(config.ppo, f"{prefix}ppo.")
+    require(
+        config.ppo.num_envs == num_levels,
+        f"{prefix}ppo.num_envs",
+        f"the generator builds one level per student env, so it must equal ppo.num_envs "
+        f"({num_levels}), got {config.ppo.num_envs}",
+    )
+    require(
+        config.ppo.num_steps == config.editor_steps,
+        f"{prefix}ppo.num_steps",
+        f"an editor episode is {prefix}editor_steps ({config.editor_steps}) steps, so it must "
+        f"equal that, got {config.ppo.num_steps}",
+    )
+
+
+@struct.dataclass
+class GeneratorState:
+    """A generator's learner state and its last editor rollout.
+
+    Attributes:
+        learner: the generator's learner state (``ued.ppo.PPOState``).
+        rollout: ``Trajectory [T, B]`` of the last ``generate`` (rewards still 0): what ``learn``
+            trains on once the levels are scored.
+    """
+
+    learner: Any
+    rollout: Trajectory
+
+
+@dataclasses.dataclass(frozen=True)
+class LevelGenerator:
+    """Builds levels with a learner acting in a ``LevelEditor``, and trains it on their scores.
+
+    Attributes:
+        editor: the env family's ``LevelEditor``.
+        learner: the generator's learner (``ued.ppo.PPOLearner`` over ``editor.encoder``).
+        num_levels: levels per call (B).
+    """
+
+    editor: LevelEditor
+    learner: Any
+    num_levels: int
+
+    def init(self, key: jax.Array) -> GeneratorState:
+        """Fresh parameters, and an all-zero placeholder rollout of the right shape."""
+        learner = self.learner.init(key, self.editor.dummy_observation())
+        shapes = jax.eval_shape(lambda k: self._play(k, learner.params)[0], key)
+        rollout = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+        return GeneratorState(learner=learner, rollout=rollout)
+
+    def _play(self, key, params) -> tuple[Trajectory, Any]:
+        editor, batch, steps = self.editor, self.num_levels, self.editor.num_steps
+        k_reset, k_steps = jax.random.split(key)
+        obs, state = jax.vmap(editor.reset)(jax.random.split(k_reset, batch))
+
+        def step(carry, inputs):
+            rnn, obs, state = carry
+            key, t = inputs
+            mask = jax.vmap(editor.action_mask)(state)
+            resets = jnp.full((batch,), t == 0)
+            rnn, actions, log_probs, values = self.learner.act(params, rnn, obs, resets, key, mask)
+            next_obs, state = jax.vmap(editor.step)(state, actions)
+            zeros = jnp.zeros((batch,), jnp.float32)
+            transition = Trajectory(
+                obs=obs,
+                resets=resets,
+                actions=actions,
+                log_probs=log_probs,
+                values=values,
+                rewards=zeros,
+                dones=jnp.full((batch,), t == steps - 1),
+                truncated=jnp.zeros((batch,), jnp.bool_),
+                final_values=zeros,
+                solved=jnp.zeros((batch,), jnp.bool_),
+                action_mask=mask,
+            )
+            return (rnn, next_obs, state), transition
+
+        init = (self.learner.initial_carry(batch), obs, state)
+        inputs = (jax.random.split(k_steps, steps), jnp.arange(steps))
+        (_, _, state), trajectory = jax.lax.scan(step, init, inputs)
+        return trajectory, jax.vmap(editor.level)(state)
+
+    def generate(self, key: jax.Array, state: GeneratorState) -> tuple[Any, GeneratorState]:
+        """Build ``num_levels`` levels with the current policy. Returns ``(levels [B], state)``
+        with the editor rollout kept for ``learn``."""
+        trajectory, levels = self._play(key, state.learner.params)
+        return levels, state.replace(rollout=trajectory)
+
+    def learn(self, key, state: GeneratorState, scores: jax.Array, update, total):
+        """One learner update on the last ``generate``'s rollout, rewarded ``scores f32[B]`` at
+        its last step (0 elsewhere). Returns ``(state, metrics)``."""
+        rollout = self.rewarded(state, scores)
+        batch = self.learner.prepare(
+            rollout, jnp.zeros_like(scores), self.learner.initial_carry(self.num_levels)
+        )
+        learner, metrics = self.learner.update(key, state.learner, batch, update, total)
+        return state.replace(learner=learner), metrics
+
+    @staticmethod
+    def rewarded(state: GeneratorState, scores: jax.Array) -> Trajectory:
+        """The last editor rollout with ``scores f32[B]`` as the reward of its last step and 0
+        at every other step (what ``learn`` trains on)."""
+        return state.rollout.replace(rewards=state.rollout.rewards.at[-1].set(scores))
+
+    def learn_if(self, apply, key, state: GeneratorState, scores, update, total):
+        """``learn`` where ``apply`` (``bool[]``) holds, else the state unchanged and zero
+        metrics (one ``lax.cond``). Returns ``(state, metrics)``."""
+
+        def learn(_):
+            return self.learn(key, state, scores, update, total)
+
+        def skip(_):
+            shapes = jax.eval_shape(learn, None)[1]
+            return state, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+
+        return jax.lax.cond(apply, learn, skip, None)
+
+    @property
+    def steps_per_call(self) -> int:
+        """Editor steps of one ``generate`` (``num_steps x num_levels``), for step accounting."""
+        return self.editor.num_steps * self.num_levels
+
+
+def make_generator(spec, env_settings, config: GeneratorConfig, num_levels: int) -> LevelGenerator:
+    """The generator agent for env family ``spec`` (which must declare an editor) with env
+    settings ``env_settings``: a recurrent PPO learner over the editor's encoder."""
+    from .ppo import make_ppo_learner
+
+    editor = spec.editor(env_settings, config)
+    encoder = editor.encoder(config.encoder_width)
+    learner = make_ppo_learner(editor.num_actions, encoder, config.network, config.ppo)
+    return LevelGenerator(editor, learner, num_levels)
