@@ -33,6 +33,33 @@ def quiet(**kwargs):
     return {"progress": False, "log": lambda *_: None, **kwargs}
 
 
+def run_chunks(config, chunks: int = 2):
+    """Build ``config``'s program and run ``chunks`` chunks through one ``jax.jit``, counting its
+    traces. Returns ``(program, state, metrics, traces, levels)`` with metrics concatenated over
+    the chunks (``[chunks * U]`` or ``[chunks * U, S]``) and the last chunk's levels."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    from ued.build import build
+
+    program = build(config)
+    traces = 0
+
+    def counted(state, start):
+        nonlocal traces
+        traces += 1
+        return program.chunk(state, start)
+
+    chunk = jax.jit(counted)
+    state = jax.jit(program.init)(program.seed_keys())
+    out = []
+    for i in range(chunks):
+        state, metrics, levels = chunk(state, jnp.int32(i * config.updates_per_chunk))
+        out.append(metrics)
+    metrics = jax.tree_util.tree_map(lambda *x: np.concatenate(x), *out)
+    return program, state, metrics, traces, levels
+
+
 @pytest.fixture(scope="session")
 def test_config():
     """The DR config of the maze's ``test`` preset (tiny shapes)."""

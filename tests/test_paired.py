@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import quiet
+from conftest import quiet, run_chunks
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,7 +24,6 @@ from ued.editor import GeneratorConfig, LevelGenerator, make_generator
 from ued.logging import read_csv
 from ued.ppo import ppo_loss
 from ued.rollout import Trajectory
-from ued.train import seed_keys
 
 
 class Killed(Exception):
@@ -204,32 +203,13 @@ def test_flexible_regret_matches_a_hand_built_pair_of_trajectories():
 
 
 # ---- the curricula in the training program -------------------------------------------------
-def _run_chunks(config, chunks=2):
-    program = build(config)
-    traces = 0
-
-    def counted(state, start):
-        nonlocal traces
-        traces += 1
-        return program.chunk(state, start)
-
-    chunk = jax.jit(counted)
-    state = jax.jit(program.init)(seed_keys(config))
-    out = []
-    for i in range(chunks):
-        state, metrics, _ = chunk(state, jnp.int32(i * config.updates_per_chunk))
-        out.append(metrics)
-    metrics = jax.tree_util.tree_map(lambda *x: np.concatenate(x), *out)
-    return program, state, metrics, traces
-
-
 @pytest.fixture(scope="module")
 def paired_chunks():
-    return _run_chunks(preset("paired", "maze", "test"))
+    return run_chunks(preset("paired", "maze", "test"))
 
 
 def test_env_steps_cover_all_three_learners_and_one_compile(paired_chunks):
-    program, _, metrics, traces = paired_chunks
+    program, _, metrics, traces, _ = paired_chunks
     assert traces == 1
     c = program.config
     student = c.ppo.num_envs * c.ppo.num_steps
@@ -241,7 +221,7 @@ def test_env_steps_cover_all_three_learners_and_one_compile(paired_chunks):
 
 
 def test_paired_updates_all_three_learners(paired_chunks):
-    program, state, metrics, _ = paired_chunks
+    program, state, metrics, _, _ = paired_chunks
     for learner in ("student", "antagonist", "generator"):
         assert np.all(metrics[f"{learner}/grad_norm"] > 0), learner
     # The generator's reward is the logged regret, and the generated levels are described.
@@ -260,7 +240,7 @@ def test_paired_updates_all_three_learners(paired_chunks):
 
 
 def test_minimax_adversary_has_no_antagonist_and_rewards_minus_the_return():
-    program, state, metrics, traces = _run_chunks(preset("minimax-adversary", "maze", "test"), 1)
+    program, state, metrics, traces, _ = run_chunks(preset("minimax-adversary", "maze", "test"), 1)
     assert traces == 1 and state.curriculum.antagonist is None
     assert "paired/regret" not in metrics and "env_steps/antagonist" not in metrics
     np.testing.assert_allclose(metrics["generator/reward"], -metrics["protagonist/mean_return"])
@@ -279,7 +259,7 @@ def test_repaired_learns_the_generator_only_on_new_levels():
         eval_every=4,
         checkpoint_every=4,
     )
-    _, state, metrics, traces = _run_chunks(config, 2)
+    _, state, metrics, traces, _ = run_chunks(config, 2)
     assert traces == 1 and state.curriculum.generator is not None
     new = metrics["curriculum/branch"] == 0
     assert new.any() and (~new).any()
@@ -338,8 +318,8 @@ def test_killed_paired_run_resumes_bit_exactly_and_seeds_vmap(tmp_path):
     rows = read_csv(full.out / "curriculum.csv")
     assert {"generated_eval/walls", "generated_eval/solvable"} <= {r["statistic"] for r in rows}
 
-    both = _run_chunks(replace(config, seeds=(0, 1)))[2]
-    single = _run_chunks(replace(config, seed=1))[2]
+    both = run_chunks(replace(config, seeds=(0, 1)))[2]
+    single = run_chunks(replace(config, seed=1))[2]
     for name in ("student/episodes", "env_steps/total", "generated/walls"):
         np.testing.assert_array_equal(both[name][:, 1], single[name], err_msg=name)
     np.testing.assert_allclose(both["paired/regret"][:, 1], single["paired/regret"], atol=1e-5)
