@@ -133,14 +133,14 @@ class ReplayCurriculum(Curriculum):
         if self.mutator is not None:
             branch = jnp.where(state.branch == REPLAY, MUTATE, branch)
 
-        none = jnp.full((self.num_envs,), -1, jnp.int32)
+        no_slots = jnp.full((self.num_envs,), -1, jnp.int32)
 
         def new(key, buffer, generator):
             if self.generator is not None:
                 levels, generator = self.generator.generate(key, generator)
             else:
                 levels = jax.vmap(self.env.sample_level)(jax.random.split(key, self.num_envs))
-            return levels, none, buffer, generator
+            return levels, no_slots, buffer, generator
 
         def replayed(key, buffer, generator):
             buffer, slots, levels = self.buffer.sample(key, buffer, self.num_envs)
@@ -149,7 +149,7 @@ class ReplayCurriculum(Curriculum):
         def mutated(key, buffer, generator):
             parents = LevelBuffer.get(buffer, jnp.maximum(state.slots, 0))
             children = jax.vmap(self.mutator)(jax.random.split(key, self.num_envs), parents)
-            return children, none, buffer, generator
+            return children, no_slots, buffer, generator
 
         branches = [new, replayed] + ([mutated] if self.mutator is not None else [])
         levels, slots, buffer, generator = jax.lax.switch(

@@ -14,7 +14,7 @@ class Killed(Exception):
     pass
 
 
-@pytest.mark.parametrize("algo", ["robust-plr", "accel", "sfl"])
+@pytest.mark.parametrize("algo", ["robust-plr", "accel", "sfl", "repaired"])
 def test_resume_with_curriculum_state_is_bit_exact(algo, tmp_path):
     config = override(preset(algo, "maze", "test"), updates=8, checkpoint_every=4, eval_every=4)
     full = train(config, tmp_path / "a" / "run", **quiet())
