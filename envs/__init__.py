@@ -1,12 +1,14 @@
 """Environment families. Importing this package registers every built-in family in
 ``ued.registry.ENVS`` with its capabilities (see ``ued.env.EnvSpec``):
 
-* ``--env maze`` (``envs.maze``): success, oracle, mutator, renderer, text format, suites,
-  descriptors, encoder.
+* ``--env maze`` (``envs.maze``): success, oracle, mutator, editor, renderer, text format,
+  suites, descriptors, encoder.
+* ``--env gridworld`` and ``--env gridworld-rand`` (``envs.gridworld``, LPG's gridworlds):
+  oracle (tabular only), renderer, text format, suites, descriptors, encoder.
 """
 
 from __future__ import annotations
 
-from . import maze
+from . import gridworld, maze
 
-__all__ = ["maze"]
+__all__ = ["gridworld", "maze"]

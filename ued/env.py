@@ -34,7 +34,8 @@ class Environment(abc.ABC):
 
     Class or instance attributes:
         num_actions: size of the discrete action space.
-        max_steps: the episode time limit.
+        max_steps: the episode time limit (the longest one, where levels set their own:
+            ``time_limit``).
         truncates: whether ``step`` can report ``truncated`` (a time-out that is not terminal).
             Rollouts then compute the value of the pre-reset observation so that GAE bootstraps
             from it; envs that never truncate skip that work.
@@ -66,6 +67,11 @@ class Environment(abc.ABC):
     @abc.abstractmethod
     def dummy_observation(self) -> Obs:
         """A zero observation with the right shapes and dtypes (for network init)."""
+
+    def time_limit(self, level: Level) -> jax.Array:
+        """The episode length on ``level`` (``int32[]``, at most ``max_steps``): ``max_steps``
+        unless levels carry their own (the gridworld's)."""
+        return jnp.asarray(self.max_steps, jnp.int32)
 
 
 class Suite(Protocol):

@@ -103,6 +103,21 @@ class SuiteLevels:
     oracle: Any = None
 
 
+def check_observations_match(suite: str, env, train_env) -> None:
+    """Refuse a suite whose env observes differently from the training env (an agent trained on
+    one cannot act on the other's observations; the maze's fixed-size view always matches)."""
+    shapes = [
+        jax.tree_util.tree_map(lambda x: (x.shape, x.dtype), e.dummy_observation())
+        for e in (env, train_env)
+    ]
+    if shapes[0] != shapes[1]:
+        raise ConfigError(
+            f"suite: {suite!r} is played in an env whose observations ({shapes[0]}) differ from "
+            f"the training env's ({shapes[1]}); train with the suite's env settings to "
+            "evaluate on it"
+        )
+
+
 def resolve_suite(
     spec: EnvSpec | str, train_env, suite: str, *, num_levels: int | None = None, seed: int = 0
 ) -> SuiteLevels:
@@ -123,7 +138,9 @@ def resolve_suite(
     if suite in spec.suites:
         entry = spec.suites[suite]
         names, levels = entry.levels(num_levels, seed)
-        return made(suite, names, levels, entry.env(train_env))
+        env = entry.env(train_env)
+        check_observations_match(suite, env, train_env)
+        return made(suite, names, levels, env)
     if suite in SAMPLED_SUITES:
         if suite == "cvar" and not spec.success:
             raise ConfigError(
