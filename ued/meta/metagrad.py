@@ -1,0 +1,241 @@
+"""Meta-training a learned update rule by meta-gradient (LPG, Oh et al. 2020), as a pure step.
+
+A population of inner agents, each on its own level with its own lifetime, is trained by the rule.
+One meta-step, for every agent (``vmap``):
+  1. ``unroll`` inner updates by the rule, each on a fresh rollout of the agent;
+  2. a rollout of the updated agent, scored by an A2C objective whose advantages come from the
+     agent's *value baseline* (a separate network, trained in step 5 by n-step regression: the
+     reference's baseline never trained);
+  3. the meta-objective: that A2C objective minus entropy bonuses on the policy and on y, plus
+     L2 penalties on the rule's targets (LPG's regularisers), differentiated with respect to the
+     rule's parameters through the unrolled updates;
+then the population's mean meta-gradient takes an Adam step on the rule, each agent keeps its
+updated parameters and env state, and agents past their lifetime are replaced by fresh agents on
+fresh levels from ``level_source``. Initial ages are staggered over the lifetime so that agents
+finish at different meta-steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from .agents import EnvCarry, InnerAgent, InnerRollout
+from .rules import A2C, LPG, AgentState, Progress, inner_update
+
+
+@dataclasses.dataclass(frozen=True)
+class Regularisers:
+    """LPG's meta-regularisers (weights)."""
+
+    policy_entropy: float = 5e-2
+    y_entropy: float = 1e-3
+    pi_hat_l2: float = 5e-3
+    y_hat_l2: float = 1e-3
+
+
+@struct.dataclass
+class Population:
+    """The inner agents (leaves ``[N, ...]``).
+
+    Attributes:
+        agents: parameters and optimiser states trained by the rule; baselines: the value
+        baselines' parameters and optimiser states; carry: each agent's env states on its level;
+        levels: each agent's level; age: ``int32[N]`` inner updates done.
+    """
+
+    agents: AgentState
+    baselines: AgentState
+    carry: EnvCarry
+    levels: Any
+    age: jax.Array
+
+
+@struct.dataclass
+class MetaState:
+    """Everything meta-training carries: the rule's parameters and optimiser state, the
+    population, and a typed key."""
+
+    rule_params: Any
+    rule_opt_state: Any
+    population: Population
+    rng: jax.Array
+
+
+def _entropy(logits):
+    log_p = jax.nn.log_softmax(logits)
+    return -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)
+
+
+@dataclasses.dataclass(frozen=True)
+class MetaGradient:
+    """LPG meta-training by meta-gradient.
+
+    Attributes:
+        rule: the ``LPG`` rule. agent: the ``InnerAgent``. rollout: its ``InnerRollout``.
+        inner_optimizer: the agents' optimiser. baseline_optimizer: the value baselines'.
+        meta_optimizer: the rule's optimiser (LPG: Adam 1e-4).
+        population: N agents. unroll: K inner updates per meta-step.
+        critic: the A2C whose returns and objective score the updated agents.
+        regularisers: LPG's regularisers.
+        level_source: ``key -> level`` for fresh agents.
+        lifetime_of: ``level -> int32[]`` the agent's lifetime in inner updates.
+    """
+
+    rule: LPG
+    agent: InnerAgent
+    rollout: InnerRollout
+    inner_optimizer: optax.GradientTransformation
+    baseline_optimizer: optax.GradientTransformation
+    meta_optimizer: optax.GradientTransformation
+    population: int
+    unroll: int
+    critic: A2C
+    regularisers: Regularisers
+    level_source: Callable[[jax.Array], Any]
+    lifetime_of: Callable[[Any], jax.Array]
+
+    # ---- agents ---------------------------------------------------------------------------------
+    def _fresh(self, key, age) -> Population:
+        """One fresh agent (unbatched) on a fresh level, at ``age``."""
+        k_level, k_agent, k_baseline, k_start = jax.random.split(key, 4)
+        level = self.level_source(k_level)
+        example = self.rollout.env.dummy_observation()[None]
+        params = self.agent.init(k_agent, example)
+        baseline = self.agent.init(k_baseline, example)
+        return Population(
+            agents=AgentState(params, self.inner_optimizer.init(params)),
+            baselines=AgentState(baseline, self.baseline_optimizer.init(baseline)),
+            carry=self.rollout.start(k_start, level),
+            levels=level,
+            age=jnp.asarray(age, jnp.int32),
+        )
+
+    def init(self, key) -> MetaState:
+        """Fresh rule parameters and a population with staggered ages."""
+        k_pop, k_rule, k_shape, k_run = jax.random.split(key, 4)
+        keys = jax.random.split(k_pop, self.population)
+        first = self._fresh(keys[0], 0)
+        lifetime = self.lifetime_of(first.levels)
+        ages = (jnp.arange(self.population) * lifetime) // self.population
+        ages = ages - ages % self.unroll  # whole meta-steps
+        population = jax.vmap(self._fresh)(keys, ages)
+        transitions, _ = self.rollout.play(k_shape, first.agents.params, first.carry)
+        progress = Progress(jnp.float32(0.0), jnp.float32(1.0))
+        rule_params = self.rule.init(k_rule, self.agent, first.agents.params, transitions, progress)
+        return MetaState(rule_params, self.meta_optimizer.init(rule_params), population, k_run)
+
+    # ---- one agent's meta-objective -------------------------------------------------------------
+    def _objective(self, rule_params, member: Population, key):
+        """The meta-objective of one agent after ``unroll`` rule updates, and what the step
+        keeps: ``(loss, (agent state, env carry, meta rollout, metrics))``."""
+        lifetime = self.lifetime_of(member.levels).astype(jnp.float32)
+        keys = jax.random.split(key, self.unroll + 1)
+
+        def update(carry, inputs):
+            state, env_carry = carry
+            key, k = inputs
+            transitions, env_carry = self.rollout.play(
+                key, jax.lax.stop_gradient(state.params), env_carry
+            )
+            progress = Progress((member.age + k).astype(jnp.float32) / lifetime, lifetime)
+            state, _ = inner_update(
+                self.rule, rule_params, self.agent, self.inner_optimizer, state, transitions,
+                progress,
+            )  # fmt: skip
+            return (state, env_carry), transitions.rewards.mean()
+
+        (state, env_carry), inner_rewards = jax.lax.scan(
+            update, (member.agents, member.carry), (keys[:-1], jnp.arange(self.unroll))
+        )
+        transitions, env_carry = self.rollout.play(
+            keys[-1], jax.lax.stop_gradient(state.params), env_carry
+        )
+        logits, y_logits, _ = self.agent.apply(state.params, transitions.obs)
+        _, _, values = self.agent.apply(member.baselines.params, transitions.obs)
+        _, _, next_values = self.agent.apply(member.baselines.params, transitions.next_obs)
+        returns = self.critic.returns(transitions, next_values)
+        advantages = jax.lax.stop_gradient(returns - values)
+        log_pi = jnp.take_along_axis(
+            jax.nn.log_softmax(logits), transitions.actions[..., None], axis=-1
+        )[..., 0]
+        policy = -jnp.mean(log_pi * advantages)
+        entropy, y_entropy = jnp.mean(_entropy(logits)), jnp.mean(_entropy(y_logits))
+        progress = Progress((member.age + self.unroll).astype(jnp.float32) / lifetime, lifetime)
+        pi_hat, y_hat = self.rule.targets(
+            rule_params, state.params, self.agent, transitions, progress
+        )
+        r = self.regularisers
+        loss = (
+            policy
+            - r.policy_entropy * entropy
+            - r.y_entropy * y_entropy
+            + r.pi_hat_l2 * jnp.mean(jnp.square(pi_hat))
+            + r.y_hat_l2 * jnp.mean(jnp.sum(jnp.square(jnp.exp(y_hat)), axis=-1))
+        )
+        metrics = {
+            "meta_loss": loss,
+            "policy_objective": policy,
+            "entropy": entropy,
+            "y_entropy": y_entropy,
+            "pi_hat": jnp.mean(pi_hat),
+            "inner_reward": inner_rewards.mean(),
+            "reward": transitions.rewards.mean(),
+        }
+        return loss, (state, env_carry, transitions, returns, metrics)
+
+    def _train_baseline(self, baselines: AgentState, transitions, returns) -> AgentState:
+        """One regression step of a value baseline towards the n-step returns."""
+
+        def loss(params):
+            _, _, values = self.agent.apply(params, transitions.obs)
+            return 0.5 * jnp.mean(jnp.square(returns - values))
+
+        grads = jax.grad(loss)(baselines.params)
+        updates, opt_state = self.baseline_optimizer.update(grads, baselines.opt_state)
+        return AgentState(optax.apply_updates(baselines.params, updates), opt_state)
+
+    # ---- the meta-step --------------------------------------------------------------------------
+    def step(self, state: MetaState) -> tuple[MetaState, dict[str, jax.Array]]:
+        """One meta-step (pure; ``jax.jit`` it). Returns ``(state, scalar metrics)``."""
+        rng, k_agents, k_fresh = jax.random.split(state.rng, 3)
+        pop = state.population
+        grad_fn = jax.grad(self._objective, has_aux=True)
+
+        def member_step(member, key):
+            grads, (agent, carry, transitions, returns, metrics) = grad_fn(
+                state.rule_params, member, key
+            )
+            baselines = self._train_baseline(member.baselines, transitions, returns)
+            return grads, member.replace(agents=agent, carry=carry, baselines=baselines), metrics
+
+        keys = jax.random.split(k_agents, self.population)
+        grads, pop, metrics = jax.vmap(member_step)(pop, keys)
+        grads = jax.tree_util.tree_map(lambda g: g.mean(axis=0), grads)
+        updates, rule_opt_state = self.meta_optimizer.update(
+            grads, state.rule_opt_state, state.rule_params
+        )
+        rule_params = optax.apply_updates(state.rule_params, updates)
+
+        pop = pop.replace(age=pop.age + self.unroll)
+        finished = pop.age >= jax.vmap(self.lifetime_of)(pop.levels)
+        fresh = jax.vmap(self._fresh)(
+            jax.random.split(k_fresh, self.population), jnp.zeros(self.population, jnp.int32)
+        )
+        pop = jax.tree_util.tree_map(
+            lambda new, old: jnp.where(
+                finished.reshape(finished.shape + (1,) * (old.ndim - 1)), new, old
+            ),
+            fresh,
+            pop,
+        )
+        metrics = {k: v.mean() for k, v in metrics.items()}
+        metrics["rule_grad_norm"] = optax.tree.norm(grads)
+        metrics["finished"] = finished.sum(dtype=jnp.int32)
+        return MetaState(rule_params, rule_opt_state, pop, rng), metrics
