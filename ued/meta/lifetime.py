@@ -1,0 +1,110 @@
+"""Training a fresh inner agent for its whole lifetime with an update rule, and scoring it.
+
+This is what meta-evaluation does on held-out levels (the learned rule against A2C for the same
+lifetime) and what GROOVE's algorithmic regret compares on buffer levels. Everything is pure and
+jittable; levels may have different lifetimes under one ``vmap`` (updates past a level's lifetime
+are skipped, up to a static bound).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from ..env import tree_select
+from .agents import InnerAgent, InnerRollout
+from .rules import AgentState, Progress, inner_update
+
+
+@dataclasses.dataclass(frozen=True)
+class LifetimeTrainer:
+    """Trains fresh agents with a rule and measures their return.
+
+    Attributes:
+        agent: the ``InnerAgent``; rollout: its ``InnerRollout``; optimizer: the inner optimiser.
+        max_updates: static bound on a lifetime (updates past ``level.lifetime`` are skipped).
+        eval_episodes: fresh episodes that score a trained agent.
+    """
+
+    agent: InnerAgent
+    rollout: InnerRollout
+    optimizer: optax.GradientTransformation
+    max_updates: int
+    eval_episodes: int = 32
+
+    def train(self, key, rule, rule_params, level, lifetime) -> tuple[AgentState, jax.Array]:
+        """A fresh agent trained on ``level`` for ``lifetime`` (``int32[]``) updates. Returns
+        ``(agent state, mean reward per step of each update's rollout f32[max_updates])``
+        (NaN past the lifetime)."""
+        k_init, k_start, k_run = jax.random.split(key, 3)
+        params = self.agent.init(k_init, self.rollout.env.dummy_observation()[None])
+        state = AgentState(params, self.optimizer.init(params))
+        carry = self.rollout.start(k_start, level)
+        total = jnp.asarray(lifetime, jnp.float32)
+
+        def update(loop, k):
+            state, carry = loop
+            key = jax.random.fold_in(k_run, k)  # the same keys whatever max_updates is
+            transitions, next_carry = self.rollout.play(key, state.params, carry)
+            progress = Progress(k.astype(jnp.float32) / total, total)
+            new, _ = inner_update(
+                rule, rule_params, self.agent, self.optimizer, state, transitions, progress
+            )
+            live = k < lifetime
+            state = tree_select(live, new, state)
+            carry = tree_select(live, next_carry, carry)
+            return (state, carry), jnp.where(live, transitions.rewards.mean(), jnp.nan)
+
+        (state, _), rewards = jax.lax.scan(update, (state, carry), jnp.arange(self.max_updates))
+        return state, rewards
+
+    def episode_return(self, key, params, level) -> jax.Array:
+        """Mean undiscounted return of ``eval_episodes`` fresh episodes of the agent's policy on
+        ``level`` (``f32[]``), each played to its end (at most ``env.max_steps`` steps)."""
+        env = self.rollout.env
+        k_reset, key = jax.random.split(key)
+        levels = jax.tree_util.tree_map(lambda x: jnp.repeat(x[None], self.eval_episodes, 0), level)
+        obs, state = jax.vmap(env.reset_to_level)(
+            jax.random.split(k_reset, self.eval_episodes), levels
+        )
+        zeros = jnp.zeros(self.eval_episodes, jnp.float32)
+        done = jnp.zeros(self.eval_episodes, jnp.bool_)
+
+        def cond(loop):
+            t, *_, done, _ = loop
+            return (t < env.max_steps) & ~jnp.all(done)
+
+        def body(loop):
+            t, key, obs, state, done, total = loop
+            key, k_act, k_env = jax.random.split(key, 3)
+            logits, _, _ = self.agent.apply(params, obs)
+            actions = jax.random.categorical(k_act, logits).astype(jnp.int32)
+            obs, next_state, reward, terminated, truncated, _ = jax.vmap(env.step)(
+                jax.random.split(k_env, self.eval_episodes), state, actions
+            )
+            total = total + jnp.where(done, 0.0, reward)
+            state = jax.vmap(tree_select)(done, state, next_state)
+            return t + 1, key, obs, state, done | terminated | truncated, total
+
+        loop = (jnp.zeros((), jnp.int32), key, obs, state, done, zeros)
+        return jax.lax.while_loop(cond, body, loop)[-1].mean()
+
+    def score(self, key, rule, rule_params, level, lifetime) -> tuple[jax.Array, jax.Array]:
+        """Train a fresh agent for its lifetime, then score it. Returns ``(episode return f32[],
+        reward curve f32[max_updates])``."""
+        k_train, k_eval = jax.random.split(key)
+        state, curve = self.train(k_train, rule, rule_params, level, lifetime)
+        return self.episode_return(k_eval, state.params, level), curve
+
+
+def normalised(returns: jax.Array, baseline: jax.Array, floor: jax.Array | None = None) -> Any:
+    """Returns normalised by a baseline's (``returns / baseline``), or, with ``floor`` (e.g. a
+    random policy's return), by the baseline's gain over it: ``(r - floor) / (baseline -
+    floor)``. Levels where the denominator is ~0 give NaN rather than a huge ratio."""
+    low = 0.0 if floor is None else floor
+    gap = baseline - low
+    return jnp.where(jnp.abs(gap) > 1e-6, (returns - low) / jnp.where(gap == 0, 1.0, gap), jnp.nan)
