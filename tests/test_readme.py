@@ -71,6 +71,8 @@ def test_command_lines_parse_and_validate(argv):
             cli.build_config(parsed, overrides)
     elif command == "eval":
         tyro.cli(cli.EvalArgs, args=args)
+    elif command == "meta-train":
+        tyro.cli(cli.MetaTrainArgs, args=args, return_unknown_args=True)
     else:
         assert command == "bench"
         tyro.cli(cli.BenchArgs, args=args)

@@ -32,9 +32,11 @@ from .train import UEDProgram, seed_keys, seed_slice
 __all__ = [
     "LoadedRun",
     "build",
+    "build_meta",
     "evaluate_runs",
     "load_run",
     "make_learner",
+    "meta_train",
     "preset",
     "train",
 ]
@@ -90,6 +92,33 @@ def train(
     if resume:
         config = resume_config(out, None if config is None else config.updates)
     program = build(config)
+    return run_program(program, out, resume=resume, progress=progress, log=log, on_chunk=on_chunk)
+
+
+def build_meta(config, validate: bool = True):
+    """The meta-training program for a ``ued.meta.config.MetaTrainConfig`` (validated first)."""
+    from .meta import config as meta_config
+    from .meta.program import MetaProgram
+
+    if validate:
+        meta_config.validate(config)
+    spec = registry.ENVS.get(config.env)
+    return MetaProgram(config, spec.make(config.env_config), spec)
+
+
+def meta_train(config, out: Path, *, resume: bool = False, progress: bool = True, log=print,
+               on_chunk=None) -> RunResult:  # fmt: skip
+    """Meta-train (or continue) and write everything under ``out`` (``ued.loop.run``). When
+    resuming, the run's own ``config.json`` is used, with ``config.updates`` as the new total
+    if a config is given."""
+    from .meta import config as meta_config
+
+    if resume:
+        if not Path(out).is_dir():
+            raise RunError(f"--resume {out}: no such run directory")
+        saved = meta_config.load(Path(out) / "config.json")
+        config = saved if config is None else dataclasses.replace(saved, updates=config.updates)
+    program = build_meta(config)
     return run_program(program, out, resume=resume, progress=progress, log=log, on_chunk=on_chunk)
 
 

@@ -1,4 +1,4 @@
-"""The ``ued`` command: ``ued train``, ``ued eval``, ``ued bench``.
+"""The ``ued`` command: ``ued train``, ``ued eval``, ``ued bench``, ``ued meta-train``.
 
 ``ued train`` takes the run-level options below; any field of the run's config can then be
 overridden with tyro flags, e.g. ``--ppo.lr 3e-4 --env-config.n-walls 60
@@ -181,12 +181,83 @@ def bench_main(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"train": train_main, "eval": eval_main, "bench": bench_main}
-USAGE = """usage: ued [--plugins MODULE[,MODULE...]] {train,eval,bench} [options]
+@dataclasses.dataclass
+class MetaTrainArgs:
+    """Meta-train a learned update rule (LPG) on an env's level distribution. Other config
+    fields (agents, rule, population, unroll, ...) are overridden like ued train's."""
+
+    algo: Literal["lpg"] = "lpg"
+    """Meta-learner: lpg (LPG by meta-gradient)."""
+    env: str = "gridworld"
+    """Environment family (gridworld, gridworld-rand, or any whose levels carry a lifetime)."""
+    preset: Literal["test", "cpu", "paper"] = "cpu"
+    """Settings preset."""
+    seed: int = 0
+    """Random seed."""
+    seeds: str | None = None
+    """Several seeds in one vmapped program, e.g. 0,1,2 (overrides --seed)."""
+    out: Path | None = None
+    """Run directory (default checkpoints/meta-<algo>-<env>-<preset>-s<seed>)."""
+    updates: int | None = None
+    """Total meta-steps (default: the preset's)."""
+    resume: Path | None = None
+    """Continue the run in this directory from its last checkpoint (bit-exact)."""
+    progress: bool = True
+    """Show a progress bar."""
+
+
+def meta_train_main(argv: list[str]) -> int:
+    """``ued meta-train``."""
+    from . import registry
+    from .build import meta_train
+    from .meta.config import MetaTrainConfig, preset, validate
+
+    args, overrides = tyro.cli(
+        MetaTrainArgs, args=argv, return_unknown_args=True, prog="ued meta-train"
+    )
+    config = None
+    if args.resume is None:
+        config = dataclasses.replace(
+            preset(args.algo, args.env, args.preset), seed=args.seed, seeds=_parse_seeds(args.seeds)
+        )
+        if overrides:
+            config = tyro.cli(
+                MetaTrainConfig[registry.ENVS.get(args.env).Config],
+                default=config,
+                args=overrides,
+                prog=f"ued meta-train --env {args.env} --preset {args.preset}",
+            )
+    if args.updates is not None:
+        config = dataclasses.replace(config or preset(), updates=args.updates)
+    if config is not None and args.resume is None:
+        validate(config)
+    seeds = "-".join(map(str, (config.seed_list if config else ())))
+    out = (
+        args.resume
+        or args.out
+        or Path("checkpoints") / (f"meta-{args.algo}-{args.env}-{args.preset}-s{seeds}")
+    )
+    result = meta_train(config, out, resume=args.resume is not None, progress=args.progress)
+    print(
+        f"meta-trained up to step {result.updates} in {result.train_s:.1f}s "
+        f"({result.steps_per_s:,.0f} inner env steps/s, compile {result.compile_s:.1f}s); "
+        f"outputs in {result.out}"
+    )
+    return 0
+
+
+COMMANDS = {
+    "train": train_main,
+    "eval": eval_main,
+    "bench": bench_main,
+    "meta-train": meta_train_main,
+}
+USAGE = """usage: ued [--plugins MODULE[,MODULE...]] {train,eval,bench,meta-train} [options]
 
   ued train --algo dr --env maze --preset cpu --out checkpoints/my-run
   ued eval checkpoints/my-run --suite classic --out results/eval.csv
   ued bench --preset paper --algo dr
+  ued meta-train --algo lpg --env gridworld --preset cpu --out checkpoints/lpg
   ued --plugins my_envs train --env my-env --algo robust-plr   # an env registered by my_envs
 
 Run `ued <command> --help` for the options of each command."""

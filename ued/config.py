@@ -331,12 +331,13 @@ def from_dict(data: dict[str, Any]) -> TrainConfig:
     return dataclasses.replace(config, env_config=env_config, curriculum=curriculum)
 
 
-def differences(saved: dict[str, Any], config: TrainConfig, ignore=()) -> list[str]:
+def differences(saved: dict[str, Any], config, ignore=(), rebuild=None) -> list[str]:
     """Dotted names of the fields where a saved ``to_dict`` differs from ``config``. A field
-    missing from ``saved`` (added to the config after it was written) counts as its default."""
+    missing from ``saved`` (added to the config after it was written) counts as its default.
+    ``rebuild`` reads a saved dict back (``from_dict``, the ``TrainConfig`` one, by default)."""
     current = json.loads(json.dumps(to_dict(config)))
     try:
-        saved = json.loads(json.dumps(to_dict(from_dict(saved))))
+        saved = json.loads(json.dumps(to_dict((rebuild or from_dict)(saved))))
     except ConfigError:
         pass  # unknown or removed fields: compare as written, so they show up as differences
 

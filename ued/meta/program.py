@@ -1,0 +1,206 @@
+"""Meta-training as a program on the one host loop (``ued.loop.run``).
+
+``chunk`` runs ``updates_per_chunk`` meta-steps (``ued.meta.metagrad.MetaGradient.step``) in one
+``lax.scan``, ``vmap``-ed over seeds; the loop owns ``metrics.csv``, progress, checkpoints and
+bit-exact resume exactly as for UED training. At evaluation points, ``evaluate`` meta-evaluates:
+on every level of the configured suites it trains a fresh agent with the current rule and one
+with A2C for the same lifetime (at most ``eval_lifetime`` updates) and reports both returns and
+their ratio.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .. import config as config_lib
+from ..env import EnvSpec
+from ..train import seed_keys, seed_slice
+from .agents import InnerAgent, InnerRollout
+from .config import MetaTrainConfig, from_dict
+from .lifetime import LifetimeTrainer
+from .metagrad import MetaGradient, Regularisers
+from .rules import A2C, LPG, LPGNetwork
+
+
+def inner_agent(config: MetaTrainConfig, spec: EnvSpec, env) -> InnerAgent:
+    """The inner agent: the env's encoder (tabular levels: an embedding of ``agent.embedding``
+    features) then the agent's MLP."""
+    env_config = config.env_config
+    if hasattr(env_config, "embedding"):
+        env_config = dataclasses.replace(env_config, embedding=config.agent.embedding)
+    return InnerAgent(
+        env.num_actions,
+        spec.make_encoder(env_config),
+        prediction_size=config.agent.prediction_size,
+        hidden=tuple(config.agent.hidden),
+    )
+
+
+def _optimizer(name: str, lr: float) -> optax.GradientTransformation:
+    return optax.adam(lr) if name == "adam" else optax.sgd(lr)
+
+
+@dataclasses.dataclass(eq=False)
+class MetaProgram:
+    """LPG meta-training as a ``ued.program.Program`` (built by ``ued.build.build_meta``).
+
+    Attributes:
+        config: the validated ``MetaTrainConfig``; env: the env; spec: its registry entry.
+    """
+
+    config: MetaTrainConfig
+    env: Any
+    spec: EnvSpec
+
+    def __post_init__(self):
+        c = self.config
+        self.agent = inner_agent(c, self.spec, self.env)
+        self.rollout = InnerRollout(self.env, self.agent, c.agent.num_envs, c.agent.num_steps)
+        r = c.rule
+        self.rule = LPG(
+            network=LPGNetwork(
+                hidden=r.hidden,
+                embedding=r.embedding,
+                prediction_size=c.agent.prediction_size,
+                lifetime_conditioned=r.lifetime_conditioned,
+            ),
+            gamma=c.agent.gamma,
+            alpha_y=r.alpha_y,
+        )
+        self.inner_optimizer = _optimizer(c.agent.optimizer, c.agent.lr)
+        self.meta = MetaGradient(
+            rule=self.rule,
+            agent=self.agent,
+            rollout=self.rollout,
+            inner_optimizer=self.inner_optimizer,
+            baseline_optimizer=optax.adam(c.baseline_lr),
+            meta_optimizer=optax.adam(c.meta_lr),
+            population=c.population,
+            unroll=c.unroll,
+            critic=A2C(gamma=c.agent.gamma),
+            regularisers=Regularisers(c.policy_entropy, c.y_entropy, c.pi_hat_l2, c.y_hat_l2),
+            level_source=self.env.sample_level,
+            lifetime_of=lambda level: level.lifetime,
+        )
+        self.several = len(c.seed_list) > 1
+        self._suites = None
+
+    # ---- the pure core -----------------------------------------------------------------------
+    @property
+    def steps_per_update(self) -> int:
+        """Inner-agent env steps of one meta-step of one seed (unrolled and meta rollouts)."""
+        c = self.config
+        return c.population * (c.unroll + 1) * c.agent.num_envs * c.agent.num_steps
+
+    def seed_keys(self):
+        """One typed key per seed."""
+        return seed_keys(self.config)
+
+    def init(self, keys):
+        """The initial meta-state (batched over seeds if several; initialised one seed after
+        another, as ``ued.train`` does)."""
+        return jax.lax.map(self.meta.init, keys) if self.several else self.meta.init(keys)
+
+    def chunk(self, state, start):
+        """``updates_per_chunk`` meta-steps. Returns ``(state, metrics [U] or [U, S], None)``."""
+        step = jax.vmap(self.meta.step) if self.several else self.meta.step
+
+        def body(state, _):
+            return step(state)
+
+        state, metrics = jax.lax.scan(body, state, None, length=self.config.updates_per_chunk)
+        return state, metrics, None
+
+    # ---- host-side hooks ---------------------------------------------------------------------
+    @functools.lru_cache(maxsize=8)  # noqa: B019 (one program per run; a few suite envs)
+    def _scorer(self, env):
+        """``(key, rule params, levels [N]) -> (learned f32[N], a2c f32[N])`` in ``env``."""
+        agent = self.agent
+        rollout = InnerRollout(env, agent, self.config.agent.num_envs, self.config.agent.num_steps)
+        trainer = LifetimeTrainer(agent, rollout, self.inner_optimizer, self.config.eval_lifetime)
+        a2c = A2C(gamma=self.config.agent.gamma)
+
+        def score(key, rule_params, levels):
+            lifetimes = jnp.minimum(levels.lifetime, self.config.eval_lifetime)
+            keys = jax.random.split(key, lifetimes.shape[0])
+
+            def one(key, level, lifetime):
+                learned, _ = trainer.score(key, self.rule, rule_params, level, lifetime)
+                baseline, _ = trainer.score(key, a2c, None, level, lifetime)
+                return learned, baseline
+
+            return jax.vmap(one)(keys, levels, lifetimes)
+
+        return jax.jit(score)
+
+    def _eval_levels(self):
+        if self._suites is None:
+            from ..evaluate import resolve_suite
+
+            c = self.config
+            self._suites = [
+                resolve_suite(self.spec, self.env, s, num_levels=c.eval_levels, seed=0)
+                for s in c.eval_suites
+            ]
+        return self._suites
+
+    def evaluate(self, state, update: int, run: str) -> list[dict[str, Any]]:
+        """Meta-evaluation rows: per level the return of a fresh agent trained by the current
+        rule (``lpg_return``), by A2C (``a2c_return``) and their ratio (``normalised``)."""
+        rows = []
+        for i, seed in enumerate(self.config.seed_list):
+            rule_params = seed_slice(state.rule_params, i, self.several)
+            for suite in self._eval_levels():
+                key = jax.random.fold_in(jax.random.key(seed), update)
+                scorer = self._scorer(suite.env)
+                learned, a2c = (np.asarray(x) for x in scorer(key, rule_params, suite.levels))
+                for name, lpg_value, a2c_value in zip(suite.names, learned, a2c):
+                    ratio = lpg_value / a2c_value if abs(a2c_value) > 1e-6 else float("nan")
+                    for statistic, value in (
+                        ("lpg_return", lpg_value), ("a2c_return", a2c_value), ("normalised", ratio)
+                    ):  # fmt: skip
+                        rows.append(
+                            {
+                                "run": run, "seed": seed, "update": update, "suite": suite.suite,
+                                "level": name, "statistic": statistic, "alpha": "",
+                                "value": float(value),
+                            }
+                        )  # fmt: skip
+        return rows
+
+    def inspect(self, state, update: int, aux, evaluated: bool, plots_dir: Path):
+        """No per-chunk diagnostics yet."""
+        return []
+
+    def plots(self, out: Path, aux) -> None:
+        """Meta-training curves."""
+        from ..plots import training_curves
+
+        curves = (
+            ("meta_loss", "meta-objective"),
+            ("reward", "reward per step of the updated agents"),
+            ("entropy", "policy entropy of the updated agents"),
+            ("pi_hat", "LPG's mean policy target"),
+        )
+        (out / "plots").mkdir(exist_ok=True)
+        training_curves(out / "metrics.csv", out / "plots" / "curves.png", curves=curves)
+
+    def progress(self, last: dict[str, float]) -> dict[str, str]:
+        """The meta-objective and the updated agents' reward for the progress bar."""
+        return {"meta_loss": f"{last['meta_loss']:.3g}", "reward": f"{last['reward']:.3g}"}
+
+    def config_differences(self, saved: dict[str, Any]) -> list[str]:
+        """Fields where a saved config differs (``updates`` may be extended)."""
+        return config_lib.differences(saved, self.config, ignore=("updates",), rebuild=from_dict)
+
+    def config_dict(self) -> dict[str, Any]:
+        """The JSON-ready config."""
+        return config_lib.to_dict(self.config)
