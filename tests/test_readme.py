@@ -73,6 +73,8 @@ def test_command_lines_parse_and_validate(argv):
         tyro.cli(cli.EvalArgs, args=args)
     elif command == "meta-train":
         tyro.cli(cli.MetaTrainArgs, args=args, return_unknown_args=True)
+    elif command == "meta-eval":
+        tyro.cli(cli.MetaEvalArgs, args=args)
     else:
         assert command == "bench"
         tyro.cli(cli.BenchArgs, args=args)

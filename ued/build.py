@@ -36,6 +36,7 @@ __all__ = [
     "evaluate_runs",
     "load_run",
     "make_learner",
+    "meta_evaluate",
     "meta_train",
     "preset",
     "train",
@@ -120,6 +121,79 @@ def meta_train(config, out: Path, *, resume: bool = False, progress: bool = True
         config = saved if config is None else dataclasses.replace(saved, updates=config.updates)
     program = build_meta(config)
     return run_program(program, out, resume=resume, progress=progress, log=log, on_chunk=on_chunk)
+
+
+def meta_evaluate(
+    runs: Sequence[Path],
+    suites: Sequence[str],
+    *,
+    num_levels: int,
+    lifetime: int | None,
+    out: Path,
+    step: int | None = None,
+) -> str:
+    """``ued meta-eval``: for every seed of every meta-training run (checkpoint ``step``, the
+    latest by default), train fresh agents with its rule and with A2C for the same lifetime on
+    every level of ``suites``. Writes the tidy CSV ``out`` and a Markdown summary next to it
+    (mean over levels, then mean ± s.e. over seeds); returns the summary."""
+    from .logging import CsvLog
+    from .meta import config as meta_config
+
+    rows: list[dict[str, Any]] = []
+    for run in map(Path, runs):
+        config = meta_config.load(run / "config.json")
+        config = dataclasses.replace(
+            config,
+            eval_suites=tuple(suites),
+            eval_levels=num_levels,
+            eval_lifetime=lifetime or config.eval_lifetime,
+        )
+        program = build_meta(config)
+        checkpointer = Checkpointer(run / "checkpoints")
+        steps = checkpointer.all_steps()
+        if not steps:
+            raise CheckpointError(f"{run}: no complete checkpoint under {run / 'checkpoints'}")
+        chosen = steps[-1] if step is None else step
+        if chosen not in steps:
+            raise CheckpointError(f"{run}: no checkpoint {chosen} (have {steps})")
+        abstract = jax.eval_shape(program.init, program.seed_keys())
+        state, _ = checkpointer.restore(chosen, abstract)
+        checkpointer.close()
+        rows += program.evaluate(state, chosen, run.name)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    CsvLog(out).write(rows)
+    table = meta_summary(rows)
+    out.with_suffix(".md").write_text(table + "\n")
+    return table
+
+
+def meta_summary(rows: list[dict[str, Any]]) -> str:
+    """Markdown: per run and suite, each statistic's mean over levels (NaN-aware), then mean ±
+    s.e. over seeds."""
+    import numpy as np
+
+    names = ("lpg_return", "a2c_return", "normalised", "oracle_normalised")
+    lines = ["| run | suite | seeds | " + " | ".join(names) + " |", "|---" * (len(names) + 3) + "|"]
+    for run, suite in sorted({(r["run"], r["suite"]) for r in rows}):
+        mine = [r for r in rows if (r["run"], r["suite"]) == (run, suite)]
+        seeds = sorted({r["seed"] for r in mine})
+        cells = []
+        for name in names:
+            per_seed = [
+                np.nanmean([r["value"] for r in mine if r["seed"] == s and r["statistic"] == name]
+                           or [np.nan])
+                for s in seeds
+            ]  # fmt: skip
+            values = np.array(per_seed, np.float64)
+            values = values[~np.isnan(values)]
+            if values.size == 0:
+                cells.append("-")
+                continue
+            se = values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else np.nan
+            cells.append(f"{values.mean():.3f}" + ("" if np.isnan(se) else f" ± {se:.3f}"))
+        lines.append(f"| {run} | {suite} | {len(seeds)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 @dataclasses.dataclass

@@ -1,4 +1,5 @@
-"""The ``ued`` command: ``ued train``, ``ued eval``, ``ued bench``, ``ued meta-train``.
+"""The ``ued`` command: ``ued train``, ``ued eval``, ``ued bench``, ``ued meta-train``,
+``ued meta-eval``.
 
 ``ued train`` takes the run-level options below; any field of the run's config can then be
 overridden with tyro flags, e.g. ``--ppo.lr 3e-4 --env-config.n-walls 60
@@ -246,18 +247,62 @@ def meta_train_main(argv: list[str]) -> int:
     return 0
 
 
+@dataclasses.dataclass
+class MetaEvalArgs:
+    """Meta-evaluate learned rules: train fresh agents with each run's rule and with A2C for the
+    same lifetime on held-out levels."""
+
+    runs: Annotated[tuple[Path, ...], tyro.conf.Positional]
+    """Run directories written by `ued meta-train`."""
+    suite: tuple[str, ...] = ("lpg-grids",)
+    """Suites: lpg-grids (LPG's five gridworlds), mazes (the classic mazes), random, or files."""
+    levels: int = 16
+    """Levels of the random suite."""
+    lifetime: int | None = None
+    """Inner updates per agent (at most; default: the run's eval_lifetime)."""
+    step: int | None = None
+    """Checkpoint to read (default: the latest)."""
+    out: Path = Path("meta_eval.csv")
+    """Tidy CSV of results (a Markdown summary goes next to it)."""
+
+
+def meta_eval_main(argv: list[str]) -> int:
+    """``ued meta-eval``."""
+    from .build import meta_evaluate
+
+    args = tyro.cli(MetaEvalArgs, args=argv, prog="ued meta-eval")
+    if args.levels <= 0:
+        raise ConfigError(f"levels: must be positive, got {args.levels}")
+    if args.lifetime is not None and args.lifetime <= 0:
+        raise ConfigError(f"lifetime: must be positive, got {args.lifetime}")
+    table = meta_evaluate(
+        list(args.runs),
+        list(args.suite),
+        num_levels=args.levels,
+        lifetime=args.lifetime,
+        out=args.out,
+        step=args.step,
+    )
+    print(table)
+    return 0
+
+
 COMMANDS = {
     "train": train_main,
     "eval": eval_main,
     "bench": bench_main,
     "meta-train": meta_train_main,
+    "meta-eval": meta_eval_main,
 }
-USAGE = """usage: ued [--plugins MODULE[,MODULE...]] {train,eval,bench,meta-train} [options]
+USAGE = """usage: ued [--plugins MODULE[,MODULE...]] COMMAND [options]
+
+commands: train, eval, bench, meta-train, meta-eval
 
   ued train --algo dr --env maze --preset cpu --out checkpoints/my-run
   ued eval checkpoints/my-run --suite classic --out results/eval.csv
   ued bench --preset paper --algo dr
   ued meta-train --algo lpg --env gridworld --preset cpu --out checkpoints/lpg
+  ued meta-eval checkpoints/lpg --suite lpg-grids mazes --out results/lpg_eval.csv
   ued --plugins my_envs train --env my-env --algo robust-plr   # an env registered by my_envs
 
 Run `ued <command> --help` for the options of each command."""

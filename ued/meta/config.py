@@ -96,8 +96,11 @@ class MetaTrainConfig(Generic[E]):
     """Inner agents."""
     rule: RuleConfig = dataclasses.field(default_factory=RuleConfig)
     """The learned rule."""
+    backend: Literal["gradient", "es"] = "gradient"
+    """How the rule is meta-learned: meta-gradient through ``unroll`` inner updates, or
+    evolution strategies (OpenES, antithetic pairs, full-lifetime unrolls)."""
     population: int = 8
-    """Inner agents trained at once."""
+    """Inner agents trained at once (meta-gradient) or ES members per generation (even)."""
     unroll: int = 5
     """Inner updates unrolled per meta-step (K)."""
     meta_lr: float = 1e-4
@@ -112,6 +115,12 @@ class MetaTrainConfig(Generic[E]):
     """Meta-regulariser: L2 of LPG's policy target."""
     y_hat_l2: float = 1e-3
     """Meta-regulariser: L2 of LPG's prediction target."""
+    es_sigma: float = 0.02
+    """ES: standard deviation of the rule's perturbations."""
+    es_lr: float = 0.01
+    """ES: Adam step size of the mean rule."""
+    es_lifetime: int = 50
+    """ES: the most inner updates of one member's agent (levels may have shorter lifetimes)."""
 
     @property
     def seed_list(self) -> tuple[int, ...]:
@@ -178,6 +187,14 @@ def validate(config: MetaTrainConfig) -> MetaTrainConfig:
     require(config.rule.alpha_y >= 0, "rule.alpha_y", f"must be >= 0, got {config.rule.alpha_y}")
     for name in ("policy_entropy", "y_entropy", "pi_hat_l2", "y_hat_l2"):
         require(getattr(config, name) >= 0, name, f"must be >= 0, got {getattr(config, name)}")
+    require(config.backend in ("gradient", "es"), "backend", f"unknown {config.backend!r}")
+    if config.backend == "es":
+        positive(config, "", "es_sigma", "es_lr", "es_lifetime")
+        require(
+            config.population % 2 == 0,
+            "population",
+            f"ES evaluates antithetic pairs, so it must be even, got {config.population}",
+        )
     for suite in config.eval_suites:
         check_suite_name(config.env, suite, "eval_suites")
     return config

@@ -131,6 +131,10 @@ class MetaGradient:
         rule_params = self.rule.init(k_rule, self.agent, first.agents.params, transitions, progress)
         return MetaState(rule_params, self.meta_optimizer.init(rule_params), population, k_run)
 
+    def current_rule(self, state: MetaState):
+        """The rule's current parameters."""
+        return state.rule_params
+
     # ---- one agent's meta-objective -------------------------------------------------------------
     def _objective(self, rule_params, member: Population, key):
         """The meta-objective of one agent after ``unroll`` rule updates, and what the step

@@ -1,6 +1,7 @@
 """Meta-training as a program on the one host loop (``ued.loop.run``).
 
-``chunk`` runs ``updates_per_chunk`` meta-steps (``ued.meta.metagrad.MetaGradient.step``) in one
+``chunk`` runs ``updates_per_chunk`` meta-steps (``ued.meta.metagrad.MetaGradient.step``, or
+``ued.meta.evolution.EvolutionStrategy.step`` with ``backend = "es"``) in one
 ``lax.scan``, ``vmap``-ed over seeds; the loop owns ``metrics.csv``, progress, checkpoints and
 bit-exact resume exactly as for UED training. At evaluation points, ``evaluate`` meta-evaluates:
 on every level of the configured suites it trains a fresh agent with the current rule and one
@@ -25,6 +26,7 @@ from ..env import EnvSpec
 from ..train import seed_keys, seed_slice
 from .agents import InnerAgent, InnerRollout
 from .config import MetaTrainConfig, from_dict
+from .evolution import EvolutionStrategy
 from .lifetime import LifetimeTrainer
 from .metagrad import MetaGradient, Regularisers
 from .rules import A2C, LPG, LPGNetwork
@@ -76,7 +78,13 @@ class MetaProgram:
             alpha_y=r.alpha_y,
         )
         self.inner_optimizer = _optimizer(c.agent.optimizer, c.agent.lr)
-        self.meta = MetaGradient(
+        self.several = len(c.seed_list) > 1
+        self._suites = None
+        self.meta = self._evolution() if c.backend == "es" else self._meta_gradient()
+
+    def _meta_gradient(self) -> MetaGradient:
+        c = self.config
+        return MetaGradient(
             rule=self.rule,
             agent=self.agent,
             rollout=self.rollout,
@@ -90,15 +98,27 @@ class MetaProgram:
             level_source=self.env.sample_level,
             lifetime_of=lambda level: level.lifetime,
         )
-        self.several = len(c.seed_list) > 1
-        self._suites = None
+
+    def _evolution(self) -> EvolutionStrategy:
+        c = self.config
+        return EvolutionStrategy(
+            rule=self.rule,
+            trainer=LifetimeTrainer(self.agent, self.rollout, self.inner_optimizer, c.es_lifetime),
+            population=c.population,
+            sigma=c.es_sigma,
+            lr=c.es_lr,
+            level_source=self.env.sample_level,
+            lifetime_of=lambda level: level.lifetime,
+        )
 
     # ---- the pure core -----------------------------------------------------------------------
     @property
     def steps_per_update(self) -> int:
-        """Inner-agent env steps of one meta-step of one seed (unrolled and meta rollouts)."""
+        """Inner-agent env steps of one meta-step of one seed: the unrolled and meta rollouts
+        (meta-gradient), or every member's full lifetime at most (ES)."""
         c = self.config
-        return c.population * (c.unroll + 1) * c.agent.num_envs * c.agent.num_steps
+        rollouts = c.es_lifetime if c.backend == "es" else c.unroll + 1
+        return c.population * rollouts * c.agent.num_envs * c.agent.num_steps
 
     def seed_keys(self):
         """One typed key per seed."""
@@ -154,19 +174,28 @@ class MetaProgram:
 
     def evaluate(self, state, update: int, run: str) -> list[dict[str, Any]]:
         """Meta-evaluation rows: per level the return of a fresh agent trained by the current
-        rule (``lpg_return``), by A2C (``a2c_return``) and their ratio (``normalised``)."""
+        rule (``lpg_return``), by A2C (``a2c_return``) and their ratio (``normalised``); with an
+        oracle (tabular gridworlds) also ``optimal_return`` and ``oracle_normalised``."""
         rows = []
         for i, seed in enumerate(self.config.seed_list):
-            rule_params = seed_slice(state.rule_params, i, self.several)
+            rule_params = self.meta.current_rule(seed_slice(state, i, self.several))
             for suite in self._eval_levels():
                 key = jax.random.fold_in(jax.random.key(seed), update)
                 scorer = self._scorer(suite.env)
                 learned, a2c = (np.asarray(x) for x in scorer(key, rule_params, suite.levels))
-                for name, lpg_value, a2c_value in zip(suite.names, learned, a2c):
+                optimal = self._optimal(suite)
+                for j, (name, lpg_value, a2c_value) in enumerate(zip(suite.names, learned, a2c)):
                     ratio = lpg_value / a2c_value if abs(a2c_value) > 1e-6 else float("nan")
-                    for statistic, value in (
+                    values = [
                         ("lpg_return", lpg_value), ("a2c_return", a2c_value), ("normalised", ratio)
-                    ):  # fmt: skip
+                    ]  # fmt: skip
+                    if optimal is not None:  # exact optimal expected return (undiscounted)
+                        best = optimal[j]
+                        values += [
+                            ("optimal_return", best),
+                            ("oracle_normalised", lpg_value / best if abs(best) > 1e-6 else np.nan),
+                        ]
+                    for statistic, value in values:
                         rows.append(
                             {
                                 "run": run, "seed": seed, "update": update, "suite": suite.suite,
@@ -175,6 +204,17 @@ class MetaProgram:
                             }
                         )  # fmt: skip
         return rows
+
+    def _optimal(self, suite):
+        """V* (undiscounted) of the suite's levels from the env's oracle, cached; None without
+        an oracle."""
+        from ..evaluate import oracle_values
+
+        if not hasattr(self, "_optima"):
+            self._optima = {}
+        if suite.suite not in self._optima:
+            self._optima[suite.suite] = oracle_values(suite.oracle, suite.env, suite.levels, 1.0)
+        return self._optima[suite.suite]
 
     def inspect(self, state, update: int, aux, evaluated: bool, plots_dir: Path):
         """No per-chunk diagnostics yet."""
@@ -187,6 +227,8 @@ class MetaProgram:
         curves = (
             ("meta_loss", "meta-objective"),
             ("reward", "reward per step of the updated agents"),
+            ("return", "ES: members' final return"),
+            ("pair_difference", "ES: |return difference| within antithetic pairs"),
             ("entropy", "policy entropy of the updated agents"),
             ("pi_hat", "LPG's mean policy target"),
         )
@@ -194,8 +236,9 @@ class MetaProgram:
         training_curves(out / "metrics.csv", out / "plots" / "curves.png", curves=curves)
 
     def progress(self, last: dict[str, float]) -> dict[str, str]:
-        """The meta-objective and the updated agents' reward for the progress bar."""
-        return {"meta_loss": f"{last['meta_loss']:.3g}", "reward": f"{last['reward']:.3g}"}
+        """The meta-objective and reward (meta-gradient) or the members' return (ES)."""
+        shown = ("meta_loss", "reward", "return")
+        return {name: f"{last[name]:.3g}" for name in shown if name in last}
 
     def config_differences(self, saved: dict[str, Any]) -> list[str]:
         """Fields where a saved config differs (``updates`` may be extended)."""

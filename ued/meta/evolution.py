@@ -1,0 +1,126 @@
+"""Meta-training a learned update rule by evolution strategies (evosax's OpenES), as a pure step.
+
+Each meta-step asks OpenES for a population of rule parameters in antithetic pairs (``theta +
+sigma eps`` and ``theta - sigma eps``, members ``i`` and ``i + P/2``), trains one fresh agent per
+member for its level's *whole* lifetime with that rule, and tells OpenES the negated final
+returns (it minimises). The two members of a pair play the same level with the same keys (agent
+initialisation and every rollout), so their difference measures the perturbation, not the level
+or the luck. Full-lifetime unrolls need no gradient through training, which is what the
+lifetime-conditioned rule needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from evosax.algorithms import Open_ES
+from flax import struct
+
+from .lifetime import LifetimeTrainer
+from .rules import LPG, Progress
+
+
+def _strong(tree):
+    """The tree with every weakly typed leaf made strong: evosax produces weak scalars (its
+    initial best fitness, the schedule's std), which would retrace a jitted step."""
+    return jax.tree_util.tree_map(lambda x: jax.lax.convert_element_type(x, x.dtype), tree)
+
+
+@struct.dataclass
+class ESState:
+    """OpenES's state (its mean is the current rule) and a typed key."""
+
+    es_state: Any
+    rng: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class EvolutionStrategy:
+    """LPG meta-training by OpenES with antithetic pairs.
+
+    Attributes:
+        rule: the ``LPG`` rule. trainer: trains and scores fresh agents (its ``max_updates``
+            bounds a lifetime). population: P members (even: P/2 antithetic pairs).
+        sigma: the perturbation's standard deviation. lr: Adam step size on the mean.
+        level_source: ``key -> level``. lifetime_of: ``level -> int32[]``.
+    """
+
+    rule: LPG
+    trainer: LifetimeTrainer
+    population: int
+    sigma: float
+    lr: float
+    level_source: Callable[[jax.Array], Any]
+    lifetime_of: Callable[[Any], jax.Array]
+
+    @functools.cached_property
+    def strategy(self) -> Open_ES:
+        """OpenES over the rule's parameters (built from their shapes)."""
+        shapes = jax.eval_shape(self._example_rule, jax.random.key(0))
+        example = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+        return Open_ES(
+            population_size=self.population,
+            solution=example,
+            use_antithetic_sampling=True,
+            optimizer=optax.adam(self.lr),
+            std_schedule=optax.constant_schedule(self.sigma),
+        )
+
+    def _example_rule(self, key):
+        """Initial rule parameters, shaped by one rollout of a fresh agent."""
+        k_level, k_agent, k_start, k_play, k_rule = jax.random.split(key, 5)
+        trainer = self.trainer
+        level = self.level_source(k_level)
+        params = trainer.agent.init(k_agent, trainer.rollout.env.dummy_observation()[None])
+        transitions, _ = trainer.rollout.play(k_play, params, trainer.rollout.start(k_start, level))
+        progress = Progress(jnp.float32(0.0), jnp.float32(1.0))
+        return self.rule.init(k_rule, trainer.agent, params, transitions, progress)
+
+    def init(self, key) -> ESState:
+        """OpenES centred on a freshly initialised rule."""
+        k_rule, k_es, k_run = jax.random.split(key, 3)
+        strategy = self.strategy
+        es_state = strategy.init(k_es, self._example_rule(k_rule), strategy.default_params)
+        return ESState(_strong(es_state), k_run)
+
+    def current_rule(self, state: ESState):
+        """The rule ES currently proposes (its mean)."""
+        return self.strategy.get_mean(state.es_state)
+
+    def pair_levels_and_keys(self, key):
+        """Levels and keys for the population: member ``i`` and ``i + P/2`` share both."""
+        half = self.population // 2
+        k_levels, k_runs = jax.random.split(key)
+        levels = jax.vmap(self.level_source)(jax.random.split(k_levels, half))
+        keys = jax.random.split(k_runs, half)
+        twice = jax.tree_util.tree_map(lambda x: jnp.concatenate([x, x]), (levels, keys))
+        return twice
+
+    def step(self, state: ESState) -> tuple[ESState, dict[str, jax.Array]]:
+        """One generation (pure; ``jax.jit`` it). Returns ``(state, scalar metrics)``."""
+        rng, k_ask, k_pairs, k_tell = jax.random.split(state.rng, 4)
+        strategy = self.strategy
+        params = strategy.default_params
+        candidates, es_state = strategy.ask(k_ask, state.es_state, params)
+        levels, keys = self.pair_levels_and_keys(k_pairs)
+        lifetimes = jax.vmap(self.lifetime_of)(levels)
+
+        def fitness(key, rule_params, level, lifetime):
+            return self.trainer.score(key, self.rule, rule_params, level, lifetime)[0]
+
+        returns = jax.vmap(fitness)(keys, candidates, levels, lifetimes)
+        es_state, _ = strategy.tell(k_tell, candidates, -returns, es_state, params)
+        es_state = _strong(es_state)
+        half = self.population // 2
+        metrics = {
+            "return": returns.mean(),
+            "best_return": returns.max(),
+            "pair_difference": jnp.abs(returns[:half] - returns[half:]).mean(),
+        }
+        return ESState(es_state, rng), metrics
