@@ -105,6 +105,18 @@ def test_bench_prints_json_lines(capsys):
         assert "cpu" in r["device"] and r["peak_memory_mb"] > 0
 
 
+def test_meta_bench_reports_both_backends(capsys):
+    code, out, _ = _run(
+        capsys, "bench", "--program", "meta-train", "--preset", "test", "--chunks", "1",
+        "--updates-per-chunk", "1",
+    )  # fmt: skip
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [r["backend"] for r in records] == ["gradient", "es"]
+    for r in records:
+        assert r["meta_steps_per_s"] > 0 and r["steps_per_s"] > 0 and r["traces"] == 1
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -234,10 +234,74 @@ def bench_generator_parts(config, chunks: int) -> dict[str, Any]:
     }
 
 
+def bench_meta(config, chunks: int) -> dict[str, Any]:
+    """Meta-steps of a ``MetaTrainConfig``, ``updates_per_chunk`` per call: compile time,
+    meta-steps/s and the inner agents' env steps/s."""
+    from .build import build_meta
+
+    program = build_meta(config)
+    state0 = jax.jit(program.init)(program.seed_keys())
+
+    def args(out):
+        return (state0 if out is None else out[0], jnp.int32(0))
+
+    compile_s, median, traces, _ = time_function(program.chunk, args, chunks)
+    per_chunk = config.updates_per_chunk * len(config.seed_list)
+    return {
+        "backend": config.backend,
+        "meta_steps_per_s": per_chunk / median,
+        "steps_per_s": per_chunk * program.steps_per_update / median,
+        "compile_s": compile_s,
+        "traces": traces,
+        "s_per_meta_step": median / config.updates_per_chunk,
+        "population": config.population,
+        "unroll": config.unroll,
+        "num_envs": config.agent.num_envs,
+        "num_steps": config.agent.num_steps,
+    }
+
+
+def run_meta_bench(args) -> list[dict[str, Any]]:
+    """``ued bench --program meta-train``: both backends at each preset asked for."""
+    import dataclasses as dc
+
+    from . import build  # noqa: F401  (registers the built-in env families)
+    from .meta.config import preset, validate
+
+    records = []
+    env = args.env if args.env != "maze" else "gridworld"
+    for name in [args.preset] if args.preset else ["paper", "cpu"]:
+        for backend in ("gradient", "es"):
+            config = dc.replace(
+                preset("lpg", env, name), backend=backend, updates_per_chunk=args.updates_per_chunk
+            )
+            config = dc.replace(
+                config,
+                updates=10 * args.updates_per_chunk,
+                eval_every=0,
+                checkpoint_every=10 * args.updates_per_chunk,
+            )
+            record = {
+                "name": "meta-train",
+                "preset": name,
+                "algo": "lpg",
+                **bench_meta(validate(config), args.chunks),
+                "device": device_name(),
+                "jax": jax.__version__,
+                "peak_memory_mb": round(peak_memory_mb(), 1),
+            }
+            records.append(record)
+            _emit(record)
+    return records
+
+
 def run_bench(args) -> list[dict[str, Any]]:
     """Run the measurements that ``args`` (``ued.cli.BenchArgs``) ask for; print and return
     the records."""
     from . import registry
+
+    if getattr(args, "program", "train") == "meta-train":
+        return run_meta_bench(args)
     from .build import make_learner, preset
     from .config import validate
 

@@ -168,6 +168,9 @@ class BenchArgs:
     """Timed chunks after warm-up (the median is reported)."""
     updates_per_chunk: int = 5
     """Updates per timed training chunk."""
+    program: Literal["train", "meta-train"] = "train"
+    """What to time: UED training, or meta-training a learned rule (both backends; --env
+    defaults to gridworld there)."""
     compare_lstm: bool = False
     """Also time the training update with flax's OptimizedLSTMCell (the JaxUED network) and the
     plain autodiff LSTM, in the same process, for a side-by-side ratio."""
