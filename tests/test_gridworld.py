@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tiny_gridworld import TINY
 
 from envs.gridworld import (
     DISTRIBUTIONS,
@@ -29,9 +30,6 @@ from envs.gridworld import (
 from envs.gridworld.level import cell_of
 from ued.errors import LevelFormatError
 
-TINY = Gridworld(
-    size=4, max_objects=2, num_types=2, max_steps=16, distribution=DISTRIBUTIONS["debug"]
-)
 GAMMA = 0.9
 
 

@@ -7,17 +7,15 @@ import jax
 import numpy as np
 import optax
 import pytest
+from tiny_gridworld import TINY, tiny_agent
 
-from envs.gridworld import DISTRIBUTIONS, Gridworld, TabularEncoder
-from ued.meta.agents import InnerAgent, InnerRollout
+from ued.meta.agents import InnerRollout
 from ued.meta.evolution import EvolutionStrategy
 from ued.meta.lifetime import LifetimeTrainer
 from ued.meta.rules import LPG, LPGNetwork
 
-ENV = Gridworld(
-    size=4, max_objects=2, num_types=2, max_steps=16, distribution=DISTRIBUTIONS["debug"]
-)
-AGENT = InnerAgent(ENV.num_actions, TabularEncoder(ENV.num_states, 4), hidden=())
+ENV = TINY
+AGENT = tiny_agent(4)
 
 
 def _es(sigma: float) -> EvolutionStrategy:

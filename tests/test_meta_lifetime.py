@@ -8,16 +8,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from tiny_gridworld import TINY, tiny_agent
 
-from envs.gridworld import DISTRIBUTIONS, Gridworld, TabularEncoder, parse_layouts
-from ued.meta.agents import InnerAgent, InnerRollout
+from envs.gridworld import parse_layouts
+from ued.meta.agents import InnerRollout
 from ued.meta.lifetime import LifetimeTrainer, normalised
 from ued.meta.rules import A2C
 
-ENV = Gridworld(
-    size=4, max_objects=2, num_types=2, max_steps=16, distribution=DISTRIBUTIONS["debug"]
-)
-AGENT = InnerAgent(ENV.num_actions, TabularEncoder(ENV.num_states, 8), hidden=())
+ENV = TINY
+AGENT = tiny_agent(8)
 LEVEL = parse_layouts("= t\n% steps 12\n% type a 1 1 0\nS...\n....\n...a\n")[0].level(4, 2, 2)
 
 

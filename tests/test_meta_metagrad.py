@@ -8,16 +8,14 @@ import jax
 import numpy as np
 import optax
 import pytest
+from tiny_gridworld import TINY, tiny_agent
 
-from envs.gridworld import DISTRIBUTIONS, Gridworld, TabularEncoder
-from ued.meta.agents import InnerAgent, InnerRollout
+from ued.meta.agents import InnerRollout
 from ued.meta.metagrad import MetaGradient, Regularisers
 from ued.meta.rules import A2C, LPG, LPGNetwork
 
-ENV = Gridworld(
-    size=4, max_objects=2, num_types=2, max_steps=16, distribution=DISTRIBUTIONS["debug"]
-)
-AGENT = InnerAgent(ENV.num_actions, TabularEncoder(ENV.num_states, 8), hidden=())
+ENV = TINY
+AGENT = tiny_agent(8)
 
 
 @pytest.fixture(scope="module")

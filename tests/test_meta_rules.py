@@ -8,9 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from tiny_gridworld import TINY, tiny_agent
 
-from envs.gridworld import DISTRIBUTIONS, Gridworld, TabularEncoder, parse_layouts
-from ued.meta.agents import InnerAgent, InnerRollout, Transitions
+from envs.gridworld import parse_layouts
+from ued.meta.agents import InnerRollout, Transitions
 from ued.meta.rules import (
     A2C,
     LPG,
@@ -21,10 +22,8 @@ from ued.meta.rules import (
     inner_update,
 )
 
-ENV = Gridworld(
-    size=4, max_objects=2, num_types=2, max_steps=16, distribution=DISTRIBUTIONS["debug"]
-)
-AGENT = InnerAgent(ENV.num_actions, TabularEncoder(ENV.num_states, 8), hidden=())
+ENV = TINY
+AGENT = tiny_agent(8)
 PROGRESS = Progress(jnp.float32(0.5), jnp.float32(20.0))
 
 
