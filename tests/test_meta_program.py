@@ -116,7 +116,8 @@ def test_meta_eval_scores_a_finished_run_against_a2c_and_the_oracle(full_run, tm
     rows = read_csv(out)
     statistics = {r["statistic"] for r in rows}
     assert statistics == {
-        "lpg_return", "a2c_return", "normalised", "optimal_return", "oracle_normalised"
+        "lpg_return", "a2c_return", "untrained_return", "normalised", "gain_normalised",
+        "optimal_return", "oracle_normalised",
     }  # fmt: skip
     assert {int(r["update"]) for r in rows} == {4}  # the latest checkpoint
     for r in rows:
@@ -124,5 +125,27 @@ def test_meta_eval_scores_a_finished_run_against_a2c_and_the_oracle(full_run, tm
             mine = [float(x["value"]) for x in rows if x["level"] == r["level"]
                     and x["statistic"] in ("lpg_return", "a2c_return")]  # fmt: skip
             assert all(v <= float(r["value"]) + 0.5 for v in mine)
-    assert "| run | suite |" in out.with_suffix(".md").read_text()
+    assert "| run | step | suite |" in out.with_suffix(".md").read_text()
+    curves = read_csv(tmp_path / "eval_curves.csv")
+    assert {(r["rule"], r["inner_update"]) for r in curves} <= {
+        (rule, str(k)) for rule in ("lpg", "a2c") for k in range(2)
+    }  # fmt: skip
+    assert {r["rule"] for r in curves} == {"lpg", "a2c"}
+    assert (tmp_path / "eval_curves.png").stat().st_size > 1000
+
+
+def test_meta_eval_over_meta_training_reuses_the_a2c_baseline(full_run, tmp_path):
+    out = tmp_path / "eval.csv"
+    argv = ["meta-eval", str(full_run.out), "--suite", "random", "--levels", "2", "--lifetime",
+            "2", "--out", str(out)]  # fmt: skip
+    assert cli.main([*argv, "--all-steps"]) == 0
+    rows = read_csv(out)
+    assert {int(r["update"]) for r in rows} == {0, 2, 4}  # the initial rule, then checkpoints
+    for name in ("a2c_return", "untrained_return"):  # rule-independent: the same at every step
+        by_step = {}
+        for r in rows:
+            if r["statistic"] == name:
+                by_step.setdefault(r["update"], []).append(r["value"])
+        assert len(set(map(tuple, by_step.values()))) == 1, name
+    assert cli.main([*argv, "--steps", "3"]) == 2  # no checkpoint 3
     assert cli.main(["meta-eval", str(tmp_path / "missing"), "--out", str(out)]) == 2

@@ -130,16 +130,20 @@ def meta_evaluate(
     num_levels: int,
     lifetime: int | None,
     out: Path,
-    step: int | None = None,
+    steps: Sequence[int] | str = (),
 ) -> str:
-    """``ued meta-eval``: for every seed of every meta-training run (checkpoint ``step``, the
-    latest by default), train fresh agents with its rule and with A2C for the same lifetime on
-    every level of ``suites``. Writes the tidy CSV ``out`` and a Markdown summary next to it
-    (mean over levels, then mean ± s.e. over seeds); returns the summary."""
+    """``ued meta-eval``: for every seed of every meta-training run, at each checkpoint of
+    ``steps`` (default the latest; ``"all"``: every checkpoint and the initial rule, step 0),
+    train fresh agents with its rule and with A2C for the same lifetime on every level of
+    ``suites``. Writes the tidy CSV ``out``, the agents' learning curves next to it
+    (``<out>_curves.csv`` and ``.png``) and a Markdown summary (``<out>.md``: mean over levels,
+    then mean ± s.e. over seeds); returns the summary."""
     from .logging import CsvLog
     from .meta import config as meta_config
+    from .plots import lifetime_curves
 
     rows: list[dict[str, Any]] = []
+    curve_rows: list[dict[str, Any]] = []
     for run in map(Path, runs):
         config = meta_config.load(run / "config.json")
         config = dataclasses.replace(
@@ -150,33 +154,45 @@ def meta_evaluate(
         )
         program = build_meta(config)
         checkpointer = Checkpointer(run / "checkpoints")
-        steps = checkpointer.all_steps()
-        if not steps:
+        saved = checkpointer.all_steps()
+        if not saved:
             raise CheckpointError(f"{run}: no complete checkpoint under {run / 'checkpoints'}")
-        chosen = steps[-1] if step is None else step
-        if chosen not in steps:
-            raise CheckpointError(f"{run}: no checkpoint {chosen} (have {steps})")
-        abstract = jax.eval_shape(program.init, program.seed_keys())
-        state, _ = checkpointer.restore(chosen, abstract)
+        chosen = [0, *saved] if steps == "all" else list(steps) or [saved[-1]]
+        for step in chosen:
+            if step == 0 and 0 not in saved:
+                state = jax.jit(program.init)(program.seed_keys())  # the initial rule
+            elif step not in saved:
+                raise CheckpointError(f"{run}: no checkpoint {step} (have 0 and {saved})")
+            else:
+                abstract = jax.eval_shape(program.init, program.seed_keys())
+                state, _ = checkpointer.restore(step, abstract)
+            more, curves = program.evaluate_with_curves(state, step, run.name)
+            rows += more
+            curve_rows += curves
         checkpointer.close()
-        rows += program.evaluate(state, chosen, run.name)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     CsvLog(out).write(rows)
+    curves_csv = out.with_name(out.stem + "_curves.csv")
+    CsvLog(curves_csv).write(curve_rows)
+    lifetime_curves(curve_rows, curves_csv.with_suffix(".png"))
     table = meta_summary(rows)
     out.with_suffix(".md").write_text(table + "\n")
     return table
 
 
 def meta_summary(rows: list[dict[str, Any]]) -> str:
-    """Markdown: per run and suite, each statistic's mean over levels (NaN-aware), then mean ±
-    s.e. over seeds."""
+    """Markdown: per run, meta-step and suite, each statistic's mean over levels (NaN-aware),
+    then mean ± s.e. over seeds."""
     import numpy as np
 
-    names = ("lpg_return", "a2c_return", "normalised", "oracle_normalised")
-    lines = ["| run | suite | seeds | " + " | ".join(names) + " |", "|---" * (len(names) + 3) + "|"]
-    for run, suite in sorted({(r["run"], r["suite"]) for r in rows}):
-        mine = [r for r in rows if (r["run"], r["suite"]) == (run, suite)]
+    names = ("lpg_return", "a2c_return", "untrained_return", "normalised", "gain_normalised",
+             "oracle_normalised")  # fmt: skip
+    head = "| run | step | suite | seeds | " + " | ".join(names) + " |"
+    lines = [head, "|---" * (len(names) + 4) + "|"]
+    groups = {(r["run"], int(r["update"]), r["suite"]) for r in rows}
+    for run, step, suite in sorted(groups):
+        mine = [r for r in rows if (r["run"], int(r["update"]), r["suite"]) == (run, step, suite)]
         seeds = sorted({r["seed"] for r in mine})
         cells = []
         for name in names:
@@ -192,7 +208,7 @@ def meta_summary(rows: list[dict[str, Any]]) -> str:
                 continue
             se = values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else np.nan
             cells.append(f"{values.mean():.3f}" + ("" if np.isnan(se) else f" ± {se:.3f}"))
-        lines.append(f"| {run} | {suite} | {len(seeds)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {run} | {step} | {suite} | {len(seeds)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -263,8 +263,10 @@ class MetaEvalArgs:
     """Levels of the random suite."""
     lifetime: int | None = None
     """Inner updates per agent (at most; default: the run's eval_lifetime)."""
-    step: int | None = None
-    """Checkpoint to read (default: the latest)."""
+    steps: tuple[int, ...] = ()
+    """Checkpoints to evaluate (default: the latest; 0 is the initial rule)."""
+    all_steps: bool = False
+    """Evaluate the initial rule and every checkpoint (learning over meta-training)."""
     out: Path = Path("meta_eval.csv")
     """Tidy CSV of results (a Markdown summary goes next to it)."""
 
@@ -284,7 +286,7 @@ def meta_eval_main(argv: list[str]) -> int:
         num_levels=args.levels,
         lifetime=args.lifetime,
         out=args.out,
-        step=args.step,
+        steps="all" if args.all_steps else args.steps,
     )
     print(table)
     return 0

@@ -94,6 +94,7 @@ CAPABILITIES = (
     "suites",
     "descriptors",
     "encoder",
+    "tuned_a2c",
 )
 """The optional abilities an ``EnvSpec`` can declare (see its attributes)."""
 
@@ -129,6 +130,9 @@ class EnvSpec:
             ``f32[T, B, F]`` (default: ``ued.networks.FlattenEncoder``).
         random_levels: ``(train_env, n, seed) -> levels [n]`` for the ``random`` and ``cvar``
             evaluation suites (default: ``sample_levels``; the maze keeps solvable ones).
+        tuned_a2c: ``(settings, suite) -> {"lr": .., "entropy_coef": ..} | None``, the
+            hand-designed A2C baseline's settings tuned for the level family of an evaluation
+            suite (meta-evaluation normalises learned rules by it).
     """
 
     name: str
@@ -146,6 +150,7 @@ class EnvSpec:
     descriptors: Callable[[Any, Level], dict[str, jax.Array]] | None = None
     encoder: Callable[[Any], Any] | None = None
     random_levels: Callable[[Any, int, int], Level] | None = None
+    tuned_a2c: Callable[[Any, str], Mapping[str, float] | None] | None = None
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -160,6 +165,7 @@ class EnvSpec:
             "suites": bool(self.suites),
             "descriptors": self.descriptors is not None,
             "encoder": self.encoder is not None,
+            "tuned_a2c": self.tuned_a2c is not None,
         }
         return frozenset(name for name, present in declared.items() if present)
 

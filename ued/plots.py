@@ -346,3 +346,55 @@ def generator_curves(runs: dict[str, Path], path: Path, width: int = 50) -> None
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def lifetime_curves(rows: list[dict[str, Any]], path: Path) -> None:
+    """Learning curves of fresh inner agents in meta-evaluation: per suite, the mean reward per
+    step of each inner update (mean over levels, then over seeds, with the seeds' s.e. shaded),
+    for the learned rule of every run and meta-step (darker: later) and for A2C (dashed).
+
+    ``rows`` are ``ued.meta.program.MetaProgram.evaluate_with_curves`` curve rows (``run``,
+    ``seed``, ``update``, ``suite``, ``level``, ``rule``, ``inner_update``, ``reward``)."""
+    if not rows:
+        return
+    suites = sorted({r["suite"] for r in rows})
+    runs = sorted({r["run"] for r in rows})
+    steps = sorted({int(r["update"]) for r in rows})
+    fig, axes = plt.subplots(1, len(suites), figsize=(5 * len(suites), 3.6), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for ax, suite in zip(axes[0], suites):
+        for i, run in enumerate(runs):
+            mine = [r for r in rows if r["suite"] == suite and r["run"] == run]
+            lines = [("lpg", s) for s in steps] + [("a2c", steps[-1])]
+            for rule, step in lines:
+                chosen = [r for r in mine if r["rule"] == rule and int(r["update"]) == step]
+                if not chosen:
+                    continue
+                x, mean, se = _curve_over_seeds(chosen)
+                shade = 0.35 + 0.65 * (steps.index(step) + 1) / len(steps)
+                style = {"color": colours(i), "alpha": shade} if rule == "lpg" else {
+                    "color": colours(i), "linestyle": "--"}  # fmt: skip
+                label = f"{run} step {step}" if rule == "lpg" else f"{run} A2C"
+                ax.plot(x, mean, label=label, lw=1.2, **style)
+                ax.fill_between(x, mean - se, mean + se, color=colours(i), alpha=0.1)
+        ax.set_title(suite, fontsize=9)
+        ax.set_xlabel("inner update")
+        ax.set_ylabel("reward per step")
+    axes[0][-1].legend(fontsize=6, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _curve_over_seeds(rows: list[dict[str, Any]]):
+    """``(inner updates, mean over seeds of the mean over levels, s.e. over seeds)``."""
+    by_seed: dict[Any, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        by_seed[r["seed"]][int(r["inner_update"])].append(float(r["reward"]))
+    x = sorted({k for curve in by_seed.values() for k in curve})
+    table = np.array([[np.mean(c[k]) if k in c else np.nan for k in x] for c in by_seed.values()])
+    mean = np.nanmean(table, axis=0)
+    count = np.sum(~np.isnan(table), axis=0)
+    spread = np.nanstd(table, axis=0, ddof=1) if len(table) > 1 else np.zeros(len(x))
+    se = np.where(count > 1, np.nan_to_num(spread) / np.sqrt(np.maximum(count, 1)), 0.0)
+    return np.array(x), mean, se

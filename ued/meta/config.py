@@ -90,6 +90,9 @@ class MetaTrainConfig(Generic[E]):
     """Levels of drawn suites (random)."""
     eval_lifetime: int = 100
     """Inner updates of a meta-evaluation agent (at most; levels may have shorter lifetimes)."""
+    a2c_tuned: bool = True
+    """Meta-evaluation's A2C baseline uses the env family's settings tuned per level family
+    (else the inner agents' step size and entropy 0.01)."""
     env_config: E = None  # type: ignore[assignment]
     """The env family's settings."""
     agent: AgentConfig = dataclasses.field(default_factory=AgentConfig)

@@ -41,7 +41,7 @@ class LifetimeTrainer:
         ``(agent state, mean reward per step of each update's rollout f32[max_updates])``
         (NaN past the lifetime)."""
         k_init, k_start, k_run = jax.random.split(key, 3)
-        params = self.agent.init(k_init, self.rollout.env.dummy_observation()[None])
+        params = self._initial_params(k_init)
         state = AgentState(params, self.optimizer.init(params))
         carry = self.rollout.start(k_start, level)
         total = jnp.asarray(lifetime, jnp.float32)
@@ -61,6 +61,9 @@ class LifetimeTrainer:
 
         (state, _), rewards = jax.lax.scan(update, (state, carry), jnp.arange(self.max_updates))
         return state, rewards
+
+    def _initial_params(self, key):
+        return self.agent.init(key, self.rollout.env.dummy_observation()[None])
 
     def episode_return(self, key, params, level) -> jax.Array:
         """Mean undiscounted return of ``eval_episodes`` fresh episodes of the agent's policy on
@@ -99,6 +102,13 @@ class LifetimeTrainer:
         k_train, k_eval = jax.random.split(key)
         state, curve = self.train(k_train, rule, rule_params, level, lifetime)
         return self.episode_return(k_eval, state.params, level), curve
+
+    def untrained_return(self, key, level) -> jax.Array:
+        """The return (``f32[]``) of the agent that ``score(key, ...)`` starts from, before any
+        update: the same initial parameters and evaluation episodes. A floor for normalising."""
+        k_train, k_eval = jax.random.split(key)
+        params = self._initial_params(jax.random.split(k_train, 3)[0])
+        return self.episode_return(k_eval, params, level)
 
 
 def normalised(returns: jax.Array, baseline: jax.Array, floor: jax.Array | None = None) -> Any:

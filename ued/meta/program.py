@@ -27,7 +27,7 @@ from ..train import seed_keys, seed_slice
 from .agents import InnerAgent, InnerRollout
 from .config import MetaTrainConfig, from_dict
 from .evolution import EvolutionStrategy
-from .lifetime import LifetimeTrainer
+from .lifetime import LifetimeTrainer, normalised
 from .metagrad import MetaGradient, Regularisers
 from .rules import A2C, LPG, LPGNetwork
 
@@ -140,26 +140,79 @@ class MetaProgram:
         return state, metrics, None
 
     # ---- host-side hooks ---------------------------------------------------------------------
+    def _trainer(self, env, optimizer) -> LifetimeTrainer:
+        rollout = InnerRollout(env, self.agent, self.config.agent.num_envs,
+                               self.config.agent.num_steps)  # fmt: skip
+        return LifetimeTrainer(self.agent, rollout, optimizer, self.config.eval_lifetime)
+
+    def _lifetimes(self, levels):
+        return jnp.minimum(levels.lifetime, self.config.eval_lifetime)
+
     @functools.lru_cache(maxsize=8)  # noqa: B019 (one program per run; a few suite envs)
-    def _scorer(self, env):
-        """``(key, rule params, levels [N]) -> (learned f32[N], a2c f32[N])`` in ``env``."""
-        agent = self.agent
-        rollout = InnerRollout(env, agent, self.config.agent.num_envs, self.config.agent.num_steps)
-        trainer = LifetimeTrainer(agent, rollout, self.inner_optimizer, self.config.eval_lifetime)
-        a2c = A2C(gamma=self.config.agent.gamma)
+    def _rule_scorer(self, env):
+        """``(keys [N], rule params, levels [N]) -> (returns f32[N], reward curves f32[N, L])``
+        of fresh agents trained by the learned rule in ``env``."""
+        trainer = self._trainer(env, self.inner_optimizer)
 
-        def score(key, rule_params, levels):
-            lifetimes = jnp.minimum(levels.lifetime, self.config.eval_lifetime)
-            keys = jax.random.split(key, lifetimes.shape[0])
-
-            def one(key, level, lifetime):
-                learned, _ = trainer.score(key, self.rule, rule_params, level, lifetime)
-                baseline, _ = trainer.score(key, a2c, None, level, lifetime)
-                return learned, baseline
-
-            return jax.vmap(one)(keys, levels, lifetimes)
+        def score(keys, rule_params, levels):
+            one = functools.partial(trainer.score, rule=self.rule, rule_params=rule_params)
+            return jax.vmap(lambda k, lv, n: one(k, level=lv, lifetime=n))(
+                keys, levels, self._lifetimes(levels)
+            )
 
         return jax.jit(score)
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019
+    def baseline_scorer(self, env):
+        """``(keys [N], levels [N], lr f32[], entropy_coef f32[]) -> (A2C returns f32[N], reward
+        curves f32[N, L], untrained agents' returns f32[N])`` in ``env``: A2C at the given
+        settings (traced, so a sweep compiles once), and the same agents before any update (the
+        floor of ``gain_normalised``)."""
+
+        def score(keys, levels, lr, entropy_coef):
+            optimizer = _optimizer(self.config.agent.optimizer, lr)
+            trainer = self._trainer(env, optimizer)
+            a2c = A2C(gamma=self.config.agent.gamma, entropy_coef=entropy_coef)
+
+            def one(key, level, lifetime):
+                returns, curve = trainer.score(key, a2c, None, level, lifetime)
+                return returns, curve, trainer.untrained_return(key, level)
+
+            return jax.vmap(one)(keys, levels, self._lifetimes(levels))
+
+        return jax.jit(score)
+
+    def a2c_settings(self, suite: str) -> dict[str, float]:
+        """The A2C baseline's ``lr`` and ``entropy_coef`` on ``suite``: the env family's tuned
+        values for that level family when ``a2c_tuned`` (``EnvSpec.tuned_a2c``), else the
+        inner agents' step size and entropy 0.01."""
+        tuned = None
+        if self.config.a2c_tuned and self.spec.tuned_a2c is not None:
+            tuned = self.spec.tuned_a2c(self.config.env_config, suite)
+        return dict(tuned or {"lr": self.config.agent.lr, "entropy_coef": 0.01})
+
+    def _baselines(self, suite, seed: int):
+        """A2C's and the untrained agents' results on a suite for one seed (independent of the
+        rule, so computed once per run and reused at every evaluation)."""
+        if not hasattr(self, "_baseline_cache"):
+            self._baseline_cache = {}
+        cache_key = (suite.suite, seed)
+        if cache_key not in self._baseline_cache:
+            settings = self.a2c_settings(suite.suite)
+            results = self.baseline_scorer(suite.env)(
+                self.level_keys(seed, len(suite.names)),
+                suite.levels,
+                jnp.float32(settings["lr"]),
+                jnp.float32(settings["entropy_coef"]),
+            )
+            self._baseline_cache[cache_key] = tuple(np.asarray(x) for x in results)
+        return self._baseline_cache[cache_key]
+
+    @staticmethod
+    def level_keys(seed: int, n: int):
+        """One key per level, the same for every rule and every evaluation point (common random
+        numbers: differences between rules and over meta-training are not key noise)."""
+        return jax.random.split(jax.random.fold_in(jax.random.key(seed), 0x5EED), n)
 
     def _eval_levels(self):
         if self._suites is None:
@@ -173,37 +226,54 @@ class MetaProgram:
         return self._suites
 
     def evaluate(self, state, update: int, run: str) -> list[dict[str, Any]]:
-        """Meta-evaluation rows: per level the return of a fresh agent trained by the current
-        rule (``lpg_return``), by A2C (``a2c_return``) and their ratio (``normalised``); with an
-        oracle (tabular gridworlds) also ``optimal_return`` and ``oracle_normalised``."""
-        rows = []
+        """Meta-evaluation rows (``evaluate_with_curves`` without the curves)."""
+        return self.evaluate_with_curves(state, update, run)[0]
+
+    def evaluate_with_curves(self, state, update: int, run: str):
+        """Meta-evaluate the rule of every seed on every level of the configured suites.
+
+        Returns ``(rows, curve rows)``. Rows, per level: the return of a fresh agent trained by
+        the current rule (``lpg_return``), by A2C (``a2c_return``) and of the untrained agent
+        (``untrained_return``); ``normalised`` = lpg / a2c and ``gain_normalised`` = (lpg -
+        untrained) / (a2c - untrained); with an oracle (tabular gridworlds) also
+        ``optimal_return`` and ``oracle_normalised`` = lpg / optimal. Curve rows: the mean
+        reward per step of each inner update, per level and rule (``inner_update``, ``rule``).
+        """
+        rows, curve_rows = [], []
         for i, seed in enumerate(self.config.seed_list):
             rule_params = self.meta.current_rule(seed_slice(state, i, self.several))
             for suite in self._eval_levels():
-                key = jax.random.fold_in(jax.random.key(seed), update)
-                scorer = self._scorer(suite.env)
-                learned, a2c = (np.asarray(x) for x in scorer(key, rule_params, suite.levels))
+                keys = self.level_keys(seed, len(suite.names))
+                learned, learned_curves = (
+                    np.asarray(x) for x in self._rule_scorer(suite.env)(keys, rule_params,
+                                                                        suite.levels)
+                )  # fmt: skip
+                a2c, a2c_curves, untrained = self._baselines(suite, seed)
+                columns = {
+                    "lpg_return": learned,
+                    "a2c_return": a2c,
+                    "untrained_return": untrained,
+                    "normalised": normalised(learned, a2c),
+                    "gain_normalised": normalised(learned, a2c, floor=untrained),
+                }
                 optimal = self._optimal(suite)
-                for j, (name, lpg_value, a2c_value) in enumerate(zip(suite.names, learned, a2c)):
-                    ratio = lpg_value / a2c_value if abs(a2c_value) > 1e-6 else float("nan")
-                    values = [
-                        ("lpg_return", lpg_value), ("a2c_return", a2c_value), ("normalised", ratio)
-                    ]  # fmt: skip
-                    if optimal is not None:  # exact optimal expected return (undiscounted)
-                        best = optimal[j]
-                        values += [
-                            ("optimal_return", best),
-                            ("oracle_normalised", lpg_value / best if abs(best) > 1e-6 else np.nan),
-                        ]
-                    for statistic, value in values:
-                        rows.append(
-                            {
-                                "run": run, "seed": seed, "update": update, "suite": suite.suite,
-                                "level": name, "statistic": statistic, "alpha": "",
-                                "value": float(value),
-                            }
-                        )  # fmt: skip
-        return rows
+                if optimal is not None:  # exact optimal expected return (undiscounted)
+                    columns["optimal_return"] = optimal
+                    columns["oracle_normalised"] = normalised(learned, optimal)
+                columns = {k: np.asarray(v) for k, v in columns.items()}
+                common = {"run": run, "seed": seed, "update": update, "suite": suite.suite}
+                for j, name in enumerate(suite.names):
+                    rows += [
+                        {**common, "level": name, "statistic": k, "alpha": "", "value": float(v[j])}
+                        for k, v in columns.items()
+                    ]
+                    for rule, curve in (("lpg", learned_curves[j]), ("a2c", a2c_curves[j])):
+                        curve_rows += [
+                            {**common, "level": name, "rule": rule, "inner_update": k,
+                             "reward": float(r)}
+                            for k, r in enumerate(curve) if np.isfinite(r)
+                        ]  # fmt: skip
+        return rows, curve_rows
 
     def _optimal(self, suite):
         """V* (undiscounted) of the suite's levels from the env's oracle, cached; None without
