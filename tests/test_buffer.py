@@ -248,3 +248,21 @@ def test_buffer_ops_jit_and_vmap_over_independent_buffers():
     states, _ = jax.jit(jax.vmap(buffer.insert))(states, batch, scores)
     assert np.asarray(states.size).tolist() == [2, 2, 2]
     np.testing.assert_allclose(states.scores[:, :2], scores)
+
+
+def test_sampling_with_a_mask_marks_only_the_draws_that_are_used():
+    buffer = make(capacity=4)
+    state = filled(buffer, [1.0, 2.0, 3.0, 4.0], counter=5)
+    sample = jax.jit(buffer.sample, static_argnums=2)
+    unused, _, _ = sample(jax.random.key(0), state, 3, jnp.zeros(3, bool))
+    for a, b in zip(jax.tree_util.tree_leaves(unused), jax.tree_util.tree_leaves(state)):
+        np.testing.assert_array_equal(a, b)  # nothing used: nothing changes
+    mask = jnp.array([True, False, True])
+    after, slots, _ = sample(jax.random.key(0), state, 3, mask)
+    used = np.asarray(slots)[np.asarray(mask)]
+    assert int(after.counter) == 6
+    expected = np.zeros(4, int)
+    np.add.at(expected, used, 1)
+    np.testing.assert_array_equal(np.asarray(after.replays) - np.asarray(state.replays), expected)
+    seen = np.asarray(after.last_seen) == 6
+    np.testing.assert_array_equal(seen, expected > 0)

@@ -105,16 +105,21 @@ def test_bench_prints_json_lines(capsys):
         assert "cpu" in r["device"] and r["peak_memory_mb"] > 0
 
 
-def test_meta_bench_reports_both_backends(capsys):
+def test_meta_bench_reports_both_backends_and_groove(capsys):
     code, out, _ = _run(
         capsys, "bench", "--program", "meta-train", "--preset", "test", "--chunks", "1",
         "--updates-per-chunk", "1",
     )  # fmt: skip
     assert code == 0
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert [r["backend"] for r in records] == ["gradient", "es"]
+    assert [(r["algo"], r["backend"]) for r in records] == [
+        ("lpg", "gradient"), ("lpg", "es"), ("groove", "gradient")
+    ]  # fmt: skip
     for r in records:
         assert r["meta_steps_per_s"] > 0 and r["steps_per_s"] > 0 and r["traces"] == 1
+    groove = records[-1]
+    assert groove["reference_antagonist_env_steps_per_meta_step"] > 0
+    assert 0 <= groove["antagonist_env_steps_per_meta_step"]
 
 
 @pytest.mark.parametrize(

@@ -90,6 +90,10 @@ def test_declared_capabilities_work(name):
     if spec.oracle is not None:
         v_star = jax.jit(jax.vmap(lambda lv: spec.oracle(env, lv, 0.99)))(levels)
         assert np.all(np.isfinite(np.asarray(v_star)))
+    if spec.tuned_a2c is not None:
+        for suite_name in ("random", *spec.suites):
+            settings = spec.tuned_a2c(preset("dr", name, "test").env_config, suite_name)
+            assert settings is None or (settings["lr"] > 0 and settings["entropy_coef"] >= 0)
     if spec.mutator is not None:
         config = preset("dr", name, "test").env_config
         child = jax.jit(spec.mutator(config, 3))(jax.random.key(4), one)

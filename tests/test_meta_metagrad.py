@@ -11,6 +11,7 @@ import pytest
 from tiny_gridworld import TINY, tiny_agent
 
 from ued.meta.agents import InnerRollout
+from ued.meta.curricula import RandomLevels
 from ued.meta.metagrad import MetaGradient, Regularisers
 from ued.meta.rules import A2C, LPG, LPGNetwork
 
@@ -31,7 +32,7 @@ def meta():
         unroll=2,
         critic=A2C(gamma=0.9),
         regularisers=Regularisers(),
-        level_source=ENV.sample_level,
+        curriculum=RandomLevels(ENV.sample_level),
         lifetime_of=lambda level: level.lifetime,
     )
 

@@ -23,8 +23,10 @@ class Killed(Exception):
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
+    """A GROOVE run (LPG on a buffer scored by algorithmic regret: the curriculum's state rides
+    in the checkpoints too); plain LPG is the same program with a stateless curriculum."""
     out = tmp_path_factory.mktemp("meta") / "run"
-    return meta_train(preset("lpg", "gridworld", "test"), out, **quiet())
+    return meta_train(preset("groove", "gridworld", "test"), out, **quiet())
 
 
 def test_a_meta_training_run_writes_metrics_evaluations_and_plots(full_run):
@@ -35,11 +37,18 @@ def test_a_meta_training_run_writes_metrics_evaluations_and_plots(full_run):
     assert {int(r["update"]) for r in evals} == {0, 2, 4}
     assert {r["statistic"] for r in evals} >= {"lpg_return", "a2c_return", "normalised"}
     assert (full_run.out / "plots" / "curves.png").stat().st_size > 1000
+    # GROOVE's logs: scores of finished agents, the buffer's composition and rendered levels.
+    assert {"curriculum/score", "curriculum/antagonist_env_steps"} <= set(rows[0])
+    buffer = read_csv(full_run.out / "curriculum.csv")
+    names = {r["statistic"] for r in buffer}
+    assert {"buffer/grid_area", "buffer/episode_length", "buffer/objects", "buffer/lifetime",
+            "buffer/a2c_return", "buffer/lpg_return", "buffer/score_q50"} <= names  # fmt: skip
+    assert list((full_run.out / "plots").glob("buffer_*.png"))
 
 
 def test_killed_meta_training_resumes_bit_exactly(full_run, tmp_path):
     out = tmp_path / "run"  # the run's name is part of eval.csv's rows
-    config = preset("lpg", "gridworld", "test")
+    config = preset("groove", "gridworld", "test")
 
     def kill(done, rows):
         if done == 4:
@@ -48,7 +57,7 @@ def test_killed_meta_training_resumes_bit_exactly(full_run, tmp_path):
     with pytest.raises(Killed):
         meta_train(config, out, **quiet(on_chunk=kill))
     meta_train(None, out, resume=True, **quiet())
-    for name in ("metrics.csv", "eval.csv"):
+    for name in ("metrics.csv", "eval.csv", "curriculum.csv"):
         assert (out / name).read_bytes() == (full_run.out / name).read_bytes(), name
 
 
@@ -96,7 +105,7 @@ def test_the_es_backend_runs_and_resumes_bit_exactly(tmp_path):
     with pytest.raises(Killed):
         meta_train(config, out, **quiet(on_chunk=kill))
     meta_train(None, out, resume=True, **quiet())
-    for name in ("metrics.csv", "eval.csv"):
+    for name in ("metrics.csv", "eval.csv", "curriculum.csv"):
         assert (out / name).read_bytes() == (full.out / name).read_bytes(), name
 
 
@@ -149,3 +158,15 @@ def test_meta_eval_over_meta_training_reuses_the_a2c_baseline(full_run, tmp_path
         assert len(set(map(tuple, by_step.values()))) == 1, name
     assert cli.main([*argv, "--steps", "3"]) == 2  # no checkpoint 3
     assert cli.main(["meta-eval", str(tmp_path / "missing"), "--out", str(out)]) == 2
+
+
+def test_a2c_baseline_settings_are_tuned_per_level_family():
+    import dataclasses
+
+    config = preset("lpg", "gridworld", "cpu")  # trains on the small distribution
+    program = build_meta(config)
+    assert program.a2c_settings("random") == {"lr": 0.03, "entropy_coef": 0.003}
+    assert program.a2c_settings("lpg-grids") == {"lr": 0.03, "entropy_coef": 0.03}
+    assert program.a2c_settings("mazes")["lr"] == 0.1
+    untuned = build_meta(dataclasses.replace(config, a2c_tuned=False))
+    assert untuned.a2c_settings("lpg-grids") == {"lr": config.agent.lr, "entropy_coef": 0.01}

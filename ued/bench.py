@@ -245,9 +245,17 @@ def bench_meta(config, chunks: int) -> dict[str, Any]:
     def args(out):
         return (state0 if out is None else out[0], jnp.int32(0))
 
-    compile_s, median, traces, _ = time_function(program.chunk, args, chunks)
+    compile_s, median, traces, outputs = time_function(program.chunk, args, chunks)
     per_chunk = config.updates_per_chunk * len(config.seed_list)
+    antagonist = {}
+    if config.curriculum.score == "ar":  # GROOVE: A2C steps paid, against the reference's scheme
+        for name in ("antagonist_env_steps", "reference_antagonist_env_steps"):
+            steps = [np.asarray(out[1][f"curriculum/{name}"]) for out in outputs]
+            antagonist[f"{name}_per_meta_step"] = float(np.mean(steps))
     return {
+        "algo": config.algo,
+        "score": config.curriculum.score,
+        **antagonist,
         "backend": config.backend,
         "meta_steps_per_s": per_chunk / median,
         "steps_per_s": per_chunk * program.steps_per_update / median,
@@ -262,7 +270,9 @@ def bench_meta(config, chunks: int) -> dict[str, Any]:
 
 
 def run_meta_bench(args) -> list[dict[str, Any]]:
-    """``ued bench --program meta-train``: both backends at each preset asked for."""
+    """``ued bench --program meta-train``: LPG with both backends, and GROOVE (meta-gradient,
+    algorithmic regret) with its A2C antagonists' env steps against the reference's scheme, at
+    each preset asked for."""
     import dataclasses as dc
 
     from . import build  # noqa: F401  (registers the built-in env families)
@@ -270,10 +280,11 @@ def run_meta_bench(args) -> list[dict[str, Any]]:
 
     records = []
     env = args.env if args.env != "maze" else "gridworld"
+    variants = (("lpg", "gradient"), ("lpg", "es"), ("groove", "gradient"))
     for name in [args.preset] if args.preset else ["paper", "cpu"]:
-        for backend in ("gradient", "es"):
+        for algo, backend in variants:
             config = dc.replace(
-                preset("lpg", env, name), backend=backend, updates_per_chunk=args.updates_per_chunk
+                preset(algo, env, name), backend=backend, updates_per_chunk=args.updates_per_chunk
             )
             config = dc.replace(
                 config,
@@ -284,7 +295,6 @@ def run_meta_bench(args) -> list[dict[str, Any]]:
             record = {
                 "name": "meta-train",
                 "preset": name,
-                "algo": "lpg",
                 **bench_meta(validate(config), args.chunks),
                 "device": device_name(),
                 "jax": jax.__version__,

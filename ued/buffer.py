@@ -240,21 +240,26 @@ class LevelBuffer:
             extras={k: max_into(v, extras[k]) for k, v in state.extras.items()},
         )
 
-    def sample(self, key: jax.Array, state: BufferState, num: int):
+    def sample(self, key: jax.Array, state: BufferState, num: int, mask: jax.Array | None = None):
         """Draw ``num`` slots from the replay distribution and mark them seen.
 
-        Returns ``(state, slots int32[num], levels [num])``. Only meaningful when the buffer is
-        non-empty (``is_ready``).
+        ``mask bool[num]``: only the draws that are used (e.g. by agents that start now) count
+        as seen and replayed; a call whose mask is all False changes nothing. Returns ``(state,
+        slots int32[num], levels [num])``. Only meaningful when the buffer is non-empty
+        (``is_ready``).
         """
         weights = self.replay_weights(state)
         slots = jax.random.choice(
             key, weights.shape[0], (num,), replace=self.config.sample_with_replacement, p=weights
         )
-        counter = state.counter + 1
+        if mask is None:
+            mask = jnp.ones((num,), bool)
+        counter = state.counter + jnp.any(mask)
+        used = jnp.where(mask, slots, weights.shape[0])  # out of range: dropped by the scatter
         state = state.replace(
             counter=counter,
-            last_seen=state.last_seen.at[slots].set(counter),
-            replays=state.replays.at[slots].add(1),
+            last_seen=state.last_seen.at[used].set(counter, mode="drop"),
+            replays=state.replays.at[used].add(1, mode="drop"),
         )
         return state, slots.astype(jnp.int32), self.get(state, slots)
 

@@ -190,8 +190,9 @@ class MetaTrainArgs:
     """Meta-train a learned update rule (LPG) on an env's level distribution. Other config
     fields (agents, rule, population, unroll, ...) are overridden like ued train's."""
 
-    algo: Literal["lpg"] = "lpg"
-    """Meta-learner: lpg (LPG by meta-gradient)."""
+    algo: Literal["lpg", "groove"] = "lpg"
+    """Meta-learner: lpg (LPG on fresh random levels) or groove (LPG on a level buffer scored
+    by algorithmic regret; --curriculum.score picks another score)."""
     env: str = "gridworld"
     """Environment family (gridworld, gridworld-rand, or any whose levels carry a lifetime)."""
     preset: Literal["test", "cpu", "paper"] = "cpu"

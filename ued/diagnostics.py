@@ -89,20 +89,34 @@ class Diagnostics:
             top = top[np.asarray(view["filled"])[top]]
             if top.size == 0:
                 continue
+            stats = {}
             if self._stats is not None:
                 levels = jax.tree_util.tree_map(
                     lambda x, top=top: jnp.asarray(x)[top], view["levels"]
                 )
-                stats = self._stats(levels)
+                stats = dict(self._stats(levels))
+            # Per-level side data a curriculum keeps (GROOVE: A2C's and LPG's returns).
+            stats.update({k: np.asarray(v)[top] for k, v in view.get("extras", {}).items()})
+            if stats:
                 rows += self._rows(update, seed, "buffer/", stats)
                 rows += self._rows(
                     update, seed, "buffer/weighted_", stats, np.asarray(view["weights"])[top]
                 )
+            rows += self._quantiles(update, seed, np.asarray(view["scores"])[top])
             if i == 0:
                 if self.spec.render_level is not None:
                     self._image(update, view, plots_dir)
                 self._mass(update, view, plots_dir)
         return rows
+
+    @staticmethod
+    def _quantiles(update: int, seed: int, scores: np.ndarray) -> list[dict]:
+        """The distribution of buffer scores: rows ``buffer/score_q{10,25,50,75,90}``."""
+        return [
+            {"update": update, "seed": seed, "statistic": f"buffer/score_q{q}",
+             "value": float(np.quantile(scores, q / 100))}
+            for q in (10, 25, 50, 75, 90)
+        ]  # fmt: skip
 
     def _generated(self, update: int, seed: int, view: dict[str, Any], plots_dir) -> list[dict]:
         """Rows for one seed's last generated levels (``generated_eval/...``) and, with

@@ -15,6 +15,7 @@ from ued.config import ConfigError, NetworkConfig, PPOConfig, TrainConfig, posit
 from ued.env import EnvSpec
 from ued.networks import FlattenEncoder
 
+from .baselines import tuned_a2c
 from .distributions import DISTRIBUTIONS
 from .env import Gridworld
 from .layouts import batch, load_layouts, lpg_layouts, maze_layouts
@@ -106,9 +107,15 @@ def encoder(config: GridworldConfig, tabular: bool):
 
 
 def descriptors(env: Gridworld, levels) -> dict:
-    """Per-level statistics for curriculum diagnostics (batched levels -> ``f32[N]``)."""
+    """Per-level statistics for curriculum diagnostics (batched levels -> ``f32[N]``): the
+    grid's area (its bounding box of free cells), free cells, objects, episode length, the best
+    object reward and the agent's lifetime."""
+    free = ~levels.wall_map
+    height = jnp.sum(jnp.any(free, axis=-1), axis=-1)
+    width = jnp.sum(jnp.any(free, axis=-2), axis=-1)
     return {
-        "free_cells": jnp.sum(~levels.wall_map, axis=(-2, -1)).astype(jnp.float32),
+        "grid_area": (height * width).astype(jnp.float32),
+        "free_cells": jnp.sum(free, axis=(-2, -1)).astype(jnp.float32),
         "objects": object_count(levels).astype(jnp.float32),
         "episode_length": levels.max_steps.astype(jnp.float32),
         "best_reward": jnp.max(
@@ -116,6 +123,7 @@ def descriptors(env: Gridworld, levels) -> dict:
                 levels.reward, jnp.maximum(levels.object_type, 0), axis=-1), -jnp.inf),
             axis=-1,
         ),
+        "lifetime": levels.lifetime.astype(jnp.float32),
     }  # fmt: skip
 
 
@@ -233,6 +241,7 @@ def _spec(name: str, tabular: bool) -> EnvSpec:
         suites=SUITES,
         descriptors=descriptors,
         encoder=functools.partial(encoder, tabular=tabular),
+        tuned_a2c=tuned_a2c,
     )
 
 

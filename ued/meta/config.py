@@ -63,11 +63,43 @@ class RuleConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class MetaCurriculumConfig:
+    """Where the inner agents' levels come from (``ued.meta.curricula``)."""
+
+    score: Literal["dr", "fixed", "ar", "pvl", "maxmc", "regret"] = "dr"
+    """dr: fresh random levels (plain LPG); fixed: a finite level set; ar (GROOVE's algorithmic
+    regret: A2C's return minus the LPG agent's, after the same lifetime), pvl, maxmc (from the
+    agents' value baselines) or regret (the exact optimum minus the LPG agent's return; tabular
+    levels): a level buffer scored when agents finish."""
+    replay_prob: float = 0.5
+    """Probability that a starting agent replays a buffer level (once the buffer is ready)."""
+    capacity: int = 4000
+    """Buffer slots."""
+    prioritization: Literal["rank", "topk", "proportional"] = "rank"
+    """How scores become replay weights."""
+    temperature: float = 0.3
+    """Score-weight temperature."""
+    staleness_coeff: float = 0.3
+    """Mixing weight of the staleness distribution."""
+    min_fill: float = 0.5
+    """Replay once this fraction of the buffer is filled."""
+    score_batch: int = 2
+    """Finished agents scored per meta-step at most (the others wait, frozen, in the queue)."""
+    score_episodes: int = 16
+    """Fresh episodes that score a finished agent (and an A2C antagonist)."""
+    max_lifetime: int = 1000
+    """Static bound on a level's lifetime for the A2C antagonists of ``ar``."""
+    fixed_levels: int = 64
+    """Levels of the ``fixed`` set."""
+
+
+@dataclasses.dataclass(frozen=True)
 class MetaTrainConfig(Generic[E]):
     """One meta-training run: ``updates`` meta-steps of ``updates_per_chunk`` per jitted chunk."""
 
-    algo: str = "lpg"
-    """The meta-learner (lpg: LPG by meta-gradient)."""
+    algo: Literal["lpg", "groove"] = "lpg"
+    """The meta-learner: lpg (LPG on fresh random levels) or groove (LPG on a curriculum,
+    ``curriculum.score``; GROOVE's is ``ar``)."""
     env: str = "gridworld"
     """Environment family (its levels carry the agents' lifetimes)."""
     preset: str = "cpu"
@@ -99,6 +131,8 @@ class MetaTrainConfig(Generic[E]):
     """Inner agents."""
     rule: RuleConfig = dataclasses.field(default_factory=RuleConfig)
     """The learned rule."""
+    curriculum: MetaCurriculumConfig = dataclasses.field(default_factory=MetaCurriculumConfig)
+    """Where the agents' levels come from (``groove``)."""
     backend: Literal["gradient", "es"] = "gradient"
     """How the rule is meta-learned: meta-gradient through ``unroll`` inner updates, or
     evolution strategies (OpenES, antithetic pairs, full-lifetime unrolls)."""
@@ -138,6 +172,25 @@ def preset(algo: str = "lpg", env: str = "gridworld", name: str = "cpu") -> Meta
     require(name in PRESETS, "preset", f"unknown preset {name!r}; choose one of {PRESETS}")
     spec = registry.ENVS.get(env)
     env_config = spec.preset("test" if name == "test" else "cpu", algo).env_config
+    curriculum = _curriculum_preset(algo, name)
+    config = _preset(algo, env, name, env_config)
+    return dataclasses.replace(config, curriculum=curriculum)
+
+
+def _curriculum_preset(algo: str, name: str) -> MetaCurriculumConfig:
+    """GROOVE's buffer (4,000 levels) for ``groove``, scaled to the levels a preset's run
+    finishes (a cpu run of 500 meta-steps finishes about 80 agents)."""
+    if algo != "groove":
+        return MetaCurriculumConfig()
+    if name == "test":
+        return MetaCurriculumConfig(score="ar", capacity=4, min_fill=0.25, score_batch=2,
+                                    score_episodes=4, max_lifetime=8, fixed_levels=4)  # fmt: skip
+    if name == "cpu":
+        return MetaCurriculumConfig(score="ar", capacity=64, min_fill=0.125, max_lifetime=250)
+    return MetaCurriculumConfig(score="ar", max_lifetime=250)
+
+
+def _preset(algo: str, env: str, name: str, env_config) -> MetaTrainConfig:
     if name == "test":
         return MetaTrainConfig(
             algo=algo, env=env, preset=name, updates=4, updates_per_chunk=2, eval_every=2,
@@ -162,7 +215,11 @@ def preset(algo: str = "lpg", env: str = "gridworld", name: str = "cpu") -> Meta
 
 def validate(config: MetaTrainConfig) -> MetaTrainConfig:
     """Check every field before anything is compiled; raises ``ConfigError`` naming it."""
-    require(config.algo == "lpg", "algo", f"unknown meta-learner {config.algo!r}; choose lpg")
+    require(
+        config.algo in ("lpg", "groove"),
+        "algo",
+        f"unknown meta-learner {config.algo!r}; choose lpg or groove",
+    )
     spec = registry.ENVS.get(config.env)
     positive(config, "", "updates", "updates_per_chunk", "checkpoint_every", "eval_levels")
     positive(config, "", "eval_lifetime", "population", "unroll", "meta_lr", "baseline_lr")
@@ -200,7 +257,47 @@ def validate(config: MetaTrainConfig) -> MetaTrainConfig:
         )
     for suite in config.eval_suites:
         check_suite_name(config.env, suite, "eval_suites")
+    _validate_curriculum(config, spec)
     return config
+
+
+def _validate_curriculum(config: MetaTrainConfig, spec) -> None:
+    c = config.curriculum
+    from .curricula import SCORES
+
+    require(c.score in SCORES, "curriculum.score", f"unknown {c.score!r}; choose one of {SCORES}")
+    if config.algo == "lpg":
+        require(
+            c.score == "dr",
+            "curriculum.score",
+            f"lpg meta-trains on fresh random levels; use --algo groove for {c.score!r}",
+        )
+    if c.score != "dr":
+        require(
+            config.backend == "gradient",
+            "curriculum.score",
+            f"{c.score!r} needs the meta-gradient backend (ES draws fresh random levels)",
+        )
+    if c.score == "regret":
+        require(
+            spec.oracle is not None,
+            "curriculum.score",
+            f"regret needs an exact optimum, and env {config.env!r} declares no oracle",
+        )
+    probability(c, "curriculum.", "replay_prob", "min_fill")
+    positive(c, "curriculum.", "capacity", "temperature", "score_batch", "score_episodes")
+    positive(c, "curriculum.", "max_lifetime", "fixed_levels")
+    require(
+        c.prioritization in ("rank", "topk", "proportional"),
+        "curriculum.prioritization",
+        f"unknown {c.prioritization!r}",
+    )
+    probability(c, "curriculum.", "staleness_coeff")
+    require(
+        c.score_batch <= config.population,
+        "curriculum.score_batch",
+        f"{c.score_batch} is more than the population ({config.population})",
+    )
 
 
 def from_dict(data: dict[str, Any]) -> MetaTrainConfig:
@@ -220,5 +317,6 @@ def load(path: Path) -> MetaTrainConfig:
     return from_dict(json.loads(path.read_text()))
 
 
-__all__ = ["AgentConfig", "MetaTrainConfig", "RuleConfig", "from_dict", "load", "preset"]
+__all__ = ["AgentConfig", "MetaCurriculumConfig", "MetaTrainConfig", "RuleConfig", "from_dict"]
+__all__ += ["load", "preset"]
 __all__ += ["to_dict", "validate"]

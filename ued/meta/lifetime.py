@@ -2,8 +2,8 @@
 
 This is what meta-evaluation does on held-out levels (the learned rule against A2C for the same
 lifetime) and what GROOVE's algorithmic regret compares on buffer levels. Everything is pure and
-jittable; levels may have different lifetimes under one ``vmap`` (updates past a level's lifetime
-are skipped, up to a static bound).
+jittable; levels may have different lifetimes under one ``vmap`` (the loops run as long as the
+longest, up to a static bound), and lanes marked inactive cost nothing when none is active.
 """
 
 from __future__ import annotations
@@ -37,37 +37,43 @@ class LifetimeTrainer:
     eval_episodes: int = 32
 
     def train(self, key, rule, rule_params, level, lifetime) -> tuple[AgentState, jax.Array]:
-        """A fresh agent trained on ``level`` for ``lifetime`` (``int32[]``) updates. Returns
-        ``(agent state, mean reward per step of each update's rollout f32[max_updates])``
-        (NaN past the lifetime)."""
+        """A fresh agent trained on ``level`` for ``lifetime`` (``int32[]``, at most
+        ``max_updates``) updates. Returns ``(agent state, mean reward per step of each update's
+        rollout f32[max_updates])`` (NaN past the lifetime).
+
+        A ``while_loop`` of ``lifetime`` iterations: under ``vmap`` it runs as long as the longest
+        lifetime in the batch, so a lane with lifetime 0 (an agent nobody needs trained) costs
+        nothing when no lane needs one."""
         k_init, k_start, k_run = jax.random.split(key, 3)
         params = self._initial_params(k_init)
         state = AgentState(params, self.optimizer.init(params))
         carry = self.rollout.start(k_start, level)
         total = jnp.asarray(lifetime, jnp.float32)
+        updates = jnp.minimum(jnp.asarray(lifetime, jnp.int32), self.max_updates)
 
-        def update(loop, k):
-            state, carry = loop
+        def update(loop):
+            k, state, carry, curve = loop
             key = jax.random.fold_in(k_run, k)  # the same keys whatever max_updates is
-            transitions, next_carry = self.rollout.play(key, state.params, carry)
+            transitions, carry = self.rollout.play(key, state.params, carry)
             progress = Progress(k.astype(jnp.float32) / total, total)
-            new, _ = inner_update(
+            state, _ = inner_update(
                 rule, rule_params, self.agent, self.optimizer, state, transitions, progress
             )
-            live = k < lifetime
-            state = tree_select(live, new, state)
-            carry = tree_select(live, next_carry, carry)
-            return (state, carry), jnp.where(live, transitions.rewards.mean(), jnp.nan)
+            return k + 1, state, carry, curve.at[k].set(transitions.rewards.mean())
 
-        (state, _), rewards = jax.lax.scan(update, (state, carry), jnp.arange(self.max_updates))
-        return state, rewards
+        curve = jnp.full(self.max_updates, jnp.nan, jnp.float32)
+        loop = (jnp.zeros((), jnp.int32), state, carry, curve)
+        _, state, _, curve = jax.lax.while_loop(lambda loop: loop[0] < updates, update, loop)
+        return state, curve
 
     def _initial_params(self, key):
         return self.agent.init(key, self.rollout.env.dummy_observation()[None])
 
-    def episode_return(self, key, params, level) -> jax.Array:
+    def episode_return(self, key, params, level, active=True) -> jax.Array:
         """Mean undiscounted return of ``eval_episodes`` fresh episodes of the agent's policy on
-        ``level`` (``f32[]``), each played to its end (at most ``env.max_steps`` steps)."""
+        ``level`` (``f32[]``), each played to its end (at most ``env.max_steps`` steps). With
+        ``active`` (``bool[]``) False no step is played (0 is returned): under ``vmap`` the
+        loop runs only while some lane is playing."""
         env = self.rollout.env
         k_reset, key = jax.random.split(key)
         levels = jax.tree_util.tree_map(lambda x: jnp.repeat(x[None], self.eval_episodes, 0), level)
@@ -75,7 +81,7 @@ class LifetimeTrainer:
             jax.random.split(k_reset, self.eval_episodes), levels
         )
         zeros = jnp.zeros(self.eval_episodes, jnp.float32)
-        done = jnp.zeros(self.eval_episodes, jnp.bool_)
+        done = jnp.full(self.eval_episodes, ~jnp.asarray(active, jnp.bool_))
 
         def cond(loop):
             t, *_, done, _ = loop
@@ -96,12 +102,14 @@ class LifetimeTrainer:
         loop = (jnp.zeros((), jnp.int32), key, obs, state, done, zeros)
         return jax.lax.while_loop(cond, body, loop)[-1].mean()
 
-    def score(self, key, rule, rule_params, level, lifetime) -> tuple[jax.Array, jax.Array]:
+    def score(self, key, rule, rule_params, level, lifetime, active=True):
         """Train a fresh agent for its lifetime, then score it. Returns ``(episode return f32[],
-        reward curve f32[max_updates])``."""
+        reward curve f32[max_updates])``. With ``active`` False nothing is played (return 0,
+        curve NaN): a lane of a ``vmap`` whose result is not needed."""
         k_train, k_eval = jax.random.split(key)
+        lifetime = jnp.where(active, lifetime, 0)
         state, curve = self.train(k_train, rule, rule_params, level, lifetime)
-        return self.episode_return(k_eval, state.params, level), curve
+        return self.episode_return(k_eval, state.params, level, active), curve
 
     def untrained_return(self, key, level) -> jax.Array:
         """The return (``f32[]``) of the agent that ``score(key, ...)`` starts from, before any

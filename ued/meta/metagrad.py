@@ -10,9 +10,11 @@ One meta-step, for every agent (``vmap``):
      L2 penalties on the rule's targets (LPG's regularisers), differentiated with respect to the
      rule's parameters through the unrolled updates;
 then the population's mean meta-gradient takes an Adam step on the rule, each agent keeps its
-updated parameters and env state, and agents past their lifetime are replaced by fresh agents on
-fresh levels from ``level_source``. Initial ages are staggered over the lifetime so that agents
-finish at different meta-steps.
+updated parameters and env state, and agents past their lifetime are handed to the
+``curriculum`` (``ued.meta.curricula``): it may score them first (GROOVE), and those it releases
+restart as fresh agents on levels it draws. Agents waiting to be scored are frozen and left out
+of the meta-gradient. Initial ages are staggered over the lifetime so that agents finish at
+different meta-steps.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import optax
 from flax import struct
 
 from .agents import EnvCarry, InnerAgent, InnerRollout
+from .curricula import Outcome, where_lanes
 from .rules import A2C, LPG, AgentState, Progress, inner_update
 
 
@@ -47,7 +50,10 @@ class Population:
     Attributes:
         agents: parameters and optimiser states trained by the rule; baselines: the value
         baselines' parameters and optimiser states; carry: each agent's env states on its level;
-        levels: each agent's level; age: ``int32[N]`` inner updates done.
+        levels: each agent's level; age: ``int32[N]`` inner updates done (it keeps counting
+        while a finished agent waits to be scored); pvl, maxmc: ``f32[N]`` positive value loss
+        and MaxMC score of its last meta-rollout under its value baseline; max_return:
+        ``f32[N]`` the highest n-step return it has seen (MaxMC's reference).
     """
 
     agents: AgentState
@@ -55,16 +61,20 @@ class Population:
     carry: EnvCarry
     levels: Any
     age: jax.Array
+    pvl: jax.Array
+    maxmc: jax.Array
+    max_return: jax.Array
 
 
 @struct.dataclass
 class MetaState:
     """Everything meta-training carries: the rule's parameters and optimiser state, the
-    population, and a typed key."""
+    population, the curriculum's state and a typed key."""
 
     rule_params: Any
     rule_opt_state: Any
     population: Population
+    curriculum: Any
     rng: jax.Array
 
 
@@ -84,7 +94,7 @@ class MetaGradient:
         population: N agents. unroll: K inner updates per meta-step.
         critic: the A2C whose returns and objective score the updated agents.
         regularisers: LPG's regularisers.
-        level_source: ``key -> level`` for fresh agents.
+        curriculum: where agents' levels come from (``ued.meta.curricula``).
         lifetime_of: ``level -> int32[]`` the agent's lifetime in inner updates.
     """
 
@@ -98,14 +108,13 @@ class MetaGradient:
     unroll: int
     critic: A2C
     regularisers: Regularisers
-    level_source: Callable[[jax.Array], Any]
+    curriculum: Any
     lifetime_of: Callable[[Any], jax.Array]
 
     # ---- agents ---------------------------------------------------------------------------------
-    def _fresh(self, key, age) -> Population:
-        """One fresh agent (unbatched) on a fresh level, at ``age``."""
-        k_level, k_agent, k_baseline, k_start = jax.random.split(key, 4)
-        level = self.level_source(k_level)
+    def _fresh(self, key, level, age) -> Population:
+        """One fresh agent (unbatched) on ``level``, at ``age``."""
+        k_agent, k_baseline, k_start = jax.random.split(key, 3)
         example = self.rollout.env.dummy_observation()[None]
         params = self.agent.init(k_agent, example)
         baseline = self.agent.init(k_baseline, example)
@@ -115,21 +124,30 @@ class MetaGradient:
             carry=self.rollout.start(k_start, level),
             levels=level,
             age=jnp.asarray(age, jnp.int32),
+            pvl=jnp.zeros((), jnp.float32),
+            maxmc=jnp.zeros((), jnp.float32),
+            max_return=jnp.full((), -jnp.inf, jnp.float32),
         )
 
     def init(self, key) -> MetaState:
-        """Fresh rule parameters and a population with staggered ages."""
-        k_pop, k_rule, k_shape, k_run = jax.random.split(key, 4)
+        """Fresh rule parameters, the curriculum's state and a population with staggered ages
+        on levels the curriculum draws."""
+        k_pop, k_rule, k_shape, k_run, k_curriculum, k_draw = jax.random.split(key, 6)
+        curriculum = self.curriculum.init(k_curriculum)
+        everyone = jnp.ones(self.population, bool)
+        curriculum, levels = self.curriculum.draw(curriculum, k_draw, everyone)
         keys = jax.random.split(k_pop, self.population)
-        first = self._fresh(keys[0], 0)
+        first = self._fresh(keys[0], jax.tree_util.tree_map(lambda x: x[0], levels), 0)
         lifetime = self.lifetime_of(first.levels)
         ages = (jnp.arange(self.population) * lifetime) // self.population
         ages = ages - ages % self.unroll  # whole meta-steps
-        population = jax.vmap(self._fresh)(keys, ages)
+        population = jax.vmap(self._fresh)(keys, levels, ages)
         transitions, _ = self.rollout.play(k_shape, first.agents.params, first.carry)
         progress = Progress(jnp.float32(0.0), jnp.float32(1.0))
         rule_params = self.rule.init(k_rule, self.agent, first.agents.params, transitions, progress)
-        return MetaState(rule_params, self.meta_optimizer.init(rule_params), population, k_run)
+        return MetaState(
+            rule_params, self.meta_optimizer.init(rule_params), population, curriculum, k_run
+        )
 
     def current_rule(self, state: MetaState):
         """The rule's current parameters."""
@@ -166,6 +184,12 @@ class MetaGradient:
         _, _, next_values = self.agent.apply(member.baselines.params, transitions.next_obs)
         returns = self.critic.returns(transitions, next_values)
         advantages = jax.lax.stop_gradient(returns - values)
+        max_return = jnp.maximum(member.max_return, returns.max())
+        scores = {
+            "pvl": jnp.mean(jnp.maximum(advantages, 0.0)),
+            "maxmc": jax.lax.stop_gradient(jnp.mean(max_return - values)),
+            "max_return": max_return,
+        }
         log_pi = jnp.take_along_axis(
             jax.nn.log_softmax(logits), transitions.actions[..., None], axis=-1
         )[..., 0]
@@ -192,7 +216,7 @@ class MetaGradient:
             "inner_reward": inner_rewards.mean(),
             "reward": transitions.rewards.mean(),
         }
-        return loss, (state, env_carry, transitions, returns, metrics)
+        return loss, (state, env_carry, transitions, returns, scores, metrics)
 
     def _train_baseline(self, baselines: AgentState, transitions, returns) -> AgentState:
         """One regression step of a value baseline towards the n-step returns."""
@@ -207,39 +231,46 @@ class MetaGradient:
 
     # ---- the meta-step --------------------------------------------------------------------------
     def step(self, state: MetaState) -> tuple[MetaState, dict[str, jax.Array]]:
-        """One meta-step (pure; ``jax.jit`` it). Returns ``(state, scalar metrics)``."""
-        rng, k_agents, k_fresh = jax.random.split(state.rng, 3)
+        """One meta-step (pure; ``jax.jit`` it). Returns ``(state, scalar metrics)``; the
+        curriculum's metrics are prefixed ``curriculum/``."""
+        rng, k_agents, k_fresh, k_score, k_draw = jax.random.split(state.rng, 5)
         pop = state.population
         grad_fn = jax.grad(self._objective, has_aux=True)
 
         def member_step(member, key):
-            grads, (agent, carry, transitions, returns, metrics) = grad_fn(
+            grads, (agent, carry, transitions, returns, scores, metrics) = grad_fn(
                 state.rule_params, member, key
             )
             baselines = self._train_baseline(member.baselines, transitions, returns)
-            return grads, member.replace(agents=agent, carry=carry, baselines=baselines), metrics
+            member = member.replace(agents=agent, carry=carry, baselines=baselines, **scores)
+            return grads, member, metrics
 
+        lifetimes = jax.vmap(self.lifetime_of)(pop.levels)
+        training = pop.age < lifetimes  # the others wait, frozen, for the curriculum
         keys = jax.random.split(k_agents, self.population)
-        grads, pop, metrics = jax.vmap(member_step)(pop, keys)
-        grads = jax.tree_util.tree_map(lambda g: g.mean(axis=0), grads)
+        grads, stepped, metrics = jax.vmap(member_step)(pop, keys)
+        weights = training / jnp.maximum(training.sum(), 1)
+        grads = jax.tree_util.tree_map(lambda g: jnp.tensordot(weights, g, axes=1), grads)
         updates, rule_opt_state = self.meta_optimizer.update(
             grads, state.rule_opt_state, state.rule_params
         )
         rule_params = optax.apply_updates(state.rule_params, updates)
 
-        pop = pop.replace(age=pop.age + self.unroll)
-        finished = pop.age >= jax.vmap(self.lifetime_of)(pop.levels)
+        pop = where_lanes(training, stepped, pop).replace(age=pop.age + self.unroll)
+        waiting = pop.age >= lifetimes
+        outcome = Outcome(pop.levels, pop.agents.params, pop.pvl, pop.maxmc)
+        curriculum, released, curriculum_metrics = self.curriculum.score(
+            state.curriculum, k_score, waiting, outcome, pop.age - lifetimes
+        )
+        curriculum, levels = self.curriculum.draw(curriculum, k_draw, released)
         fresh = jax.vmap(self._fresh)(
-            jax.random.split(k_fresh, self.population), jnp.zeros(self.population, jnp.int32)
+            jax.random.split(k_fresh, self.population),
+            levels,
+            jnp.zeros(self.population, jnp.int32),
         )
-        pop = jax.tree_util.tree_map(
-            lambda new, old: jnp.where(
-                finished.reshape(finished.shape + (1,) * (old.ndim - 1)), new, old
-            ),
-            fresh,
-            pop,
-        )
-        metrics = {k: v.mean() for k, v in metrics.items()}
+        pop = where_lanes(released, fresh, pop)
+        metrics = {k: jnp.tensordot(weights, v, axes=1) for k, v in metrics.items()}
         metrics["rule_grad_norm"] = optax.tree.norm(grads)
-        metrics["finished"] = finished.sum(dtype=jnp.int32)
-        return MetaState(rule_params, rule_opt_state, pop, rng), metrics
+        metrics["finished"] = released.sum(dtype=jnp.int32)
+        metrics.update({f"curriculum/{k}": v for k, v in curriculum_metrics.items()})
+        return MetaState(rule_params, rule_opt_state, pop, curriculum, rng), metrics

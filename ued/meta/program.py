@@ -22,10 +22,13 @@ import numpy as np
 import optax
 
 from .. import config as config_lib
+from ..buffer import BufferConfig, LevelBuffer
+from ..diagnostics import Diagnostics
 from ..env import EnvSpec
 from ..train import seed_keys, seed_slice
 from .agents import InnerAgent, InnerRollout
 from .config import MetaTrainConfig, from_dict
+from .curricula import BufferedLevels, FixedLevels, RandomLevels
 from .evolution import EvolutionStrategy
 from .lifetime import LifetimeTrainer, normalised
 from .metagrad import MetaGradient, Regularisers
@@ -80,7 +83,10 @@ class MetaProgram:
         self.inner_optimizer = _optimizer(c.agent.optimizer, c.agent.lr)
         self.several = len(c.seed_list) > 1
         self._suites = None
+        self.curriculum = self._curriculum()
         self.meta = self._evolution() if c.backend == "es" else self._meta_gradient()
+        self._diagnostics = Diagnostics(c.seed_list, self.several, self.spec, self.env,
+                                        self.curriculum)  # fmt: skip
 
     def _meta_gradient(self) -> MetaGradient:
         c = self.config
@@ -95,8 +101,51 @@ class MetaProgram:
             unroll=c.unroll,
             critic=A2C(gamma=c.agent.gamma),
             regularisers=Regularisers(c.policy_entropy, c.y_entropy, c.pi_hat_l2, c.y_hat_l2),
-            level_source=self.env.sample_level,
+            curriculum=self.curriculum,
             lifetime_of=lambda level: level.lifetime,
+        )
+
+    def _curriculum(self):
+        """The level curriculum of ``config.curriculum`` (``ued.meta.curricula``)."""
+        c, agent = self.config.curriculum, self.config.agent
+        if c.score == "dr":
+            return RandomLevels(self.env.sample_level)
+        if c.score == "fixed":
+            return FixedLevels(self.env.sample_level, c.fixed_levels)
+        evaluator = LifetimeTrainer(
+            self.agent, self.rollout, self.inner_optimizer, 1, eval_episodes=c.score_episodes
+        )
+        settings = self.a2c_settings("random")  # tuned for the training distribution
+        antagonist = LifetimeTrainer(
+            self.agent,
+            self.rollout,
+            _optimizer(agent.optimizer, settings["lr"]),
+            c.max_lifetime,
+            eval_episodes=c.score_episodes,
+        )
+        oracle = None
+        if c.score == "regret":
+            oracle = functools.partial(self.spec.oracle, self.env, gamma=1.0)
+        return BufferedLevels(
+            level_source=self.env.sample_level,
+            buffer=LevelBuffer(
+                BufferConfig(
+                    capacity=c.capacity,
+                    prioritization=c.prioritization,
+                    temperature=c.temperature,
+                    staleness_coeff=c.staleness_coeff,
+                    min_fill=c.min_fill,
+                ),
+                extras=("a2c_return", "lpg_return"),
+            ),
+            replay_prob=c.replay_prob,
+            score_kind=c.score,
+            score_batch=c.score_batch,
+            evaluator=evaluator,
+            antagonist=antagonist,
+            a2c=A2C(gamma=agent.gamma, entropy_coef=settings["entropy_coef"]),
+            oracle=oracle,
+            rollout_steps=agent.num_envs * agent.num_steps,
         )
 
     def _evolution(self) -> EvolutionStrategy:
@@ -287,8 +336,12 @@ class MetaProgram:
         return self._optima[suite.suite]
 
     def inspect(self, state, update: int, aux, evaluated: bool, plots_dir: Path):
-        """No per-chunk diagnostics yet."""
-        return []
+        """At evaluation points, a buffered curriculum's levels: their descriptors (grid size,
+        episode length, objects, lifetime; unweighted and replay-weighted), scores and A2C / LPG
+        returns, as ``curriculum.csv`` rows, and a grid of rendered buffer levels."""
+        if not evaluated or self.config.backend == "es":
+            return []
+        return self._diagnostics.buffer(update, state.curriculum, plots_dir)
 
     def plots(self, out: Path, aux) -> None:
         """Meta-training curves."""
@@ -301,6 +354,10 @@ class MetaProgram:
             ("pair_difference", "ES: |return difference| within antithetic pairs"),
             ("entropy", "policy entropy of the updated agents"),
             ("pi_hat", "LPG's mean policy target"),
+            ("curriculum/score", "score of finished agents' levels (GROOVE: AR)"),
+            ("curriculum/a2c_return", "A2C's return on finished agents' levels"),
+            ("curriculum/lpg_return", "finished LPG agents' return"),
+            ("curriculum/antagonist_env_steps", "A2C antagonist env steps per meta-step"),
         )
         (out / "plots").mkdir(exist_ok=True)
         training_curves(out / "metrics.csv", out / "plots" / "curves.png", curves=curves)

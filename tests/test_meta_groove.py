@@ -1,0 +1,215 @@
+"""GROOVE's curriculum for the meta-learned optimiser: algorithmic regret is scored only for
+agents that finish, through a fixed-size queue (the population itself), A2C's return is cached
+per level (used on replays, computed on inserts), AR is ~0 when the "learned" rule is A2C, the
+buffer's replay bookkeeping counts only the draws that are used, and the meta-step compiles
+once."""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from tiny_gridworld import TINY, tiny_agent
+
+from ued.buffer import BufferConfig, LevelBuffer
+from ued.meta.agents import InnerRollout
+from ued.meta.curricula import BufferedLevels, Outcome
+from ued.meta.lifetime import LifetimeTrainer
+from ued.meta.metagrad import MetaGradient, Regularisers
+from ued.meta.rules import A2C, LPG, LPGNetwork
+
+ENV = TINY
+AGENT = tiny_agent(8)
+ROLLOUT = InnerRollout(ENV, AGENT, num_envs=8, num_steps=8)
+OPTIMIZER = optax.adam(0.1)
+LIFETIME = 4  # the debug distribution's
+
+
+def curriculum(score_batch=1, capacity=8, score_episodes=16, replay_prob=0.5, min_fill=0.25):
+    return BufferedLevels(
+        level_source=ENV.sample_level,
+        buffer=LevelBuffer(
+            BufferConfig(capacity=capacity, min_fill=min_fill),
+            extras=("a2c_return", "lpg_return"),
+        ),
+        replay_prob=replay_prob,
+        score_kind="ar",
+        score_batch=score_batch,
+        evaluator=LifetimeTrainer(AGENT, ROLLOUT, OPTIMIZER, 1, eval_episodes=score_episodes),
+        antagonist=LifetimeTrainer(AGENT, ROLLOUT, OPTIMIZER, 8, eval_episodes=score_episodes),
+        a2c=A2C(gamma=0.9),
+        rollout_steps=8 * 8,
+    )
+
+
+def outcome(levels, params):
+    n = levels.lifetime.shape[0]
+    return Outcome(levels, params, jnp.zeros(n), jnp.zeros(n))
+
+
+def fresh_params(n, seed=0):
+    example = ENV.dummy_observation()[None]
+    return jax.vmap(lambda k: AGENT.init(k, example))(jax.random.split(jax.random.key(seed), n))
+
+
+def sample_levels(n, seed=0):
+    return jax.vmap(ENV.sample_level)(jax.random.split(jax.random.key(seed), n))
+
+
+# ---- the meta-training run --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def run():
+    groove = curriculum(score_batch=1)
+    meta = MetaGradient(
+        rule=LPG(network=LPGNetwork(hidden=8)),
+        agent=AGENT,
+        rollout=ROLLOUT,
+        inner_optimizer=optax.sgd(0.5),
+        baseline_optimizer=optax.adam(1e-2),
+        meta_optimizer=optax.adam(1e-3),
+        population=4,
+        unroll=2,
+        critic=A2C(gamma=0.9),
+        regularisers=Regularisers(),
+        curriculum=groove,
+        lifetime_of=lambda level: level.lifetime,
+    )
+    traces = 0
+
+    def counted(state):
+        nonlocal traces
+        traces += 1
+        return meta.step(state)
+
+    step = jax.jit(counted)
+    states = [jax.jit(meta.init)(jax.random.key(0))]
+    metrics = []
+    for _ in range(8):
+        state, m = step(states[-1])
+        states.append(state)
+        metrics.append(jax.tree_util.tree_map(np.asarray, m))
+    return states, metrics, traces
+
+
+def test_one_compile(run):
+    assert run[2] == 1
+
+
+def test_finished_agents_queue_and_are_scored_one_per_step_longest_waiting_first(run):
+    states, metrics, _ = run
+    # Ages 0, 0, 2, 2 with lifetime 4 and 2 updates per step: two finish per step, one is scored.
+    assert [int(m["curriculum/scored"]) for m in metrics] == [1] * 8
+    assert max(int(m["curriculum/waiting"]) for m in metrics) >= 1
+    for before, after in itertools.pairwise(states):
+        lifetimes = np.asarray(before.population.levels.lifetime)
+        waited = np.asarray(before.population.age) >= lifetimes
+        for i in np.flatnonzero(waited):  # a waiting agent is frozen until it is released
+            old = jax.tree_util.tree_map(lambda x, i=i: np.asarray(x)[i], before.population.agents)
+            new = jax.tree_util.tree_map(lambda x, i=i: np.asarray(x)[i], after.population.agents)
+            released = int(np.asarray(after.population.age)[i]) == 0
+            if not released:
+                for a, b in zip(jax.tree_util.tree_leaves(old), jax.tree_util.tree_leaves(new)):
+                    np.testing.assert_array_equal(a, b)
+    # Every scored agent left its level in the buffer, which fills from empty.
+    sizes = [int(s.curriculum.buffer.size) for s in states]
+    assert sizes[0] == 0 and sizes[-1] >= 3
+    np.testing.assert_array_less(np.diff(sizes), 2)  # at most one insert per step
+
+
+def test_antagonist_steps_are_paid_only_for_levels_the_buffer_does_not_hold(run):
+    _, metrics, _ = run
+    for m in metrics:
+        misses = int(m["curriculum/scored"]) - int(m["curriculum/cache_hits"])
+        assert int(m["curriculum/antagonist_env_steps"]) == misses * LIFETIME * 64
+
+
+def test_no_scoring_work_when_nobody_finishes():
+    groove = curriculum(score_batch=2)
+    state = groove.init(jax.random.key(0))
+    levels = sample_levels(4)
+    waiting = jnp.zeros(4, bool)
+    after, released, metrics = jax.jit(groove.score)(
+        state, jax.random.key(1), waiting, outcome(levels, fresh_params(4)), jnp.zeros(4, jnp.int32)
+    )
+    assert not np.asarray(released).any()
+    assert int(metrics["scored"]) == 0 and int(metrics["antagonist_env_steps"]) == 0
+    for a, b in zip(jax.tree_util.tree_leaves(after), jax.tree_util.tree_leaves(state)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_a2c_cache_is_used_on_replays_and_filled_on_inserts():
+    groove = curriculum(score_batch=2)
+    score = jax.jit(groove.score)
+    levels = sample_levels(2, seed=3)
+    params = fresh_params(2)
+    overdue = jnp.zeros(2, jnp.int32)
+    one = jnp.array([True, False])
+    # A new level: A2C is trained (its steps paid) and its return stored with the level.
+    state, _, m = score(groove.init(jax.random.key(0)), jax.random.key(1), one,
+                        outcome(levels, params), overdue)  # fmt: skip
+    assert int(m["antagonist_env_steps"]) == LIFETIME * 64 and int(m["cache_hits"]) == 0
+    slot = 0
+    stored = float(state.buffer.extras["a2c_return"][slot])
+    assert stored == pytest.approx(float(m["a2c_return"]))
+    # The same level again (a replay): the stored return is used, nothing is trained.
+    marked = state.replace(
+        buffer=state.buffer.replace(
+            extras={**state.buffer.extras,
+                    "a2c_return": state.buffer.extras["a2c_return"].at[slot].set(123.0)}
+        )
+    )  # fmt: skip
+    again, _, m = score(marked, jax.random.key(2), one, outcome(levels, params), overdue)
+    assert int(m["antagonist_env_steps"]) == 0 and int(m["cache_hits"]) == 1
+    assert float(m["a2c_return"]) == 123.0
+    assert float(m["score"]) == pytest.approx(123.0 - float(m["lpg_return"]))
+    assert int(again.buffer.size) == 1  # refreshed in place, not a copy
+    assert float(again.buffer.scores[slot]) == pytest.approx(float(m["score"]))
+
+
+def test_algorithmic_regret_is_about_zero_when_the_learned_rule_is_a2c():
+    num = 16
+    groove = curriculum(score_batch=num, capacity=num, score_episodes=32)
+    levels = sample_levels(num, seed=7)
+    a2c = A2C(gamma=0.9)
+    trainer = groove.antagonist
+
+    @jax.jit
+    def trained_by_a2c(keys):  # the "learned" rule is A2C itself, trained for the same lifetime
+        return jax.vmap(lambda k, level: trainer.train(k, a2c, None, level, level.lifetime)[0])(
+            keys, levels
+        ).params
+
+    params = trained_by_a2c(jax.random.split(jax.random.key(11), num))
+    state, _, m = jax.jit(groove.score)(
+        groove.init(jax.random.key(0)), jax.random.key(1), jnp.ones(num, bool),
+        outcome(levels, params), jnp.zeros(num, jnp.int32),
+    )  # fmt: skip
+    regret = np.asarray(state.buffer.extras["a2c_return"] - state.buffer.extras["lpg_return"])
+    spread = np.asarray(state.buffer.extras["a2c_return"]).std()
+    assert int(m["scored"]) == num and spread > 0
+    # Same algorithm, independent keys: the mean difference is noise.
+    assert abs(regret.mean()) <= 3 * regret.std(ddof=1) / np.sqrt(num) + 0.05 * spread
+
+
+def test_draws_replay_buffer_levels_and_mark_only_the_agents_that_start():
+    groove = curriculum(score_batch=4, capacity=4, replay_prob=1.0, min_fill=0.5)
+    levels = sample_levels(4, seed=5)
+    state, _, _ = jax.jit(groove.score)(
+        groove.init(jax.random.key(0)), jax.random.key(1), jnp.array([True, True, False, False]),
+        outcome(levels, fresh_params(4)), jnp.zeros(4, jnp.int32),
+    )  # fmt: skip
+    assert int(state.buffer.size) == 2
+    mask = jnp.array([True, False, True, False])
+    after, drawn = jax.jit(groove.draw)(state, jax.random.key(2), mask)
+    held = np.asarray(state.buffer.hashes[:2])
+    from ued.hashing import pytree_hash
+
+    hashes = np.asarray(jax.vmap(pytree_hash)(drawn))
+    for i in range(4):  # replay_prob 1 and a ready buffer: every lane is a buffer level
+        assert any((hashes[i] == h).all() for h in held)
+    assert int(np.asarray(after.buffer.replays).sum()) == 2  # only the two agents that start
+    assert int(after.buffer.counter) == int(state.buffer.counter) + 1
