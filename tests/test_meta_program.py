@@ -150,6 +150,7 @@ def test_meta_eval_over_meta_training_reuses_the_a2c_baseline(full_run, tmp_path
     assert cli.main([*argv, "--all-steps"]) == 0
     rows = read_csv(out)
     assert {int(r["update"]) for r in rows} == {0, 2, 4}  # the initial rule, then checkpoints
+    assert (tmp_path / "eval_progress.png").stat().st_size > 1000
     for name in ("a2c_return", "untrained_return"):  # rule-independent: the same at every step
         by_step = {}
         for r in rows:

@@ -136,11 +136,12 @@ def meta_evaluate(
     ``steps`` (default the latest; ``"all"``: every checkpoint and the initial rule, step 0),
     train fresh agents with its rule and with A2C for the same lifetime on every level of
     ``suites``. Writes the tidy CSV ``out``, the agents' learning curves next to it
-    (``<out>_curves.csv`` and ``.png``) and a Markdown summary (``<out>.md``: mean over levels,
-    then mean ± s.e. over seeds); returns the summary."""
+    (``<out>_curves.csv`` and ``.png``), with several steps the normalised returns over
+    meta-training (``<out>_progress.png``), and a Markdown summary (``<out>.md``: mean over
+    levels, then mean ± s.e. over seeds); returns the summary."""
     from .logging import CsvLog
     from .meta import config as meta_config
-    from .plots import lifetime_curves
+    from .plots import lifetime_curves, meta_eval_progress
 
     rows: list[dict[str, Any]] = []
     curve_rows: list[dict[str, Any]] = []
@@ -176,6 +177,8 @@ def meta_evaluate(
     curves_csv = out.with_name(out.stem + "_curves.csv")
     CsvLog(curves_csv).write(curve_rows)
     lifetime_curves(curve_rows, curves_csv.with_suffix(".png"))
+    if len({int(r["update"]) for r in rows}) > 1:
+        meta_eval_progress(rows, out.with_name(out.stem + "_progress.png"))
     table = meta_summary(rows)
     out.with_suffix(".md").write_text(table + "\n")
     return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -398,3 +399,44 @@ def _curve_over_seeds(rows: list[dict[str, Any]]):
     spread = np.nanstd(table, axis=0, ddof=1) if len(table) > 1 else np.zeros(len(x))
     se = np.where(count > 1, np.nan_to_num(spread) / np.sqrt(np.maximum(count, 1)), 0.0)
     return np.array(x), mean, se
+
+
+def meta_eval_progress(
+    rows: list[dict[str, Any]],
+    path: Path,
+    statistics: Sequence[str] = ("normalised", "gain_normalised", "oracle_normalised"),
+) -> None:
+    """How meta-evaluation changes over meta-training: per suite (rows) and statistic
+    (columns), the mean over levels (NaN-aware) at each evaluated meta-step, mean ± s.e. over
+    seeds, one line per run. ``rows`` are ``ued meta-eval``'s tidy rows."""
+    suites = sorted({r["suite"] for r in rows})
+    present = [s for s in statistics if any(r["statistic"] == s for r in rows)]
+    if not suites or not present:
+        return
+    runs = sorted({r["run"] for r in rows})
+    fig, axes = plt.subplots(
+        len(suites), len(present), figsize=(4.2 * len(present), 3.2 * len(suites)), squeeze=False
+    )
+    for (i, suite), (j, statistic) in itertools.product(enumerate(suites), enumerate(present)):
+        ax = axes[i][j]
+        for run in runs:
+            per = defaultdict(lambda: defaultdict(list))  # step -> seed -> values
+            for r in rows:
+                if (r["run"], r["suite"], r["statistic"]) == (run, suite, statistic):
+                    per[int(r["update"])][r["seed"]].append(float(r["value"]))
+            steps = sorted(per)
+            means, errors = [], []
+            for step in steps:
+                seeds = np.array([np.nanmean(v) if np.isfinite(v).any() else np.nan
+                                  for v in per[step].values()])  # fmt: skip
+                seeds = seeds[np.isfinite(seeds)]
+                means.append(seeds.mean() if seeds.size else np.nan)
+                errors.append(seeds.std(ddof=1) / np.sqrt(seeds.size) if seeds.size > 1 else 0.0)
+            ax.errorbar(steps, means, yerr=errors, marker="o", ms=3, capsize=2, label=run)
+        ax.axhline(1.0, color="grey", lw=0.6, ls="--")
+        ax.set_title(f"{suite}: {statistic}", fontsize=9)
+        ax.set_xlabel("meta-step")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
