@@ -282,3 +282,13 @@ def test_fixed_suites_are_valid_and_need_their_shape():
         resolve_suite("gridworld-rand", small_grids, "mazes")
     image = np.asarray(jax.jit(render_level)(_one(levels)))
     assert image.shape == (13 * 8, 13 * 8, 3) and image.dtype == np.uint8
+
+
+def test_the_agents_lifetime_can_be_set_per_run():
+    from envs.gridworld.registration import GridworldConfig, make
+
+    default = make(GridworldConfig(distribution="small"), tabular=True)
+    short = make(GridworldConfig(distribution="small", lifetime=50), tabular=True)
+    key = jax.random.key(0)
+    assert int(default.sample_level(key).lifetime) == 250
+    assert int(short.sample_level(key).lifetime) == 50

@@ -44,11 +44,14 @@ class GridworldConfig:
     """The longest episode a level may have (LPG's longest is 2,000 steps)."""
     embedding: int = 32
     """Tabular observations: width of the state embedding (a linear layer on the one-hot)."""
+    lifetime: int = 0
+    """The inner agents' lifetime in updates (0: the distribution's, e.g. 250)."""
 
 
 def validate(config: GridworldConfig, prefix: str = "env_config.") -> None:
     """Check the settings; raises ``ConfigError`` naming ``prefix + field``."""
     positive(config, prefix, "size", "max_objects", "num_types", "max_steps", "embedding")
+    require(config.lifetime >= 0, f"{prefix}lifetime", f"must be >= 0, got {config.lifetime}")
     require(
         config.distribution in DISTRIBUTIONS,
         f"{prefix}distribution",
@@ -82,8 +85,14 @@ def make(config: GridworldConfig, tabular: bool) -> Gridworld:
         num_types=config.num_types,
         tabular=tabular,
         max_steps=config.max_steps,
-        distribution=DISTRIBUTIONS[config.distribution],
+        distribution=distribution(config),
     )
+
+
+def distribution(config: GridworldConfig):
+    """The random level distribution of the settings (with their lifetime, if set)."""
+    chosen = DISTRIBUTIONS[config.distribution]
+    return dataclasses.replace(chosen, lifetime=config.lifetime) if config.lifetime else chosen
 
 
 class TabularEncoder(nn.Module):
