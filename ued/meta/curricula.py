@@ -136,7 +136,7 @@ class BufferedLevels:
 
     Attributes:
         level_source: ``key -> level``, new levels. buffer: the ``LevelBuffer`` (extras
-        ``a2c_return`` and ``lpg_return``). replay_prob: probability that a starting agent
+        ``a2c_return``, NaN unless ``ar`` computes it, and ``lpg_return``). replay_prob: probability that a starting agent
         replays a buffer level (once the buffer is ready). score_kind: ``ar``, ``pvl``,
         ``maxmc`` or ``regret``. score_batch: agents scored per meta-step at most.
         evaluator: scores LPG agents' final returns (its ``eval_episodes``). antagonist: trains
@@ -188,7 +188,7 @@ class BufferedLevels:
         eval_keys = jax.random.split(k_eval, self.score_batch)
         learned = jax.vmap(self.evaluator.episode_return)(eval_keys, params, levels, valid)
         metrics = {"antagonist_env_steps": jnp.zeros((), jnp.int32)}
-        extras = {"lpg_return": learned, "a2c_return": jnp.zeros_like(learned)}
+        extras = {"lpg_return": learned, "a2c_return": jnp.full_like(learned, jnp.nan)}
         if self.score_kind == "ar":
             cached, hit = self._cached(buffer, levels)
             need = valid & ~hit
