@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import types
+import typing
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -146,10 +149,22 @@ def require(cond: bool, field: str, message: str) -> None:
         raise ConfigError(f"{field}: {message}")
 
 
+def number(value, field: str) -> None:
+    """Require ``value`` to be a finite real number (not a bool, a string or NaN/inf)."""
+    require(
+        isinstance(value, (int, float)) and not isinstance(value, bool),
+        field,
+        f"expected a number, got {value!r}",
+    )
+    require(math.isfinite(value), field, f"must be finite, got {value}")
+
+
 def positive(obj, prefix: str, *names: str) -> None:
-    """Require each named attribute of ``obj`` to be > 0 (fields named ``prefix + name``)."""
+    """Require each named attribute of ``obj`` to be finite and > 0 (fields named
+    ``prefix + name``)."""
     for name in names:
         value = getattr(obj, name)
+        number(value, f"{prefix}{name}")
         require(value > 0, f"{prefix}{name}", f"must be positive, got {value}")
 
 
@@ -157,7 +172,77 @@ def probability(obj, prefix: str, *names: str) -> None:
     """Require each named attribute of ``obj`` to be in [0, 1]."""
     for name in names:
         value = getattr(obj, name)
+        number(value, f"{prefix}{name}")
         require(0.0 <= value <= 1.0, f"{prefix}{name}", f"must be in [0, 1], got {value}")
+
+
+INT_RANGE = (-(2**31), 2**31 - 1)
+"""Integer settings end up in int32 arrays (update counters, shapes)."""
+SEED_RANGE = (0, 2**32 - 1)
+"""``jax.random.key`` keeps only a seed's low 32 bits (2**32 + 5 gives the key of 5), and larger
+ints than int64 overflow, so seeds are unsigned 32-bit integers."""
+FLOAT32_MAX = 3.4028234663852886e38
+"""Float settings are used as float32 inside jit, where a larger magnitude becomes inf."""
+
+
+def check_fields(obj, prefix: str = "") -> None:
+    """Check every field of a config dataclass tree against its annotation, before any
+    range check of the config's own: types (``int``, ``float``, ``bool``, ``str``, ``Literal``
+    choices, tuples, nested configs), finite floats within float32, ints within int32 and seeds
+    (fields ``seed``/``seeds``) within ``SEED_RANGE``. Raises ``ConfigError`` naming the field."""
+    try:
+        hints = typing.get_type_hints(type(obj))
+    except Exception:  # an annotation that cannot be resolved: check values by their types
+        hints = {}
+    for field in dataclasses.fields(obj):
+        bounds = SEED_RANGE if field.name in ("seed", "seeds") else INT_RANGE
+        _check_value(getattr(obj, field.name), hints.get(field.name), prefix + field.name, bounds)
+
+
+def _check_value(value, annotation, field: str, bounds: tuple[int, int]) -> None:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Literal:
+        require(value in args, field, f"must be one of {list(args)}, got {value!r}")
+    elif origin in (typing.Union, types.UnionType):
+        arms = [a for a in args if a is not type(None)]
+        if value is not None and len(arms) == 1:
+            _check_value(value, arms[0], field, bounds)
+    elif origin is tuple or annotation is tuple:
+        require(isinstance(value, tuple), field, f"expected a list, got {value!r}")
+        fixed = bool(args) and args[-1] is not Ellipsis
+        if fixed:
+            require(len(value) == len(args), field, f"expected {len(args)} items, got {value!r}")
+        for i, item in enumerate(value):
+            item_type = args[i] if fixed else (args[0] if args else None)
+            _check_value(item, item_type, f"{field}[{i}]", bounds)
+    elif annotation is bool or isinstance(value, bool):
+        require(isinstance(value, bool), field, f"expected true or false, got {value!r}")
+    elif annotation is int or (annotation is None and isinstance(value, int)):
+        _check_int(value, field, bounds)
+    elif annotation is float or (annotation is None and isinstance(value, float)):
+        number(value, field)
+        require(abs(value) <= FLOAT32_MAX, field, f"must be finite in float32, got {value}")
+    elif annotation is str:
+        require(isinstance(value, str), field, f"expected a string, got {value!r}")
+    elif isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        require(
+            isinstance(value, annotation),
+            field,
+            f"expected the settings {annotation.__name__}, got {value!r}",
+        )
+        check_fields(value, field + ".")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        check_fields(value, field + ".")  # generic settings (env_config, curriculum)
+
+
+def _check_int(value, field: str, bounds: tuple[int, int]) -> None:
+    require(
+        isinstance(value, int) and not isinstance(value, bool),
+        field,
+        f"expected an integer, got {value!r}",
+    )
+    low, high = bounds
+    require(low <= value <= high, field, f"must be in [{low}, {high}], got {value}")
 
 
 def check_compatible(config: TrainConfig) -> None:
@@ -257,8 +342,9 @@ def validate_ppo(p: PPOConfig, prefix: str) -> None:
 
 
 def validate(config: TrainConfig) -> TrainConfig:
-    """Check a whole config (the common part, the curriculum's, and that the env has what the
-    curriculum needs). Returns it unchanged."""
+    """Check a whole config (types and finite numbers first, then the common part, the
+    curriculum's, and that the env has what the curriculum needs). Returns it unchanged."""
+    check_fields(config)
     validate_common(config)
     registry.ALGORITHMS.get(config.algo).validate(config)
     check_compatible(config)
@@ -352,10 +438,22 @@ def differences(saved: dict[str, Any], config, ignore=(), rebuild=None) -> list[
     return [d for d in walk(saved, current, "") if d not in ignore]
 
 
-def load(path: Path) -> TrainConfig:
-    """Read a run's ``config.json``."""
+def read_config(path: Path, rebuild, check, writer: str):
+    """``check(rebuild(data))`` for the JSON object in ``path``, a run's ``config.json``
+    written by the command ``writer``. Every problem, a missing, truncated or non-JSON file
+    included, is a ``ConfigError`` that names the file (and the field)."""
     if not path.is_file():
-        raise ConfigError(
-            f"no config.json at {path}: is this a run directory written by `ued train`?"
-        )
-    return from_dict(json.loads(path.read_text()))
+        raise ConfigError(f"no config.json at {path}: is this a run directory written by {writer}?")
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{path}: damaged, not a JSON config ({error})") from None
+    try:
+        return check(rebuild(data))
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def load(path: Path) -> TrainConfig:
+    """Read and validate a run's ``config.json``."""
+    return read_config(path, from_dict, validate, "`ued train`")

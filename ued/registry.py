@@ -44,7 +44,7 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         """The entry called ``name``; raises ``ConfigError`` naming the config field and the
         registered names if there is none."""
-        if name not in self._entries:
+        if not isinstance(name, str) or name not in self._entries:
             raise ConfigError(
                 f"{self.field}: unknown {self.kind} {name!r}; choose one of {sorted(self)}"
             )

@@ -7,7 +7,6 @@ Like ``TrainConfig`` it is a frozen dataclass with a docstring per field, saved 
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -15,9 +14,11 @@ from .. import registry
 from ..config import (
     ConfigError,
     _from_dict,
+    check_fields,
     check_suite_name,
     positive,
     probability,
+    read_config,
     require,
     to_dict,
 )
@@ -215,6 +216,7 @@ def _preset(algo: str, env: str, name: str, env_config) -> MetaTrainConfig:
 
 def validate(config: MetaTrainConfig) -> MetaTrainConfig:
     """Check every field before anything is compiled; raises ``ConfigError`` naming it."""
+    check_fields(config)
     require(
         config.algo in ("lpg", "groove"),
         "algo",
@@ -311,10 +313,8 @@ def from_dict(data: dict[str, Any]) -> MetaTrainConfig:
 
 
 def load(path: Path) -> MetaTrainConfig:
-    """Read a meta-training run's ``config.json``."""
-    if not path.is_file():
-        raise ConfigError(f"no config.json at {path}: is this a run written by `ued meta-train`?")
-    return from_dict(json.loads(path.read_text()))
+    """Read and validate a meta-training run's ``config.json``."""
+    return read_config(path, from_dict, validate, "`ued meta-train`")
 
 
 __all__ = ["AgentConfig", "MetaCurriculumConfig", "MetaTrainConfig", "RuleConfig", "from_dict"]
