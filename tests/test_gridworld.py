@@ -257,7 +257,7 @@ def test_malformed_layouts_name_file_line_and_column(tmp_path, text, where, prob
 def test_non_utf8_layout_file_names_the_line(tmp_path):
     path = tmp_path / "latin.txt"
     path.write_bytes(b"= a\n% steps 5\nS.\xff\n")
-    with pytest.raises(LevelFormatError, match=r"latin.txt:3:1: not UTF-8"):
+    with pytest.raises(LevelFormatError, match=r"latin.txt:3:3: not UTF-8"):
         load_layouts(path)
 
 

@@ -17,11 +17,11 @@ with ``ued.errors.LevelFormatError`` naming ``file:line:column``.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
 from ued.errors import LevelFormatError
+from ued.levelfile import read_level_text
 
 from .level import Level, make_level, stack_levels
 
@@ -203,14 +203,8 @@ def layout_of(level: Level, name: str = "level") -> Layout:
 
 
 def load_layouts(path) -> list[Layout]:
-    """Read a layout file (UTF-8); errors name the file and line."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
-        raise LevelFormatError(f"{path}:{line}:1: not UTF-8 text ({error.reason})") from None
-    return parse_layouts(text, str(path))
+    """Read a layout file (UTF-8); errors name the file, line and column."""
+    return parse_layouts(read_level_text(path), str(path))
 
 
 # ---- LPG's fixed configurations (Oh et al. 2020), objects and start placed from a seed -------

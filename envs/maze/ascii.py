@@ -23,6 +23,7 @@ import jax
 import numpy as np
 
 from ued.errors import LevelFormatError
+from ued.levelfile import read_level_text
 
 from .level import Level, make_level
 
@@ -170,10 +171,8 @@ def load_levels(
     path: str | Path, *, height: int | None = None, width: int | None = None
 ) -> tuple[list[str], Level]:
     """Parse a maze file (see ``parse_levels``); errors name the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"level file not found: {path}")
-    return parse_levels(path.read_text(), height=height, width=width, source=str(path))
+    text = read_level_text(path)
+    return parse_levels(text, height=height, width=width, source=str(path))
 
 
 def format_level(level: Level, name: str | None = None) -> str:
