@@ -24,7 +24,7 @@ from .checkpoint import Checkpointer
 from .config import TrainConfig
 from .env import EnvSpec
 from .errors import CheckpointError, ConfigError, RunError
-from .loop import RunResult
+from .loop import RunResult, check_run_directory
 from .loop import run as run_program
 from .ppo import PPOLearner, make_ppo_learner
 from .train import UEDProgram, seed_keys, seed_slice
@@ -71,7 +71,9 @@ def resume_config(out: Path, updates: int | None = None) -> TrainConfig:
     changed on resume."""
     out = Path(out)
     if not out.is_dir():
-        raise RunError(f"--resume {out}: no such run directory")
+        raise RunError(
+            f"--resume {out}: {'not a folder' if out.exists() else 'no such run directory'}"
+        )
     config = config_lib.load(out / "config.json")
     if updates is not None:
         config = dataclasses.replace(config, updates=updates)
@@ -92,7 +94,9 @@ def train(
     total if a config is given."""
     if resume:
         config = resume_config(out, None if config is None else config.updates)
-    program = build(config)
+    config_lib.validate(config)
+    check_run_directory(Path(out), resume)  # before building or compiling anything
+    program = build(config, validate=False)
     return run_program(program, out, resume=resume, progress=progress, log=log, on_chunk=on_chunk)
 
 
@@ -107,6 +111,22 @@ def build_meta(config, validate: bool = True):
     return MetaProgram(config, spec.make(config.env_config), spec)
 
 
+def resume_meta_config(out: Path, updates: int | None = None):
+    """A meta-training run's own config from ``out/config.json``; only the total number of
+    meta-steps may be changed on resume."""
+    from .meta import config as meta_config
+
+    out = Path(out)
+    if not out.is_dir():
+        raise RunError(
+            f"--resume {out}: {'not a folder' if out.exists() else 'no such run directory'}"
+        )
+    config = meta_config.load(out / "config.json")
+    if updates is not None:
+        config = dataclasses.replace(config, updates=updates)
+    return meta_config.validate(config)
+
+
 def meta_train(config, out: Path, *, resume: bool = False, progress: bool = True, log=print,
                on_chunk=None) -> RunResult:  # fmt: skip
     """Meta-train (or continue) and write everything under ``out`` (``ued.loop.run``). When
@@ -115,11 +135,10 @@ def meta_train(config, out: Path, *, resume: bool = False, progress: bool = True
     from .meta import config as meta_config
 
     if resume:
-        if not Path(out).is_dir():
-            raise RunError(f"--resume {out}: no such run directory")
-        saved = meta_config.load(Path(out) / "config.json")
-        config = saved if config is None else dataclasses.replace(saved, updates=config.updates)
-    program = build_meta(config)
+        config = resume_meta_config(out, None if config is None else config.updates)
+    meta_config.validate(config)
+    check_run_directory(Path(out), resume)  # before building or compiling anything
+    program = build_meta(config, validate=False)
     return run_program(program, out, resume=resume, progress=progress, log=log, on_chunk=on_chunk)
 
 

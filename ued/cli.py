@@ -17,8 +17,9 @@ from typing import Annotated, Literal
 
 import tyro
 
-from .config import TrainConfig
+from .config import SEED_RANGE, TrainConfig
 from .errors import USER_ERRORS, ConfigError
+from .outputs import check_output_file
 
 
 def _parse_seeds(text: str | None) -> tuple[int, ...]:
@@ -59,6 +60,67 @@ class TrainArgs:
     """List every config field (with this algo/preset's values) and exit."""
 
 
+def _given(argv: list[str], name: str) -> bool:
+    """Whether the option ``--name`` appears on the command line (not just its default)."""
+    flag = "--" + name.replace("_", "-")
+    return any(a == flag or a.startswith(flag + "=") for a in argv)
+
+
+def _field(config, dotted: str):
+    for name in dotted.split("."):
+        config = getattr(config, name, None)
+    return config
+
+
+def check_resume_changes(run: Path, saved, changed, args, argv: list[str], rebuild) -> None:
+    """Refuse a resume whose command line changes a setting the checkpoint was trained with,
+    naming each one; only the number of updates may change (``--updates``)."""
+    from .config import differences, to_dict
+
+    problems = [
+        f"{name} (the run's {getattr(saved, name)!r}, given {getattr(args, name)!r})"
+        for name in ("algo", "env", "preset", "seed")
+        if _given(argv, name) and getattr(args, name) != getattr(saved, name)
+    ]
+    if _given(argv, "seeds") and _parse_seeds(args.seeds) != tuple(saved.seeds):
+        problems.append(f"seeds (the run's {list(saved.seeds)}, given {args.seeds!r})")
+    if args.out is not None and Path(args.out).absolute() != Path(run).absolute():
+        problems.append(f"--out (a resumed run stays in {run})")
+    for name in differences(to_dict(saved), changed, ignore=("updates",), rebuild=rebuild):
+        problems.append(
+            f"{name} (the run's {_field(saved, name)!r}, given {_field(changed, name)!r})"
+        )
+    if problems:
+        raise ConfigError(
+            f"--resume {run}: settings that cannot change on resume (the checkpoint was trained "
+            f"with the run's): {'; '.join(problems)}. Only --updates may change"
+        )
+
+
+def resume_train_config(args: TrainArgs, argv: list[str], overrides: list[str]) -> TrainConfig:
+    """The config to resume ``args.resume`` with: the run's own, with a new ``--updates`` if
+    given; any other setting on the command line that differs from the run's is refused."""
+    from . import registry
+    from .build import resume_config
+    from .config import from_dict, validate
+
+    saved = resume_config(args.resume)
+    changed = saved
+    if overrides:
+        env_settings = registry.ENVS.get(saved.env).Config
+        curriculum = registry.ALGORITHMS.get(saved.algo).Config
+        changed = tyro.cli(
+            TrainConfig[env_settings, curriculum],
+            default=saved,
+            args=overrides,
+            prog=f"ued train --resume {args.resume}",
+        )
+    if args.updates is not None:
+        changed = dataclasses.replace(changed, updates=args.updates)
+    check_resume_changes(args.resume, saved, changed, args, argv, from_dict)
+    return validate(changed)
+
+
 def build_config(args: TrainArgs, overrides: list[str]) -> TrainConfig:
     """The validated ``TrainConfig`` for parsed train arguments plus tyro overrides."""
     from . import registry
@@ -84,11 +146,11 @@ def build_config(args: TrainArgs, overrides: list[str]) -> TrainConfig:
 
 def train_main(argv: list[str]) -> int:
     """``ued train``."""
-    from .build import resume_config, train
+    from .build import train
 
     args, overrides = tyro.cli(TrainArgs, args=argv, return_unknown_args=True, prog="ued train")
     if args.resume is not None:
-        config = resume_config(args.resume, args.updates)
+        config = resume_train_config(args, argv, overrides)
         out = args.resume
     else:
         config = build_config(args, overrides)
@@ -136,8 +198,18 @@ def eval_main(argv: list[str]) -> int:
     from .build import evaluate_runs
 
     args = tyro.cli(EvalArgs, args=argv, prog="ued eval")
+    if not args.runs:
+        raise ConfigError("runs: give at least one run directory written by `ued train`")
     if args.attempts <= 0:
         raise ConfigError(f"attempts: must be positive, got {args.attempts}")
+    if args.levels is not None and args.levels <= 0:
+        raise ConfigError(f"levels: must be positive, got {args.levels}")
+    if not SEED_RANGE[0] <= args.seed <= SEED_RANGE[1]:
+        raise ConfigError(f"seed: must be in [{SEED_RANGE[0]}, {SEED_RANGE[1]}], got {args.seed}")
+    out = args.out
+    check_output_file(
+        out, files=[out.with_suffix(".md")], folders=[out.parent / f"{out.stem}_plots"]
+    )
     table = evaluate_runs(
         list(args.runs),
         list(args.suite),
@@ -181,8 +253,25 @@ def bench_main(argv: list[str]) -> int:
     from .bench import run_bench
 
     args = tyro.cli(BenchArgs, args=argv, prog="ued bench")
+    check_bench_args(args)
     run_bench(args)
     return 0
+
+
+def check_bench_args(args: BenchArgs) -> None:
+    """Refuse benchmark options that cannot be timed, naming the option."""
+    from . import build, registry  # noqa: F401  (build registers the built-in envs and curricula)
+
+    if args.chunks <= 0:
+        raise ConfigError(f"chunks: must be positive (timed chunks), got {args.chunks}")
+    if args.updates_per_chunk <= 0:
+        raise ConfigError(f"updates_per_chunk: must be positive, got {args.updates_per_chunk}")
+    if not args.only:
+        raise ConfigError("only: choose at least one of env_only, rollout, train")
+    if args.program == "train":
+        registry.ENVS.get(args.env)
+        if args.algo is not None:
+            registry.ALGORITHMS.get(args.algo)
 
 
 @dataclasses.dataclass
@@ -214,35 +303,39 @@ class MetaTrainArgs:
 def meta_train_main(argv: list[str]) -> int:
     """``ued meta-train``."""
     from . import registry
-    from .build import meta_train
-    from .meta.config import MetaTrainConfig, preset, validate
+    from .build import meta_train, resume_meta_config
+    from .meta.config import MetaTrainConfig, from_dict, preset, validate
 
     args, overrides = tyro.cli(
         MetaTrainArgs, args=argv, return_unknown_args=True, prog="ued meta-train"
     )
-    config = None
-    if args.resume is None:
+    resume = args.resume is not None
+    saved = resume_meta_config(args.resume) if resume else None
+    if resume:
+        config = saved
+    else:
         config = dataclasses.replace(
             preset(args.algo, args.env, args.preset), seed=args.seed, seeds=_parse_seeds(args.seeds)
         )
-        if overrides:
-            config = tyro.cli(
-                MetaTrainConfig[registry.ENVS.get(args.env).Config],
-                default=config,
-                args=overrides,
-                prog=f"ued meta-train --env {args.env} --preset {args.preset}",
-            )
+    if overrides:
+        config = tyro.cli(
+            MetaTrainConfig[registry.ENVS.get(config.env).Config],
+            default=config,
+            args=overrides,
+            prog=f"ued meta-train --env {config.env} --preset {config.preset}",
+        )
     if args.updates is not None:
-        config = dataclasses.replace(config or preset(), updates=args.updates)
-    if config is not None and args.resume is None:
-        validate(config)
-    seeds = "-".join(map(str, (config.seed_list if config else ())))
+        config = dataclasses.replace(config, updates=args.updates)
+    if resume:
+        check_resume_changes(args.resume, saved, config, args, argv, from_dict)
+    validate(config)
+    seeds = "-".join(map(str, config.seed_list))
     out = (
         args.resume
         or args.out
         or Path("checkpoints") / (f"meta-{args.algo}-{args.env}-{args.preset}-s{seeds}")
     )
-    result = meta_train(config, out, resume=args.resume is not None, progress=args.progress)
+    result = meta_train(config, out, resume=resume, progress=args.progress)
     print(
         f"meta-trained up to step {result.updates} in {result.train_s:.1f}s "
         f"({result.steps_per_s:,.0f} inner env steps/s, compile {result.compile_s:.1f}s); "
@@ -277,6 +370,13 @@ def meta_eval_main(argv: list[str]) -> int:
     from .build import meta_evaluate
 
     args = tyro.cli(MetaEvalArgs, args=argv, prog="ued meta-eval")
+    if not args.runs:
+        raise ConfigError("runs: give at least one run directory written by `ued meta-train`")
+    out = args.out
+    curves = out.with_name(out.stem + "_curves.csv")
+    progress = out.with_name(out.stem + "_progress.png")
+    files = [out.with_suffix(".md"), curves, curves.with_suffix(".png"), progress]
+    check_output_file(out, files=files)
     if args.levels <= 0:
         raise ConfigError(f"levels: must be positive, got {args.levels}")
     if args.lifetime is not None and args.lifetime <= 0:

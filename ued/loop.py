@@ -23,6 +23,7 @@ import numpy as np
 from .checkpoint import Checkpointer
 from .errors import CheckpointError, RunError
 from .logging import CsvLog
+from .outputs import check_new_run_directory
 
 
 @dataclasses.dataclass
@@ -46,18 +47,17 @@ class _Logs:
 
 def check_run_directory(out: Path, resume: bool) -> None:
     """Before anything is compiled: a resumed run must exist and hold a complete checkpoint; a
-    new run must not overwrite one."""
+    new run gets a folder it can write (created here) and never overwrites a run."""
     ckpt_dir = out / "checkpoints"
     if resume:
         if not out.is_dir():
-            raise RunError(f"--resume {out}: no such run directory")
+            problem = "not a folder" if out.exists() else "no such run directory"
+            raise RunError(f"--resume {out}: {problem}")
         steps = Checkpointer(ckpt_dir).all_steps() if ckpt_dir.is_dir() else []
         if not steps:
             raise CheckpointError(f"--resume {out}: no complete checkpoint under {ckpt_dir}")
-    elif ckpt_dir.is_dir() and any(ckpt_dir.iterdir()):
-        raise RunError(
-            f"{out} already holds a run; pass --resume {out} to continue it or choose another --out"
-        )
+    else:
+        check_new_run_directory(out)
 
 
 def check_checkpoint_config(program, checkpointer: Checkpointer, step: int, out: Path) -> None:
