@@ -22,7 +22,7 @@ from flax import struct
 
 from ued import registry
 from ued import scores as score_fns
-from ued.buffer import BufferConfig, BufferState, LevelBuffer
+from ued.buffer import BufferConfig, BufferState, LevelBuffer, validate_buffer
 from ued.config import ConfigError, TrainConfig
 from ued.curriculum import (
     MUTATE,
@@ -305,27 +305,6 @@ def validate(config: TrainConfig) -> None:
         from .paired import validate_generator_for_env
 
         validate_generator_for_env(config, c.generator, "curriculum.generator.")
-
-
-def validate_buffer(buffer: BufferConfig, batch: int, prefix: str = "curriculum.buffer.") -> None:
-    """Check a ``BufferConfig`` used with batches of ``batch`` levels."""
-    if buffer.capacity <= 0:
-        raise ConfigError(f"{prefix}capacity: must be positive, got {buffer.capacity}")
-    if buffer.temperature <= 0:
-        raise ConfigError(f"{prefix}temperature: must be positive, got {buffer.temperature}")
-    if buffer.topk <= 0:
-        raise ConfigError(f"{prefix}topk: must be positive, got {buffer.topk}")
-    for name in ("staleness_coeff", "min_fill"):
-        value = getattr(buffer, name)
-        if not 0.0 <= value <= 1.0:
-            raise ConfigError(f"{prefix}{name}: must be in [0, 1], got {value}")
-    if buffer.prioritization not in ("rank", "topk", "proportional"):
-        raise ConfigError(f"{prefix}prioritization: unknown {buffer.prioritization!r}")
-    if not buffer.sample_with_replacement and buffer.min_fill * buffer.capacity < batch:
-        raise ConfigError(
-            f"{prefix}min_fill: sampling {batch} levels without replacement needs "
-            f"min_fill * capacity >= {batch}"
-        )
 
 
 for _name, _robust, _source, _summary in (

@@ -85,6 +85,30 @@ class BufferConfig:
     """On insert, refresh an identical level's slot instead of adding a copy (by level hash)."""
 
 
+def validate_buffer(buffer: BufferConfig, batch: int, prefix: str = "curriculum.buffer.") -> None:
+    """Check a ``BufferConfig`` used with batches of ``batch`` levels; raises ``ConfigError``
+    naming ``prefix + field``."""
+    from .errors import ConfigError
+
+    if buffer.capacity <= 0:
+        raise ConfigError(f"{prefix}capacity: must be positive, got {buffer.capacity}")
+    if buffer.temperature <= 0:
+        raise ConfigError(f"{prefix}temperature: must be positive, got {buffer.temperature}")
+    if buffer.topk <= 0:
+        raise ConfigError(f"{prefix}topk: must be positive, got {buffer.topk}")
+    for name in ("staleness_coeff", "min_fill"):
+        value = getattr(buffer, name)
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{prefix}{name}: must be in [0, 1], got {value}")
+    if buffer.prioritization not in PRIORITIZATIONS:
+        raise ConfigError(f"{prefix}prioritization: unknown {buffer.prioritization!r}")
+    if not buffer.sample_with_replacement and buffer.min_fill * buffer.capacity < batch:
+        raise ConfigError(
+            f"{prefix}min_fill: sampling {batch} levels without replacement needs "
+            f"min_fill * capacity >= {batch}"
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class LevelBuffer:
     """The buffer's operations for one configuration.

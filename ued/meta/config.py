@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from .. import registry
+from ..buffer import BufferConfig, validate_buffer
 from ..config import (
     ConfigError,
     _from_dict,
@@ -74,16 +75,8 @@ class MetaCurriculumConfig:
     levels): a level buffer scored when agents finish."""
     replay_prob: float = 0.5
     """Probability that a starting agent replays a buffer level (once the buffer is ready)."""
-    capacity: int = 4000
-    """Buffer slots."""
-    prioritization: Literal["rank", "topk", "proportional"] = "rank"
-    """How scores become replay weights."""
-    temperature: float = 0.3
-    """Score-weight temperature."""
-    staleness_coeff: float = 0.3
-    """Mixing weight of the staleness distribution."""
-    min_fill: float = 0.5
-    """Replay once this fraction of the buffer is filled."""
+    buffer: BufferConfig = dataclasses.field(default_factory=BufferConfig)
+    """The level buffer (GROOVE: 4,000 levels, rank prioritisation)."""
     score_batch: int = 2
     """Finished agents scored per meta-step at most (the others wait, frozen, in the queue)."""
     score_episodes: int = 16
@@ -184,10 +177,13 @@ def _curriculum_preset(algo: str, name: str) -> MetaCurriculumConfig:
     if algo != "groove":
         return MetaCurriculumConfig()
     if name == "test":
-        return MetaCurriculumConfig(score="ar", capacity=4, min_fill=0.25, score_batch=2,
-                                    score_episodes=4, max_lifetime=8, fixed_levels=4)  # fmt: skip
+        return MetaCurriculumConfig(
+            score="ar", buffer=BufferConfig(capacity=4, min_fill=0.25), score_batch=2,
+            score_episodes=4, max_lifetime=8, fixed_levels=4,
+        )  # fmt: skip
     if name == "cpu":
-        return MetaCurriculumConfig(score="ar", capacity=64, min_fill=0.125, max_lifetime=250)
+        buffer = BufferConfig(capacity=64, min_fill=0.125)
+        return MetaCurriculumConfig(score="ar", buffer=buffer, max_lifetime=250)
     return MetaCurriculumConfig(score="ar", max_lifetime=250)
 
 
@@ -286,15 +282,9 @@ def _validate_curriculum(config: MetaTrainConfig, spec) -> None:
             "curriculum.score",
             f"regret needs an exact optimum, and env {config.env!r} declares no oracle",
         )
-    probability(c, "curriculum.", "replay_prob", "min_fill")
-    positive(c, "curriculum.", "capacity", "temperature", "score_batch", "score_episodes")
-    positive(c, "curriculum.", "max_lifetime", "fixed_levels")
-    require(
-        c.prioritization in ("rank", "topk", "proportional"),
-        "curriculum.prioritization",
-        f"unknown {c.prioritization!r}",
-    )
-    probability(c, "curriculum.", "staleness_coeff")
+    probability(c, "curriculum.", "replay_prob")
+    positive(c, "curriculum.", "score_batch", "score_episodes", "max_lifetime", "fixed_levels")
+    validate_buffer(c.buffer, config.population, "curriculum.buffer.")
     require(
         c.score_batch <= config.population,
         "curriculum.score_batch",

@@ -135,14 +135,18 @@ class BufferedLevels:
     """GROOVE's level buffer, scored by ``score`` when agents finish.
 
     Attributes:
-        level_source: ``key -> level``, new levels. buffer: the ``LevelBuffer`` (extras
-        ``a2c_return``, NaN unless ``ar`` computes it, and ``lpg_return``). replay_prob: probability that a starting agent
-        replays a buffer level (once the buffer is ready). score_kind: ``ar``, ``pvl``,
-        ``maxmc`` or ``regret``. score_batch: agents scored per meta-step at most.
-        evaluator: scores LPG agents' final returns (its ``eval_episodes``). antagonist: trains
-        and scores the A2C agents of ``ar`` (its optimiser, ``max_updates`` the longest
-        lifetime). a2c: the A2C rule. oracle: ``level -> f32[]`` optimal undiscounted return
-        (``regret``). rollout_steps: env steps of one inner update (for the step accounting).
+        level_source: ``key -> level``, new levels.
+        buffer: the ``LevelBuffer`` (extras ``a2c_return``, NaN unless ``ar`` computes it, and
+            ``lpg_return``).
+        replay_prob: probability that a starting agent replays a buffer level (once the buffer
+            is ready).
+        score_kind: ``ar``, ``pvl``, ``maxmc`` or ``regret``.
+        score_batch: agents scored per meta-step at most.
+        evaluator: scores LPG agents' final returns (its ``eval_episodes``).
+        antagonist: trains and scores the A2C agents of ``ar`` (its optimiser; ``max_updates``
+            bounds a lifetime).
+        a2c: the A2C rule. oracle: ``level -> f32[]``, the optimal undiscounted return
+            (``regret``). rollout_steps: env steps of one inner update (step accounting).
     """
 
     level_source: Callable[[jax.Array], Any]

@@ -22,7 +22,7 @@ import numpy as np
 import optax
 
 from .. import config as config_lib
-from ..buffer import BufferConfig, LevelBuffer
+from ..buffer import LevelBuffer
 from ..diagnostics import Diagnostics
 from ..env import EnvSpec
 from ..train import seed_keys, seed_slice
@@ -128,16 +128,7 @@ class MetaProgram:
             oracle = functools.partial(self.spec.oracle, self.env, gamma=1.0)
         return BufferedLevels(
             level_source=self.env.sample_level,
-            buffer=LevelBuffer(
-                BufferConfig(
-                    capacity=c.capacity,
-                    prioritization=c.prioritization,
-                    temperature=c.temperature,
-                    staleness_coeff=c.staleness_coeff,
-                    min_fill=c.min_fill,
-                ),
-                extras=("a2c_return", "lpg_return"),
-            ),
+            buffer=LevelBuffer(c.buffer, extras=("a2c_return", "lpg_return")),
             replay_prob=c.replay_prob,
             score_kind=c.score,
             score_batch=c.score_batch,
