@@ -9,6 +9,7 @@ curriculum registered by user code is built exactly like a built-in one.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,11 @@ import algorithms  # noqa: F401  (registers the built-in curricula)
 import envs  # noqa: F401  (registers the built-in env families)
 
 from . import config as config_lib
-from . import registry
+from . import guard, registry
 from .checkpoint import Checkpointer
 from .config import TrainConfig
 from .env import EnvSpec
-from .errors import CheckpointError, ConfigError, RunError
+from .errors import CheckpointError, ConfigError, DamagedCheckpointError, RunError
 from .loop import RunResult, check_run_directory
 from .loop import run as run_program
 from .ppo import PPOLearner, make_ppo_learner
@@ -41,6 +42,11 @@ __all__ = [
     "preset",
     "train",
 ]
+
+
+def _stderr(message: str) -> None:
+    """Warnings of evaluation commands, off the table they print on stdout."""
+    print(message, file=sys.stderr)
 
 
 def preset(algo: str = "dr", env: str = "maze", name: str = "cpu") -> TrainConfig:
@@ -150,6 +156,7 @@ def meta_evaluate(
     lifetime: int | None,
     out: Path,
     steps: Sequence[int] | str = (),
+    log=_stderr,
 ) -> str:
     """``ued meta-eval``: for every seed of every meta-training run, at each checkpoint of
     ``steps`` (default the latest; ``"all"``: every checkpoint and the initial rule, step 0),
@@ -173,23 +180,10 @@ def meta_evaluate(
             eval_lifetime=lifetime or config.eval_lifetime,
         )
         program = build_meta(config)
-        checkpointer = Checkpointer(run / "checkpoints")
-        saved = checkpointer.all_steps()
-        if not saved:
-            raise CheckpointError(f"{run}: no complete checkpoint under {run / 'checkpoints'}")
-        chosen = [0, *saved] if steps == "all" else list(steps) or [saved[-1]]
-        for step in chosen:
-            if step == 0 and 0 not in saved:
-                state = jax.jit(program.init)(program.seed_keys())  # the initial rule
-            elif step not in saved:
-                raise CheckpointError(f"{run}: no checkpoint {step} (have 0 and {saved})")
-            else:
-                abstract = jax.eval_shape(program.init, program.seed_keys())
-                state, _ = checkpointer.restore(step, abstract)
+        for step, state in _meta_states(program, run, steps, log):
             more, curves = program.evaluate_with_curves(state, step, run.name)
             rows += more
             curve_rows += curves
-        checkpointer.close()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     CsvLog(out).write(rows)
@@ -201,6 +195,64 @@ def meta_evaluate(
     table = meta_summary(rows)
     out.with_suffix(".md").write_text(table + "\n")
     return table
+
+
+def _meta_states(program, run: Path, steps: Sequence[int] | str, log) -> list[tuple[int, Any]]:
+    """``(step, state)`` of the checkpoints ``meta_evaluate`` asked for: the newest intact one
+    by default, every intact one and the initial rule (step 0) for ``"all"`` (damaged ones
+    skipped and named), and exactly the steps asked for otherwise."""
+    checkpointer = Checkpointer(run / "checkpoints")
+    saved = checkpointer.all_steps()
+    if not saved:
+        raise CheckpointError(f"{run}: no complete checkpoint under {run / 'checkpoints'}")
+    abstract = jax.eval_shape(program.init, program.seed_keys())
+
+    def read(step):
+        state, _ = checkpointer.restore(step, abstract)
+        leaf = guard.nonfinite_state(state)
+        if leaf is not None:
+            where = checkpointer.directory / str(step)
+            raise DamagedCheckpointError(f"checkpoint {where} holds NaN or inf in {leaf}")
+        return state
+
+    try:
+        if not steps:
+            return [_newest_intact(run, saved, read, log)]
+        states = []
+        for step in [0, *saved] if steps == "all" else steps:
+            if step == 0 and 0 not in saved:
+                states.append((0, jax.jit(program.init)(program.seed_keys())))  # the initial rule
+            elif step not in saved:
+                raise CheckpointError(f"{run}: no checkpoint {step} (have 0 and {saved})")
+            elif steps == "all":
+                states += _skip_damaged(step, read, log)
+            else:
+                states.append((step, read(step)))
+        return states
+    finally:
+        checkpointer.close()
+
+
+def _skip_damaged(step: int, read, log) -> list[tuple[int, Any]]:
+    try:
+        return [(step, read(step))]
+    except DamagedCheckpointError as error:
+        log(f"skipping checkpoint {step}: {error}")
+        return []
+
+
+def _newest_intact(run: Path, steps: Sequence[int], read, log) -> tuple[int, Any]:
+    """``(step, read(step))`` for the newest of ``steps`` that ``read`` finds intact; each
+    damaged newer one is named with its problem. Raises ``CheckpointError`` naming the run and
+    every problem if none is intact."""
+    problems = []
+    for step in reversed(steps):
+        try:
+            return step, read(step)
+        except DamagedCheckpointError as error:
+            log(f"skipping checkpoint {step}: {error}")
+            problems.append(str(error))
+    raise CheckpointError(f"{run}: no intact checkpoint: {'; '.join(problems)}")
 
 
 def meta_summary(rows: list[dict[str, Any]]) -> str:
@@ -253,28 +305,26 @@ class LoadedRun:
     seed_params: list[Any]
 
 
-def load_run(out: Path, step: int | None = None, iterate: str = "last") -> LoadedRun:
-    """Read a run directory's config and the student parameters of checkpoint ``step`` (the
-    latest by default) for every seed: the ``last`` iterate, or the ``best`` one (smallest
-    policy-gradient norm, for runs with ``ppo.track_best_iterate``). Fails with
-    ``CheckpointError`` / ``ConfigError`` naming the problem before anything is compiled."""
+def load_run(out: Path, step: int | None = None, iterate: str = "last", log=_stderr) -> LoadedRun:
+    """Read a run directory's config and the student parameters of checkpoint ``step`` (by
+    default the newest intact one: damaged newer ones are skipped and named through ``log``)
+    for every seed: the ``last`` iterate, or the ``best`` one (smallest policy-gradient norm,
+    for runs with ``ppo.track_best_iterate``). Fails with ``CheckpointError`` /
+    ``ConfigError`` naming the problem before anything is compiled."""
     from .loop import check_checkpoint_config
 
     out = Path(out)
     if not out.is_dir():
-        raise RunError(f"{out}: no such run directory")
+        raise RunError(f"{out}: {'not a folder' if out.exists() else 'no such run directory'}")
     config = config_lib.load(out / "config.json")
     ckpt_dir = out / "checkpoints"
     checkpointer = Checkpointer(ckpt_dir) if ckpt_dir.is_dir() else None
     steps = checkpointer.all_steps() if checkpointer else []
     if not steps:
         raise CheckpointError(f"{out}: no complete checkpoint under {ckpt_dir}")
-    if step is None:
-        step = steps[-1]
-    elif step not in steps:
+    if step is not None and step not in steps:
         raise CheckpointError(f"{out}: no checkpoint at step {step} (have {steps})")
     program = build(config)
-    check_checkpoint_config(program, checkpointer, step, out)
     abstract = jax.eval_shape(program.init, seed_keys(config)).student
     if iterate == "best" and abstract.best is None:
         raise ConfigError(
@@ -283,10 +333,22 @@ def load_run(out: Path, step: int | None = None, iterate: str = "last") -> Loade
     # Only the student's parameters are read, so evaluation does not depend on the rest of the
     # train state (curriculum, optimiser) matching this version of the code.
     path = ("student", "best", "params") if iterate == "best" else ("student", "params")
-    stored = checkpointer.restore_subtree(
-        step, path, abstract.best.params if iterate == "best" else abstract.params
-    )
-    checkpointer.close()
+
+    def read(s: int):
+        check_checkpoint_config(program, checkpointer, s, out)
+        params = abstract.best.params if iterate == "best" else abstract.params
+        stored = checkpointer.restore_subtree(s, path, params)
+        leaf = guard.first_nonfinite(stored)
+        if leaf is not None:
+            where = ckpt_dir / str(s)
+            leaf = "/".join(path) + "/" + leaf
+            raise DamagedCheckpointError(f"checkpoint {where} holds NaN or inf in {leaf}")
+        return stored
+
+    try:
+        step, stored = _newest_intact(out, steps, read, log) if step is None else (step, read(step))
+    finally:
+        checkpointer.close()
     several = len(config.seed_list) > 1
     params = [seed_slice(stored, i, several) for i in range(len(config.seed_list))]
     return LoadedRun(out.name, config, program.env, program.spec, program.learner, step, params)

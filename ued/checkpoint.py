@@ -1,11 +1,17 @@
 """Orbax checkpoints of the whole training state (student, optimiser, curriculum, RNG).
 
 Orbax writes each step into a temporary directory and renames it when complete, so a crash during
-a save never corrupts the last good checkpoint; ``latest_step`` only sees finished ones.
+a save never corrupts the last good checkpoint; ``latest_step`` only sees finished ones. Files
+damaged afterwards (truncated, bytes flipped, a folder deleted) raise
+``DamagedCheckpointError``: orbax reads raw array bytes without a checksum, so every save also
+stores a digest of each leaf in the metadata, and every read compares them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +19,13 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from .errors import CheckpointError
+from .errors import CheckpointError, DamagedCheckpointError
 
-__all__ = ["CheckpointError", "Checkpointer"]
+__all__ = ["CheckpointError", "Checkpointer", "DamagedCheckpointError"]
 
 
-def _path_str(path) -> str:
+def path_name(path) -> str:
+    """A pytree key path as ``a/b/0`` (the names checkpoints and their errors use)."""
     parts = []
     for key in path:
         for attr in ("name", "key", "idx"):
@@ -38,7 +45,7 @@ def _expected_shapes(abstract_state) -> dict[str, tuple[tuple[int, ...], str]]:
             # Typed PRNG keys are stored as their raw uint32 data.
             shape = shape + tuple(jax.random.key_data(jax.random.key(0)).shape)
             dtype = np.dtype("uint32")
-        shapes[_path_str(path)] = (shape, str(np.dtype(dtype)))
+        shapes[path_name(path)] = (shape, str(np.dtype(dtype)))
     return shapes
 
 
@@ -46,7 +53,7 @@ def _check_leaves(stored_tree, abstract, where: Path, prefix: str) -> None:
     """Raise ``CheckpointError`` naming the first leaf of a stored tree (arrays or orbax
     metadata) whose presence, shape or dtype differs from ``abstract``."""
     stored = {
-        _path_str(path): (tuple(leaf.shape), str(np.dtype(leaf.dtype)))
+        path_name(path): (tuple(leaf.shape), str(np.dtype(leaf.dtype)))
         for path, leaf in jax.tree_util.tree_flatten_with_path(stored_tree)[0]
     }
     expected = _expected_shapes(abstract)
@@ -63,6 +70,27 @@ def _check_leaves(stored_tree, abstract, where: Path, prefix: str) -> None:
                 f"checkpoint {where} does not match this config: leaf {prefix}{name} is "
                 f"{stored[name][1]}{list(stored[name][0])} there but {dtype}{list(shape)} here"
             )
+
+
+def _raw(leaf) -> np.ndarray:
+    if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        leaf = jax.random.key_data(leaf)
+    return np.ascontiguousarray(np.asarray(leaf))
+
+
+def digests(tree, prefix: str = "") -> dict[str, str]:
+    """A short content digest of every leaf of ``tree``, by ``prefix + path_name``."""
+    return {
+        prefix + path_name(path): hashlib.blake2b(_raw(leaf).tobytes(), digest_size=8).hexdigest()
+        for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]
+    }
+
+
+def _summary(error: Exception) -> str:
+    """The first line of an orbax / tensorstore error, without its long tensorstore spec."""
+    text = str(error).split("[tensorstore_spec")[0].strip()
+    text = text.splitlines()[0] if text else ""
+    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
 
 
 class Checkpointer:
@@ -88,7 +116,9 @@ class Checkpointer:
         return sorted(self._manager.all_steps())
 
     def save(self, step: int, state: Any, metadata: dict[str, Any]) -> None:
-        """Write a checkpoint and wait until it is durable."""
+        """Write a checkpoint (with a digest of every leaf in its metadata) and wait until it
+        is durable."""
+        metadata = {**metadata, "digests": digests(state)}
         self._manager.save(
             step,
             args=ocp.args.Composite(
@@ -97,50 +127,106 @@ class Checkpointer:
         )
         self._manager.wait_until_finished()
 
+    @contextlib.contextmanager
+    def _reading(self, step: int):
+        """Turn any failure to read checkpoint ``step``'s files into ``DamagedCheckpointError``
+        (orbax and tensorstore raise ValueError, KeyError, JSONDecodeError or bare Exception)."""
+        where = self.directory / str(step)
+        for part in ("state", "meta"):
+            if not (where / part).is_dir():
+                raise DamagedCheckpointError(
+                    f"checkpoint {where} is damaged: its {part}/ folder is missing"
+                )
+        try:
+            yield where
+        except CheckpointError:
+            raise
+        except Exception as error:
+            raise DamagedCheckpointError(
+                f"checkpoint {where} is damaged: {_summary(error)}"
+            ) from error
+
     def metadata(self, step: int) -> dict[str, Any]:
         """The JSON metadata saved with ``step``."""
-        restored = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+        with self._reading(step) as where:
+            restored = self._manager.restore(
+                step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())
+            )
+            if not isinstance(restored.meta, dict):
+                raise DamagedCheckpointError(f"checkpoint {where} is damaged: metadata not a dict")
         return restored.meta
 
     def check_compatible(self, step: int, abstract_state: Any) -> None:
         """Compare the stored tree with ``abstract_state`` (from ``jax.eval_shape``) without
         reading arrays; raise ``CheckpointError`` naming the first mismatching leaf."""
-        stored_tree = self._manager.item_metadata(step)["state"]
-        stored_tree = getattr(stored_tree, "tree", stored_tree)
+        with self._reading(step):
+            stored_tree = self._manager.item_metadata(step)["state"]
+            stored_tree = getattr(stored_tree, "tree", stored_tree)
         _check_leaves(stored_tree, abstract_state, self.directory / str(step), prefix="")
 
+    def _verify(self, step: int, tree: Any, metadata: dict[str, Any], prefix: str = "") -> None:
+        """Compare the leaves read back with the digests saved with them (checkpoints written
+        before digests existed are not checked)."""
+        saved = metadata.get("digests")
+        if not isinstance(saved, dict):
+            return
+        for name, digest in digests(tree, prefix).items():
+            if saved.get(name) != digest:
+                raise DamagedCheckpointError(
+                    f"checkpoint {self.directory / str(step)} is damaged: the data of {name} "
+                    "does not match the checksum saved with it"
+                )
+
     def restore(self, step: int, abstract_state: Any) -> tuple[Any, dict[str, Any]]:
-        """Read ``step`` into the structure of ``abstract_state``; returns ``(state, metadata)``."""
+        """Read ``step`` into the structure of ``abstract_state``; returns ``(state, metadata)``.
+        Raises ``DamagedCheckpointError`` if its files cannot be read back intact."""
         self.check_compatible(step, abstract_state)
-        try:
-            restored = self._manager.restore(
-                step,
-                args=ocp.args.Composite(
-                    state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()
-                ),
-            )
-        except ValueError as error:  # e.g. a train-state field this checkpoint predates
-            raise CheckpointError(
-                f"checkpoint {self.directory / str(step)} has another train-state structure than "
-                f"this version of the code: {str(error).splitlines()[0]} (evaluation still works: "
-                "it reads only the parameters)"
-            ) from error
-        return restored.state, restored.meta
+        metadata = self.metadata(step)
+        with self._reading(step) as where:
+            try:
+                restored = self._manager.restore(
+                    step,
+                    args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)),
+                )
+            except ValueError as error:  # e.g. a train-state field this checkpoint predates
+                if "tree structures do not match" not in str(error):
+                    raise
+                raise CheckpointError(
+                    f"checkpoint {where} has another train-state structure than this version of "
+                    f"the code: {str(error).splitlines()[0]} (evaluation still works: it reads "
+                    "only the parameters)"
+                ) from error
+        self._verify(step, restored.state, metadata)
+        return restored.state, metadata
+
+    def set_aside(self, step: int, folder: Path) -> Path:
+        """Move checkpoint ``step`` out of the way into ``folder`` (kept for inspection, never
+        deleted); returns where it went."""
+        folder.mkdir(parents=True, exist_ok=True)
+        target, n = folder / str(step), 1
+        while target.exists():
+            target, n = folder / f"{step}-{n}", n + 1
+        shutil.move(str(self.directory / str(step)), str(target))
+        self._manager.reload()
+        return target
 
     def restore_subtree(self, step: int, path: tuple[str, ...], abstract: Any) -> Any:
         """Read one part of the stored state, e.g. ``("params",)`` for evaluation, without
         needing the rest to match this version's train state (so runs written before a field
         was added to it stay readable). ``abstract`` is that part's expected tree of nested
         dicts; raise ``CheckpointError`` if it is absent or has other leaves or shapes."""
-        restored = self._manager.restore(
-            step, args=ocp.args.Composite(state=ocp.args.StandardRestore())
-        ).state
-        where = self.directory / str(step)
+        metadata = self.metadata(step)
+        with self._reading(step) as where:
+            restored = self._manager.restore(
+                step, args=ocp.args.Composite(state=ocp.args.StandardRestore())
+            ).state
         for key in path:
             if not isinstance(restored, dict) or key not in restored:
                 raise CheckpointError(f"checkpoint {where} has no {'/'.join(path)}")
             restored = restored[key]
-        _check_leaves(restored, abstract, where, prefix="/".join(path) + "/")
+        prefix = "/".join(path) + "/"
+        _check_leaves(restored, abstract, where, prefix=prefix)
+        self._verify(step, restored, metadata, prefix)
         return restored
 
     def close(self) -> None:

@@ -386,7 +386,7 @@ def _from_dict(cls, data: dict[str, Any], where: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(data) - set(fields)
     if unknown:
-        raise ConfigError(f"{where}: unknown fields {sorted(unknown)}")
+        raise ConfigError(f"{where.rstrip('.') or 'config'}: unknown fields {sorted(unknown)}")
     kwargs = {}
     defaults = cls()
     for name, value in data.items():

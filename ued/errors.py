@@ -13,6 +13,11 @@ class CheckpointError(RuntimeError):
     """A missing, unreadable or mismatched checkpoint; the message names the problem."""
 
 
+class DamagedCheckpointError(CheckpointError):
+    """A checkpoint whose files cannot be read back intact (truncated or corrupted data, garbage
+    metadata, a missing folder); the message names the checkpoint and the problem."""
+
+
 class RunError(RuntimeError):
     """A run directory that cannot be used as asked (exists already, nothing to resume, ...)."""
 

@@ -20,8 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import guard
 from .checkpoint import Checkpointer
-from .errors import CheckpointError, RunError
+from .errors import CheckpointError, DamagedCheckpointError, RunError
 from .logging import CsvLog
 from .outputs import check_new_run_directory
 
@@ -77,15 +78,48 @@ def _save_config(program, out: Path) -> None:
     tmp.replace(out / "config.json")
 
 
+def read_intact(program, checkpointer: Checkpointer, step: int, out: Path, abstract) -> Any:
+    """Checkpoint ``step``'s state, checked against the run's config; raises
+    ``DamagedCheckpointError`` if it cannot be read back intact or holds non-finite values."""
+    check_checkpoint_config(program, checkpointer, step, out)
+    state, _ = checkpointer.restore(step, abstract)
+    leaf = guard.nonfinite_state(state)
+    if leaf is not None:
+        raise DamagedCheckpointError(
+            f"checkpoint {checkpointer.directory / str(step)} holds NaN or inf in {leaf}"
+        )
+    return state
+
+
+def restore_newest_intact(program, checkpointer: Checkpointer, out: Path, log) -> tuple[Any, int]:
+    """The newest checkpoint that reads back intact, and its step. Each damaged newer one is
+    named with its problem and moved into ``damaged-checkpoints/`` (kept, and out of the way of
+    the resumed run's own saves); if none is intact, raise ``CheckpointError`` naming the run
+    and every problem. A checkpoint of another config is not damage: that error stops."""
+    abstract = jax.eval_shape(program.init, program.seed_keys())
+    problems = []
+    for step in reversed(checkpointer.all_steps()):
+        try:
+            state = read_intact(program, checkpointer, step, out, abstract)
+        except DamagedCheckpointError as error:
+            log(f"skipping checkpoint {step}: {error}")
+            problems.append(str(error))
+            continue
+        for damaged in [s for s in checkpointer.all_steps() if s > step]:
+            moved = checkpointer.set_aside(damaged, out / "damaged-checkpoints")
+            log(f"moved damaged checkpoint {damaged} to {moved}")
+        return state, step
+    raise CheckpointError(
+        f"--resume {out}: no intact checkpoint to resume from: {'; '.join(problems)}"
+    )
+
+
 def _start(program, checkpointer: Checkpointer, out: Path, resume: bool, log) -> tuple[Any, int]:
-    """The state to start from and its update: a fresh one, or the latest checkpoint's."""
-    keys = program.seed_keys()
+    """The state to start from and its update: a fresh one, or the newest intact checkpoint's."""
     if not resume:
         _save_config(program, out)
-        return jax.jit(program.init)(keys), 0
-    start = checkpointer.latest_step()
-    check_checkpoint_config(program, checkpointer, start, out)
-    state, _ = checkpointer.restore(start, jax.eval_shape(program.init, keys))
+        return jax.jit(program.init)(program.seed_keys()), 0
+    state, start = restore_newest_intact(program, checkpointer, out, log)
     saved_updates = json.loads((out / "config.json").read_text()).get("updates")
     if saved_updates != program.config.updates:
         log(

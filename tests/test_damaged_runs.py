@@ -1,0 +1,297 @@
+"""A damaged run directory, damaged on disk byte by byte: a truncated, non-JSON or ill-typed
+``config.json`` is named with its field; a damaged checkpoint (truncated or flipped data bytes,
+garbage metadata, a missing folder) is skipped by ``--resume``, ``ued eval`` and
+``ued meta-eval`` for the newest intact one, saying which and why; with none intact the command
+stops naming the run and every problem. One trained run (``dr_run``) is copied per test."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+from conftest import quiet
+
+from ued.build import load_run
+from ued.checkpoint import Checkpointer
+from ued.cli import main
+from ued.errors import CheckpointError, DamagedCheckpointError
+from ued.logging import read_csv
+
+
+def _copy(dr_run, tmp_path) -> Path:
+    run = tmp_path / dr_run.out.name  # the run's name is part of its eval rows
+    shutil.copytree(dr_run.out, run)
+    return run
+
+
+def _cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def _data_files(step_dir: Path) -> list[Path]:
+    """The array data files of a checkpoint (OCDBT's ``d/`` folders), largest first."""
+    files = [p for p in (step_dir / "state").rglob("*") if p.is_file() and p.parent.name == "d"]
+    return sorted(files, key=lambda p: -p.stat().st_size)
+
+
+def _flip(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset % len(data)] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _truncate(path: Path, fraction: float) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)])
+
+
+# ---- config.json -----------------------------------------------------------------------------
+def _config_damage():
+    def edit(change):
+        def damage(path):
+            config = json.loads(path.read_text())
+            change(config)
+            path.write_text(json.dumps(config))
+
+        return damage
+
+    return {
+        "truncated": (lambda p: _truncate(p, 0.5), "damaged, not a JSON config"),
+        "empty": (lambda p: p.write_bytes(b""), "damaged, not a JSON config"),
+        "binary": (lambda p: p.write_bytes(bytes(range(256))), "damaged, not a JSON config"),
+        "a list": (lambda p: p.write_text("[1, 2]"), "expected a JSON object"),
+        "lr a string": (edit(lambda c: c["ppo"].update(lr="fast")), "ppo.lr: expected a number"),
+        "lr infinite": (edit(lambda c: c["ppo"].update(lr=float("inf"))), "ppo.lr: must be finite"),
+        "ppo a list": (edit(lambda c: c.update(ppo=[1, 2])), "ppo: expected the settings"),
+        "seeds a number": (edit(lambda c: c.update(seeds=5)), "seeds: expected a list"),
+        "suites a string": (edit(lambda c: c.update(eval_suites="random")), "eval_suites"),
+        "walls a float": (edit(lambda c: c["env_config"].update(n_walls=2.5)), "n_walls"),
+        "algo a list": (edit(lambda c: c.update(algo=["dr"])), "algo: unknown algorithm"),
+        "unknown field": (edit(lambda c: c["ppo"].update(lr2=1)), "unknown fields ['lr2']"),
+        "missing": (lambda p: p.unlink(), "no config.json at"),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_config_damage()))
+def test_a_damaged_config_json_is_named_with_its_field(case, dr_run, tmp_path, capsys):
+    run = _copy(dr_run, tmp_path)
+    damage, message = _config_damage()[case]
+    damage(run / "config.json")
+    for argv in (
+        ["eval", run, "--out", tmp_path / "e.csv"],
+        ["train", "--resume", run, "--no-progress"],
+    ):
+        code, _, err = _cli(capsys, *argv)
+        assert code == 2 and f"{run / 'config.json'}" in err and message in err, err
+
+
+def test_a_damaged_meta_config_json_is_named(tmp_path, capsys):
+    run = tmp_path / "meta"
+    run.mkdir()
+    (run / "config.json").write_text('{"algo": "lpg", "meta_lr": "fast"')
+    code, _, err = _cli(capsys, "meta-eval", run, "--out", tmp_path / "m.csv")
+    assert code == 2 and "config.json: damaged, not a JSON config" in err
+    (run / "config.json").write_text('{"algo": "lpg", "meta_lr": "fast"}')
+    code, _, err = _cli(capsys, "meta-train", "--resume", run)
+    assert code == 2 and "config.json: meta_lr: expected a number, got 'fast'" in err
+
+
+# ---- checkpoints, damaged byte by byte -------------------------------------------------------
+CHECKPOINT_DAMAGE = {
+    "data truncated": (lambda s: _truncate(_data_files(s)[0], 0.5), "is damaged"),
+    "every data file truncated": (
+        lambda s: [_truncate(p, 0.3) for p in _data_files(s)],
+        "is damaged",
+    ),
+    "data emptied": (lambda s: [p.write_bytes(b"") for p in _data_files(s)], "is damaged"),
+    "a data byte flipped": (
+        lambda s: _flip(_data_files(s)[0], len(_data_files(s)[0].read_bytes()) // 2),
+        "is damaged",
+    ),
+    "a byte flipped in every data file": (
+        lambda s: [_flip(p, 17) for p in _data_files(s)],
+        "is damaged",
+    ),
+    "manifest truncated": (lambda s: _truncate(s / "state" / "manifest.ocdbt", 0.5), "is damaged"),
+    "array metadata garbage": (
+        lambda s: (s / "state" / "_METADATA").write_bytes(b"\x00garbage{"),
+        "is damaged",
+    ),
+    "checkpoint metadata garbage": (
+        lambda s: (s / "meta" / "metadata").write_bytes(b"\xff\xfe not json"),
+        "is damaged",
+    ),
+    "checkpoint metadata truncated": (lambda s: _truncate(s / "meta" / "metadata", 0.5), "damaged"),
+    "state folder missing": (lambda s: shutil.rmtree(s / "state"), "its state/ folder is missing"),
+    "meta folder missing": (lambda s: shutil.rmtree(s / "meta"), "its meta/ folder is missing"),
+}
+
+
+@pytest.mark.parametrize("case", list(CHECKPOINT_DAMAGE))
+def test_resume_falls_back_to_the_newest_intact_checkpoint(case, dr_run, tmp_path):
+    """What ``--resume`` reads (the whole train state) for each kind of damage to the newest
+    checkpoint: the one before it, with a message naming the damaged one and its problem."""
+    from ued.build import build
+    from ued.loop import restore_newest_intact
+
+    run = _copy(dr_run, tmp_path)
+    damage, message = CHECKPOINT_DAMAGE[case]
+    damage(run / "checkpoints" / "4")
+    checkpointer = Checkpointer(run / "checkpoints")
+    logged = []
+    _, step = restore_newest_intact(build(dr_run_config(run)), checkpointer, run, logged.append)
+    checkpointer.close()
+    assert step == 2
+    assert logged[0].startswith(f"skipping checkpoint 4: checkpoint {run / 'checkpoints' / '4'}")
+    assert message in logged[0], logged[0]
+    assert "tensorstore_spec" not in logged[0] and len(logged[0]) < 600
+    assert logged[1] == f"moved damaged checkpoint 4 to {run / 'damaged-checkpoints' / '4'}"
+    assert Checkpointer(run / "checkpoints").all_steps() == [2]
+
+
+def dr_run_config(run: Path):
+    from ued import config as config_lib
+
+    return config_lib.load(run / "config.json")
+
+
+@pytest.mark.parametrize(
+    "case", ["every data file truncated", "data emptied", "a byte flipped in every data file",
+             "manifest truncated", "checkpoint metadata garbage", "state folder missing"],
+)  # fmt: skip
+def test_evaluation_falls_back_to_the_newest_intact_checkpoint(case, dr_run, tmp_path):
+    """Evaluation reads only the parameters: damage that reaches them (or the checkpoint's
+    structure) makes it use the checkpoint before, saying which it skipped and why."""
+    run = _copy(dr_run, tmp_path)
+    damage, message = CHECKPOINT_DAMAGE[case]
+    damage(run / "checkpoints" / "4")
+    logged = []
+    loaded = load_run(run, log=logged.append)
+    assert loaded.step == 2
+    assert len(logged) == 1 and logged[0].startswith("skipping checkpoint 4: checkpoint ")
+    assert message in logged[0] and str(run / "checkpoints" / "4") in logged[0]
+    with pytest.raises(DamagedCheckpointError, match=message):
+        load_run(run, step=4)  # a checkpoint asked for by step is not replaced by another
+
+
+def test_a_flipped_byte_in_the_parameters_is_caught_by_the_checksum(dr_run, tmp_path):
+    """Orbax reads raw array bytes back without complaint; the digests saved with a checkpoint
+    catch every leaf's change, whichever byte is flipped."""
+    run = _copy(dr_run, tmp_path)
+    from ued.build import build
+
+    program = build(load_run(run).config)
+    abstract = jax.eval_shape(program.init, program.seed_keys())
+    for offset in (0, 1000, 3000, 7000):
+        step = tmp_path / "again"
+        shutil.rmtree(step, ignore_errors=True)
+        shutil.copytree(run, step)
+        files = _data_files(step / "checkpoints" / "4")
+        _flip(files[0], offset)
+        checkpointer = Checkpointer(step / "checkpoints")
+        try:
+            checkpointer.restore(4, abstract)
+        except DamagedCheckpointError as error:
+            assert "is damaged" in str(error)
+        else:
+            pytest.fail(f"a flipped byte at {offset} was read back as intact")
+        finally:
+            checkpointer.close()
+
+
+def test_ued_eval_says_which_checkpoint_it_skipped(dr_run, tmp_path, capsys):
+    run = _copy(dr_run, tmp_path)
+    for path in _data_files(run / "checkpoints" / "4"):
+        _truncate(path, 0.5)
+    code, out, err = _cli(capsys, "eval", run, "--attempts", "1", "--out", tmp_path / "e.csv")
+    assert code == 0 and "| run | suite |" in out
+    assert f"skipping checkpoint 4: checkpoint {run / 'checkpoints' / '4'} is damaged" in err
+    assert {r["update"] for r in read_csv(tmp_path / "e.csv")} == {"2"}
+
+
+def test_no_intact_checkpoint_stops_naming_the_run_and_each_problem(dr_run, tmp_path, capsys):
+    run = _copy(dr_run, tmp_path)
+    shutil.rmtree(run / "checkpoints" / "4" / "state")
+    for path in _data_files(run / "checkpoints" / "2"):
+        _flip(path, 100)
+    with pytest.raises(CheckpointError, match="no intact checkpoint") as error:
+        load_run(run, log=lambda _: None)
+    assert str(run) in str(error.value) and "state/ folder is missing" in str(error.value)
+    for argv in (["eval", run, "--out", tmp_path / "e.csv"], ["train", "--resume", run]):
+        code, _, err = _cli(capsys, *argv)
+        lines = [line for line in err.splitlines() if line.startswith("ued ")]
+        assert code == 2 and len(lines) == 1 and "no intact checkpoint" in lines[0], err
+        assert "checkpoints/4 is damaged" in lines[0] and "checkpoints/2 is damaged" in lines[0]
+
+
+def test_resume_falls_back_and_ends_identical_to_an_undamaged_run(dr_run, tmp_path, capsys):
+    """Checkpoint 4 damaged: the resumed run restarts from 2, sets 4 aside (never deleted), and
+    its metrics, evaluations and diagnostics end byte-identical to the undamaged run's."""
+    run = _copy(dr_run, tmp_path)
+    files = _data_files(run / "checkpoints" / "4")
+    _flip(files[0], 5)
+    code, out, err = _cli(capsys, "train", "--resume", run, "--no-progress")
+    assert code == 0, err[-2000:]
+    assert f"skipping checkpoint 4: checkpoint {run / 'checkpoints' / '4'} is damaged" in out
+    assert f"moved damaged checkpoint 4 to {run / 'damaged-checkpoints' / '4'}" in out
+    assert "resuming" in out and "from update 2 of 4" in out
+    assert (run / "damaged-checkpoints" / "4" / "state").is_dir()
+    for name in ("metrics.csv", "eval.csv", "curriculum.csv"):
+        assert (run / name).read_bytes() == (dr_run.out / name).read_bytes(), name
+    assert Checkpointer(run / "checkpoints").all_steps() == [2, 4]
+
+
+def test_a_checkpoint_holding_nan_is_not_intact(dr_run, tmp_path):
+    """A checkpoint written by an older version, before the divergence guard, may hold NaN
+    parameters with a matching digest: evaluation and resume skip it too."""
+    from ued.build import build, train
+
+    run = _copy(dr_run, tmp_path)
+    program = build(load_run(run).config)
+    abstract = jax.eval_shape(program.init, program.seed_keys())
+    checkpointer = Checkpointer(run / "checkpoints")
+    state, meta = checkpointer.restore(4, abstract)
+    params = jax.tree_util.tree_map(lambda x: x * np.nan, state.student.params)
+    poisoned = state.replace(student=state.student.replace(params=params))
+    shutil.rmtree(run / "checkpoints" / "4")
+    checkpointer._manager.reload()
+    checkpointer.save(4, poisoned, {k: v for k, v in meta.items() if k != "digests"})
+    checkpointer.close()
+    logged = []
+    assert load_run(run, log=logged.append).step == 2
+    assert "holds NaN or inf in student/params/" in logged[0]
+    train(None, run, resume=True, **quiet(log=logged.append))
+    assert any("skipping checkpoint 4" in m and "holds NaN or inf" in m for m in logged)
+
+
+def test_meta_eval_falls_back_to_the_newest_intact_checkpoint(tmp_path):
+    """Meta-evaluation's choice of checkpoints, on a meta-training state saved at steps 2 and 4
+    (no meta-training needed): the default skips a damaged newest one, --all-steps skips it
+    among the others, and a step asked for by number is not replaced."""
+    from ued.build import _meta_states, build_meta
+    from ued.meta.config import preset
+
+    program = build_meta(preset("lpg", "gridworld", "test"))
+    state = jax.jit(program.init)(program.seed_keys())
+    run = tmp_path / "meta"
+    checkpointer = Checkpointer(run / "checkpoints")
+    checkpointer.save(2, state, {"update": 2})
+    checkpointer.save(4, state, {"update": 4})
+    checkpointer.close()
+    _truncate(_data_files(run / "checkpoints" / "4")[0], 0.4)
+    logged = []
+    assert [s for s, _ in _meta_states(program, run, (), logged.append)] == [2]
+    assert [s for s, _ in _meta_states(program, run, "all", logged.append)] == [0, 2]
+    assert len(logged) == 2 and all(m.startswith("skipping checkpoint 4: ") for m in logged)
+    with pytest.raises(DamagedCheckpointError, match="is damaged"):
+        _meta_states(program, run, (4,), logged.append)
+    shutil.rmtree(run / "checkpoints" / "2" / "meta")
+    with pytest.raises(CheckpointError, match=f"{run}: no intact checkpoint"):
+        _meta_states(program, run, (), logged.append)
