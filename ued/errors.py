@@ -26,5 +26,10 @@ class LevelFormatError(ValueError):
     """A malformed level file; the message starts with ``file:line[:column]``."""
 
 
+class DivergenceError(RunError):
+    """A run whose losses, parameters or scores went non-finite; the message names the update,
+    the value and the last intact checkpoint."""
+
+
 USER_ERRORS = (ConfigError, CheckpointError, RunError, LevelFormatError, FileNotFoundError)
 """What the command line reports as a one-line error instead of a traceback."""

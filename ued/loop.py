@@ -22,7 +22,7 @@ import numpy as np
 
 from . import guard
 from .checkpoint import Checkpointer
-from .errors import CheckpointError, DamagedCheckpointError, RunError
+from .errors import CheckpointError, DamagedCheckpointError, DivergenceError, RunError
 from .logging import CsvLog
 from .outputs import check_new_run_directory
 
@@ -141,8 +141,10 @@ def _open_logs(out: Path, start: int) -> _Logs:
 
 
 def _compile(program, state, start: int, log):
+    """The chunk with the divergence guard's state check, compiled once ahead of time."""
     t0 = time.perf_counter()
-    compiled = jax.jit(program.chunk, donate_argnums=0).lower(state, jnp.int32(start)).compile()
+    chunk = guard.guarded_chunk(program.chunk)
+    compiled = jax.jit(chunk, donate_argnums=0).lower(state, jnp.int32(start)).compile()
     compile_s = time.perf_counter() - t0
     log(f"compiled the chunk ({program.config.updates_per_chunk} updates) in {compile_s:.1f}s")
     return compiled, compile_s
@@ -166,6 +168,30 @@ def metric_rows(program, metrics: dict[str, np.ndarray], start: int) -> list[dic
                 row[name] = value[j] if len(seeds) > 1 else value
             rows.append(row)
     return rows
+
+
+def check_divergence(program, metrics, health, names, start: int, checkpointer, out) -> None:
+    """Stop a run whose chunk from update ``start`` produced a non-finite loss or left a
+    non-finite parameter or score in its state (``health``, ``bool[L]`` over the guarded leaves
+    ``names``), before that state is evaluated or checkpointed."""
+    loss = guard.first_bad_loss(metrics, start, program.config.seed_list)
+    problem = None if loss is None else f"at {loss}"
+    if problem is None:
+        leaf = guard.first_bad_state_leaf(names, health)
+        if leaf is None:
+            return
+        done = start + program.config.updates_per_chunk
+        problem = f"by update {done - 1}: {leaf} holds NaN or inf"
+    last = checkpointer.latest_step()
+    intact = (
+        f"the last intact checkpoint is {checkpointer.directory / str(last)} (update {last})"
+        if last is not None
+        else "no checkpoint was saved before it"
+    )
+    raise DivergenceError(
+        f"{out}: the run diverged {problem}; it stopped without checkpointing that state, "
+        f"and {intact}"
+    )
 
 
 def _progress_bar(program, start: int, enabled: bool):
@@ -224,14 +250,22 @@ def run(
     bar = _progress_bar(program, start, progress)
     steps_per_chunk = config.updates_per_chunk * program.steps_per_update * len(config.seed_list)
     train_s, steps, last, aux = 0.0, 0, {}, None
+    guarded = guard.guarded_names(state)
     for chunk_start in range(start, config.updates, config.updates_per_chunk):
         t = time.perf_counter()
-        state, metrics, aux = compiled(state, jnp.int32(chunk_start))
+        state, metrics, aux, health = compiled(state, jnp.int32(chunk_start))
         metrics = jax.tree_util.tree_map(np.asarray, jax.block_until_ready(metrics))
         elapsed = time.perf_counter() - t
         train_s, steps = train_s + elapsed, steps + steps_per_chunk
         rows = metric_rows(program, metrics, chunk_start)
         logs.metrics.write(rows)
+        try:
+            check_divergence(program, metrics, health, guarded, chunk_start, checkpointer, out)
+        except DivergenceError:
+            if bar is not None:
+                bar.close()
+            checkpointer.close()
+            raise
         done = chunk_start + config.updates_per_chunk
         if on_chunk is not None:
             on_chunk(done, rows)
