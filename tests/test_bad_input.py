@@ -93,7 +93,7 @@ def test_curriculum_numbers_are_finite_and_in_range(algo, fields, message):
         ({"agent__lr": math.nan}, "agent.lr: must be finite, got nan"),
         ({"rule__alpha_y": math.inf}, "rule.alpha_y: must be finite"),
         ({"es_sigma": math.nan}, "es_sigma: must be finite"),
-        ({"curriculum__temperature": -math.inf}, "curriculum.temperature: must be finite"),
+        ({"curriculum__buffer__temperature": -math.inf}, "curriculum.buffer.temperature: must"),
         ({"agent__hidden": (4, 2**40)}, "agent.hidden[1]: must be in"),
         ({"seed": 2**64}, "seed: must be in [0, 4294967295]"),
         ({"env_config__size": 2**33}, "env_config.size: must be in"),
@@ -243,9 +243,12 @@ def test_a_finished_run_is_never_overwritten(dr_run, tmp_path, capsys):
         (["eval"], "runs: give at least one run directory"),
         (["meta-eval"], "runs: give at least one run directory"),
         (["eval", "/nonexistent/run"], "/nonexistent/run: no such run directory"),
-        (["bench", "--chunks", "0"], "chunks: must be positive"),
-        (["bench", "--chunks", "-2"], "chunks: must be positive"),
-        (["bench", "--updates-per-chunk", "0"], "updates_per_chunk: must be positive"),
+        (["bench", "--chunks", "0"], "chunks: must be in [1, 2147483647], got 0"),
+        (["bench", "--chunks", "-2"], "chunks: must be in [1, "),
+        (["bench", "--updates-per-chunk", "0"], "updates_per_chunk: must be in [1, 214748]"),
+        (["bench", "--updates-per-chunk", "10000000"], "updates_per_chunk: must be in [1, "),
+        (["meta-eval", "run", "--levels", "0"], "levels: must be in [1, "),
+        (["meta-eval", "run", "--lifetime", str(2**40)], "lifetime: must be in [1, "),
         (["bench", "--algo", "nope"], "algo: unknown algorithm 'nope'"),
         (["bench", "--env", "nope"], "env: unknown env 'nope'"),
         (["bench", "--only"], "only: choose at least one"),
@@ -258,8 +261,9 @@ def test_eval_and_bench_arguments(argv, message, capsys):
 def test_eval_arguments_of_a_run(dr_run, tmp_path, capsys):
     out = tmp_path / "e.csv"
     for argv, message in (
-        (["--attempts", "0"], "attempts: must be positive"),
-        (["--levels", "0"], "levels: must be positive"),
+        (["--attempts", "0"], "attempts: must be in [1, 2147483647], got 0"),
+        (["--attempts", str(2**40)], "attempts: must be in [1, 2147483647]"),
+        (["--levels", "0"], "levels: must be in [1, "),
         (["--seed", str(2**40)], "seed: must be in [0, 4294967295]"),
         (["--step", "3"], "no checkpoint at step 3"),
     ):

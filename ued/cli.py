@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 import tyro
 
-from .config import SEED_RANGE, TrainConfig
+from .config import INT_RANGE, SEED_RANGE, TrainConfig
 from .errors import USER_ERRORS, ConfigError
 from .outputs import check_output_file
 
@@ -58,6 +58,12 @@ class TrainArgs:
     """Show a progress bar."""
     help_config: bool = False
     """List every config field (with this algo/preset's values) and exit."""
+
+
+def count(value: int, name: str, most: int = INT_RANGE[1]) -> None:
+    """Refuse a count option outside [1, most] (they size int32 arrays), naming it."""
+    if not 1 <= value <= most:
+        raise ConfigError(f"{name}: must be in [1, {most}], got {value}")
 
 
 def _given(argv: list[str], name: str) -> bool:
@@ -200,10 +206,9 @@ def eval_main(argv: list[str]) -> int:
     args = tyro.cli(EvalArgs, args=argv, prog="ued eval")
     if not args.runs:
         raise ConfigError("runs: give at least one run directory written by `ued train`")
-    if args.attempts <= 0:
-        raise ConfigError(f"attempts: must be positive, got {args.attempts}")
-    if args.levels is not None and args.levels <= 0:
-        raise ConfigError(f"levels: must be positive, got {args.levels}")
+    count(args.attempts, "attempts")
+    if args.levels is not None:
+        count(args.levels, "levels")
     if not SEED_RANGE[0] <= args.seed <= SEED_RANGE[1]:
         raise ConfigError(f"seed: must be in [{SEED_RANGE[0]}, {SEED_RANGE[1]}], got {args.seed}")
     out = args.out
@@ -262,10 +267,9 @@ def check_bench_args(args: BenchArgs) -> None:
     """Refuse benchmark options that cannot be timed, naming the option."""
     from . import build, registry  # noqa: F401  (build registers the built-in envs and curricula)
 
-    if args.chunks <= 0:
-        raise ConfigError(f"chunks: must be positive (timed chunks), got {args.chunks}")
-    if args.updates_per_chunk <= 0:
-        raise ConfigError(f"updates_per_chunk: must be positive, got {args.updates_per_chunk}")
+    count(args.chunks, "chunks")
+    # The timed config runs 10,000 chunks' worth of updates (an int32 count).
+    count(args.updates_per_chunk, "updates_per_chunk", INT_RANGE[1] // 10_000)
     if not args.only:
         raise ConfigError("only: choose at least one of env_only, rollout, train")
     if args.program == "train":
@@ -377,10 +381,9 @@ def meta_eval_main(argv: list[str]) -> int:
     progress = out.with_name(out.stem + "_progress.png")
     files = [out.with_suffix(".md"), curves, curves.with_suffix(".png"), progress]
     check_output_file(out, files=files)
-    if args.levels <= 0:
-        raise ConfigError(f"levels: must be positive, got {args.levels}")
-    if args.lifetime is not None and args.lifetime <= 0:
-        raise ConfigError(f"lifetime: must be positive, got {args.lifetime}")
+    count(args.levels, "levels")
+    if args.lifetime is not None:
+        count(args.lifetime, "lifetime")
     table = meta_evaluate(
         list(args.runs),
         list(args.suite),
