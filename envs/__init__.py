@@ -5,10 +5,12 @@
   suites, descriptors, encoder.
 * ``--env gridworld`` and ``--env gridworld-rand`` (``envs.gridworld``, LPG's gridworlds):
   oracle (tabular only), renderer, text format, suites, descriptors, encoder.
+* ``--env cartpole``, ``--env acrobot``, ``--env mountain-car`` (``envs.control``, gymnax's
+  classic control, levels = physical parameters): success, mutator, suites, descriptors.
 """
 
 from __future__ import annotations
 
-from . import gridworld, maze
+from . import control, gridworld, maze
 
-__all__ = ["gridworld", "maze"]
+__all__ = ["control", "gridworld", "maze"]

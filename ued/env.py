@@ -42,7 +42,8 @@ class Environment(abc.ABC):
 
     ``step`` never resets by itself (``AutoReplay`` / ``AutoReset`` add that). An env with a
     success signal (declared as ``EnvSpec.success``) puts ``info["solved"]`` (``bool[]``, true on
-    the step that completes the task) in every step's info.
+    the step that completes the task) in every step's info. That step ends the episode: a
+    termination (reaching a goal), or the time limit for a survival task (CartPole).
     """
 
     num_actions: ClassVar[int]
