@@ -97,3 +97,20 @@ def test_the_default_level_is_gymnax_default():
         params = env.params(space.default_level())
         for name in space.names:
             assert float(getattr(params, name)) == pytest.approx(float(getattr(defaults, name)))
+
+
+def test_grid_suites_get_a_heat_map_of_return(tmp_path):
+    from ued.plots import parameter_heatmaps
+
+    names, _ = SPACES["cartpole"].grid_levels(3)
+    rows = [
+        {"run": run, "seed": seed, "suite": "grid", "level": name, "statistic": "return",
+         "value": float(i + seed)}
+        for run in ("dr", "accel") for seed in (0, 1) for i, name in enumerate(names)
+    ]  # fmt: skip
+    rows.append({"run": "dr", "seed": 0, "suite": "default", "level": "default",
+                 "statistic": "return", "value": 1.0})  # fmt: skip
+    assert parameter_heatmaps(rows, tmp_path / "grid.png")
+    assert (tmp_path / "grid.png").stat().st_size > 1000
+    assert not parameter_heatmaps(rows[-1:], tmp_path / "none.png")
+    assert not (tmp_path / "none.png").exists()

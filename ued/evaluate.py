@@ -389,4 +389,5 @@ def evaluate_loaded(
     plot_dir.mkdir(exist_ok=True)
     plots.eval_bars(rows, plot_dir / "levels.png")
     plots.cvar_curve(rows, plot_dir / "cvar.png")
+    plots.parameter_heatmaps(rows, plot_dir / "grid.png")  # parameter-grid suites only
     return table

@@ -440,3 +440,64 @@ def meta_eval_progress(
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _grid_point(name: str) -> tuple[str, float, str, float] | None:
+    """``("x", 1.0, "y", 2.0)`` for a level named ``x=1.0,y=2.0`` (a parameter-grid suite's
+    naming), else None."""
+    parts = name.split(",")
+    if len(parts) != 2 or not all(p.count("=") == 1 for p in parts):
+        return None
+    (x_name, x), (y_name, y) = (p.split("=") for p in parts)
+    try:
+        return x_name, float(x), y_name, float(y)
+    except ValueError:
+        return None
+
+
+def parameter_heatmaps(rows: list[dict[str, Any]], path: Path, statistic: str = "return") -> bool:
+    """Heat maps of ``statistic`` (mean over seeds and attempts) over each parameter-grid suite
+    (levels named ``x=..,y=..``, e.g. the classic-control ``grid`` suite), one panel per run and
+    suite, log-scaled axes. Returns whether any grid suite was found (no file otherwise)."""
+    cells: dict[tuple[str, str], dict[tuple[float, float], list[float]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    axes_names: dict[str, tuple[str, str]] = {}
+    for r in rows:
+        point = _grid_point(r["level"]) if r["statistic"] == statistic else None
+        if point is None:
+            continue
+        x_name, x, y_name, y = point
+        axes_names[r["suite"]] = (x_name, y_name)
+        cells[(r["suite"], r["run"])][(x, y)].append(float(r["value"]))
+    if not cells:
+        return False
+    panels = sorted(cells)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.8), squeeze=False)
+    for ax, (suite, run) in zip(axes[0], panels):
+        points = cells[(suite, run)]
+        xs, ys = sorted({p[0] for p in points}), sorted({p[1] for p in points})
+        grid = np.full((len(ys), len(xs)), np.nan)
+        for (x, y), values in points.items():
+            grid[ys.index(y), xs.index(x)] = np.mean(values)
+        mesh = ax.pcolormesh(_edges(xs), _edges(ys), grid, shading="flat", cmap="viridis")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        x_name, y_name = axes_names[suite]
+        ax.set_xlabel(x_name)
+        ax.set_ylabel(y_name)
+        ax.set_title(f"{run}: {suite} {statistic}", fontsize=9)
+        fig.colorbar(mesh, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _edges(centres: list[float]) -> np.ndarray:
+    """Cell edges around log-spaced centres (geometric midpoints; one cell: a factor 2)."""
+    c = np.asarray(centres, np.float64)
+    if c.size == 1:
+        return np.array([c[0] / np.sqrt(2), c[0] * np.sqrt(2)])
+    mid = np.sqrt(c[1:] * c[:-1])
+    return np.concatenate([[c[0] ** 2 / mid[0]], mid, [c[-1] ** 2 / mid[-1]]])
