@@ -127,14 +127,24 @@ def test_antagonist_steps_are_paid_only_for_levels_the_buffer_does_not_hold(run)
         assert int(m["curriculum/antagonist_env_steps"]) == misses * LIFETIME * 64
 
 
+# ---- scoring, one compiled function for every test below ------------------------------------
+LANES = 4
+SCORING = curriculum(score_batch=LANES, capacity=16, score_episodes=32, replay_prob=1.0)
+score = jax.jit(SCORING.score)
+draw = jax.jit(SCORING.draw)
+
+
+def score_all(state, key, levels, params, waiting=None):
+    """Score ``LANES`` agents (all waiting unless ``waiting`` says otherwise)."""
+    waiting = jnp.ones(LANES, bool) if waiting is None else waiting
+    return score(state, key, waiting, outcome(levels, params), jnp.zeros(LANES, jnp.int32))
+
+
 def test_no_scoring_work_when_nobody_finishes():
-    groove = curriculum(score_batch=2)
-    state = groove.init(jax.random.key(0))
-    levels = sample_levels(4)
-    waiting = jnp.zeros(4, bool)
-    after, released, metrics = jax.jit(groove.score)(
-        state, jax.random.key(1), waiting, outcome(levels, fresh_params(4)), jnp.zeros(4, jnp.int32)
-    )
+    state = SCORING.init(jax.random.key(0))
+    levels = sample_levels(LANES)
+    after, released, metrics = score_all(state, jax.random.key(1), levels, fresh_params(LANES),
+                                         jnp.zeros(LANES, bool))  # fmt: skip
     assert not np.asarray(released).any()
     assert int(metrics["scored"]) == 0 and int(metrics["antagonist_env_steps"]) == 0
     for a, b in zip(jax.tree_util.tree_leaves(after), jax.tree_util.tree_leaves(state)):
@@ -142,27 +152,23 @@ def test_no_scoring_work_when_nobody_finishes():
 
 
 def test_the_a2c_cache_is_used_on_replays_and_filled_on_inserts():
-    groove = curriculum(score_batch=2)
-    score = jax.jit(groove.score)
-    levels = sample_levels(2, seed=3)
-    params = fresh_params(2)
-    overdue = jnp.zeros(2, jnp.int32)
-    one = jnp.array([True, False])
+    levels = sample_levels(LANES, seed=3)
+    params = fresh_params(LANES)
+    one = jnp.arange(LANES) == 0
     # A new level: A2C is trained (its steps paid) and its return stored with the level.
-    state, _, m = score(groove.init(jax.random.key(0)), jax.random.key(1), one,
-                        outcome(levels, params), overdue)  # fmt: skip
+    state, _, m = score_all(SCORING.init(jax.random.key(0)), jax.random.key(1), levels, params, one)
     assert int(m["antagonist_env_steps"]) == LIFETIME * 64 and int(m["cache_hits"]) == 0
     slot = 0
     stored = float(state.buffer.extras["a2c_return"][slot])
     assert stored == pytest.approx(float(m["a2c_return"]))
     # The same level again (a replay): the stored return is used, nothing is trained.
+    extras = state.buffer.extras
     marked = state.replace(
         buffer=state.buffer.replace(
-            extras={**state.buffer.extras,
-                    "a2c_return": state.buffer.extras["a2c_return"].at[slot].set(123.0)}
+            extras={**extras, "a2c_return": extras["a2c_return"].at[slot].set(123.0)}
         )
-    )  # fmt: skip
-    again, _, m = score(marked, jax.random.key(2), one, outcome(levels, params), overdue)
+    )
+    again, _, m = score_all(marked, jax.random.key(2), levels, params, one)
     assert int(m["antagonist_env_steps"]) == 0 and int(m["cache_hits"]) == 1
     assert float(m["a2c_return"]) == 123.0
     assert float(m["score"]) == pytest.approx(123.0 - float(m["lpg_return"]))
@@ -171,11 +177,10 @@ def test_the_a2c_cache_is_used_on_replays_and_filled_on_inserts():
 
 
 def test_algorithmic_regret_is_about_zero_when_the_learned_rule_is_a2c():
-    num = 16
-    groove = curriculum(score_batch=num, capacity=num, score_episodes=32)
+    num = 4 * LANES
     levels = sample_levels(num, seed=7)
     a2c = A2C(gamma=0.9)
-    trainer = groove.antagonist
+    trainer = SCORING.antagonist
 
     @jax.jit
     def trained_by_a2c(keys):  # the "learned" rule is A2C itself, trained for the same lifetime
@@ -184,32 +189,31 @@ def test_algorithmic_regret_is_about_zero_when_the_learned_rule_is_a2c():
         ).params
 
     params = trained_by_a2c(jax.random.split(jax.random.key(11), num))
-    state, _, m = jax.jit(groove.score)(
-        groove.init(jax.random.key(0)), jax.random.key(1), jnp.ones(num, bool),
-        outcome(levels, params), jnp.zeros(num, jnp.int32),
-    )  # fmt: skip
-    regret = np.asarray(state.buffer.extras["a2c_return"] - state.buffer.extras["lpg_return"])
-    spread = np.asarray(state.buffer.extras["a2c_return"]).std()
-    assert int(m["scored"]) == num and spread > 0
+    state = SCORING.init(jax.random.key(0))
+    for i in range(0, num, LANES):
+        part = jax.tree_util.tree_map(lambda x, i=i: x[i : i + LANES], (levels, params))
+        state, _, m = score_all(state, jax.random.key(i), *part)
+        assert int(m["scored"]) == LANES
+    a2c_return = np.asarray(state.buffer.extras["a2c_return"])[:num]
+    regret = a2c_return - np.asarray(state.buffer.extras["lpg_return"])[:num]
+    assert int(state.buffer.size) == num and a2c_return.std() > 0
     # Same algorithm, independent keys: the mean difference is noise.
-    assert abs(regret.mean()) <= 3 * regret.std(ddof=1) / np.sqrt(num) + 0.05 * spread
+    assert abs(regret.mean()) <= 3 * regret.std(ddof=1) / np.sqrt(num) + 0.05 * a2c_return.std()
 
 
 def test_draws_replay_buffer_levels_and_mark_only_the_agents_that_start():
-    groove = curriculum(score_batch=4, capacity=4, replay_prob=1.0, min_fill=0.5)
-    levels = sample_levels(4, seed=5)
-    state, _, _ = jax.jit(groove.score)(
-        groove.init(jax.random.key(0)), jax.random.key(1), jnp.array([True, True, False, False]),
-        outcome(levels, fresh_params(4)), jnp.zeros(4, jnp.int32),
-    )  # fmt: skip
-    assert int(state.buffer.size) == 2
-    mask = jnp.array([True, False, True, False])
-    after, drawn = jax.jit(groove.draw)(state, jax.random.key(2), mask)
-    held = np.asarray(state.buffer.hashes[:2])
     from ued.hashing import pytree_hash
 
+    levels = sample_levels(LANES, seed=5)
+    empty = SCORING.init(jax.random.key(0))
+    assert not bool(SCORING.buffer.is_ready(empty.buffer))
+    state, _, _ = score_all(empty, jax.random.key(1), levels, fresh_params(LANES))
+    assert int(state.buffer.size) == LANES and bool(SCORING.buffer.is_ready(state.buffer))
+    mask = jnp.array([True, False, True, False])
+    after, drawn = draw(state, jax.random.key(2), mask)
+    held = np.asarray(state.buffer.hashes[:LANES])
     hashes = np.asarray(jax.vmap(pytree_hash)(drawn))
-    for i in range(4):  # replay_prob 1 and a ready buffer: every lane is a buffer level
+    for i in range(LANES):  # replay_prob 1 and a ready buffer: every lane is a buffer level
         assert any((hashes[i] == h).all() for h in held)
     assert int(np.asarray(after.buffer.replays).sum()) == 2  # only the two agents that start
     assert int(after.buffer.counter) == int(state.buffer.counter) + 1
