@@ -119,3 +119,26 @@ def maze_learner(
         head_hidden=head_hidden,
     )
     return PPOLearner(network, ppo or PPOConfig())
+
+
+def run_meta_steps(meta, steps: int, seed: int = 0):
+    """Initialise a meta-learner (``MetaGradient`` or ``EvolutionStrategy``) and take ``steps``
+    jitted steps, counting the step's traces. Returns ``(states [steps + 1], metrics [steps] as
+    NumPy, traces)``."""
+    import numpy as np
+
+    traces = 0
+
+    def counted(state):
+        nonlocal traces
+        traces += 1
+        return meta.step(state)
+
+    step = jax.jit(counted)
+    states = [jax.jit(meta.init)(jax.random.key(seed))]
+    metrics = []
+    for _ in range(steps):
+        state, m = step(states[-1])
+        states.append(state)
+        metrics.append(jax.tree_util.tree_map(np.asarray, m))
+    return states, metrics, traces

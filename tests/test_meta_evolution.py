@@ -7,6 +7,7 @@ import jax
 import numpy as np
 import optax
 import pytest
+from conftest import run_meta_steps
 from tiny_gridworld import TINY, tiny_agent
 
 from ued.meta.agents import InnerRollout
@@ -44,17 +45,7 @@ def test_antithetic_pairs_share_level_and_keys():
 @pytest.fixture(scope="module")
 def evolved():
     es = _es(0.1)
-    traces = 0
-
-    def counted(state):
-        nonlocal traces
-        traces += 1
-        return es.step(state)
-
-    step = jax.jit(counted)
-    state0 = jax.jit(es.init)(jax.random.key(1))
-    state1, metrics1 = step(state0)
-    state2, metrics2 = step(state1)
+    (state0, _, state2), (metrics1, metrics2), traces = run_meta_steps(es, 2, seed=1)
     return es, state0, state2, (metrics1, metrics2), traces
 
 

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import run_meta_steps
 from tiny_gridworld import TINY, tiny_agent
 
 from ued.buffer import BufferConfig, LevelBuffer
@@ -78,21 +79,7 @@ def run():
         curriculum=groove,
         lifetime_of=lambda level: level.lifetime,
     )
-    traces = 0
-
-    def counted(state):
-        nonlocal traces
-        traces += 1
-        return meta.step(state)
-
-    step = jax.jit(counted)
-    states = [jax.jit(meta.init)(jax.random.key(0))]
-    metrics = []
-    for _ in range(8):
-        state, m = step(states[-1])
-        states.append(state)
-        metrics.append(jax.tree_util.tree_map(np.asarray, m))
-    return states, metrics, traces
+    return run_meta_steps(meta, 8)
 
 
 def test_one_compile(run):

@@ -8,6 +8,7 @@ import jax
 import numpy as np
 import optax
 import pytest
+from conftest import run_meta_steps
 from tiny_gridworld import TINY, tiny_agent
 
 from ued.meta.agents import InnerRollout
@@ -39,21 +40,7 @@ def meta():
 
 @pytest.fixture(scope="module")
 def steps(meta):
-    traces = 0
-
-    def counted(state):
-        nonlocal traces
-        traces += 1
-        return meta.step(state)
-
-    step = jax.jit(counted)
-    states = [jax.jit(meta.init)(jax.random.key(0))]
-    metrics = []
-    for _ in range(3):
-        state, m = step(states[-1])
-        states.append(state)
-        metrics.append(m)
-    return states, metrics, traces
+    return run_meta_steps(meta, 3)
 
 
 def _changed(a, b) -> list[bool]:
