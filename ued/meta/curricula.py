@@ -147,6 +147,7 @@ class BufferedLevels:
             bounds a lifetime).
         a2c: the A2C rule. oracle: ``level -> f32[]``, the optimal undiscounted return
             (``regret``). rollout_steps: env steps of one inner update (step accounting).
+        lifetime_of: ``level -> int32[]``, an agent's lifetime in inner updates.
     """
 
     level_source: Callable[[jax.Array], Any]
@@ -159,6 +160,7 @@ class BufferedLevels:
     a2c: A2C | None = None
     oracle: Callable[[Any], jax.Array] | None = None
     rollout_steps: int = 0
+    lifetime_of: Callable[[Any], jax.Array] = lambda level: level.lifetime
 
     def init(self, key) -> BufferedState:
         """An empty buffer."""
@@ -196,20 +198,21 @@ class BufferedLevels:
         if self.score_kind == "ar":
             cached, hit = self._cached(buffer, levels)
             need = valid & ~hit
+            lifetimes = jax.vmap(self.lifetime_of)(levels)
             a2c_keys = jax.random.split(k_a2c, self.score_batch)
             trained, _ = jax.vmap(
                 lambda k, level, n, active: self.antagonist.score(
                     k, self.a2c, None, level, n, active
                 )
-            )(a2c_keys, levels, levels.lifetime, need)
+            )(a2c_keys, levels, lifetimes, need)
             a2c_return = jnp.where(hit, cached, trained)
             extras["a2c_return"] = a2c_return
             scores = a2c_return - learned
             cap = self.antagonist.max_updates
-            updates = jnp.where(need, jnp.minimum(levels.lifetime, cap), 0)
+            updates = jnp.where(need, jnp.minimum(lifetimes, cap), 0)
             metrics["antagonist_env_steps"] = updates.sum() * self.rollout_steps
             # The reference's scheme: an A2C agent trained for every agent at every meta-step.
-            everyone = jnp.minimum(outcome.levels.lifetime, cap).sum()
+            everyone = jnp.minimum(jax.vmap(self.lifetime_of)(outcome.levels), cap).sum()
             metrics["reference_antagonist_env_steps"] = everyone * self.rollout_steps
             metrics["a2c_return"] = _masked_mean(a2c_return, valid)
             metrics["cache_hits"] = jnp.sum(valid & hit, dtype=jnp.int32)

@@ -49,6 +49,11 @@ def inner_agent(config: MetaTrainConfig, spec: EnvSpec, env) -> InnerAgent:
     )
 
 
+def _lifetime(level) -> jax.Array:
+    """An inner agent's lifetime in updates (meta-training envs' levels carry it)."""
+    return level.lifetime
+
+
 def _optimizer(name: str, lr: float) -> optax.GradientTransformation:
     return optax.adam(lr) if name == "adam" else optax.sgd(lr)
 
@@ -102,7 +107,7 @@ class MetaProgram:
             critic=A2C(gamma=c.agent.gamma),
             regularisers=Regularisers(c.policy_entropy, c.y_entropy, c.pi_hat_l2, c.y_hat_l2),
             curriculum=self.curriculum,
-            lifetime_of=lambda level: level.lifetime,
+            lifetime_of=_lifetime,
         )
 
     def _curriculum(self):
@@ -137,6 +142,7 @@ class MetaProgram:
             a2c=A2C(gamma=agent.gamma, entropy_coef=settings["entropy_coef"]),
             oracle=oracle,
             rollout_steps=agent.num_envs * agent.num_steps,
+            lifetime_of=_lifetime,
         )
 
     def _evolution(self) -> EvolutionStrategy:
@@ -148,7 +154,7 @@ class MetaProgram:
             sigma=c.es_sigma,
             lr=c.es_lr,
             level_source=self.env.sample_level,
-            lifetime_of=lambda level: level.lifetime,
+            lifetime_of=_lifetime,
         )
 
     # ---- the pure core -----------------------------------------------------------------------
