@@ -4,19 +4,24 @@
 # the cpu preset with 3 vmapped seeds and agents living 50 updates (the meta-evaluation
 # lifetime), then every checkpoint meta-evaluated on LPG's gridworlds and the classic mazes.
 # Each run's run.json holds its training seconds, for comparisons at equal wall-clock.
-# Finished runs are skipped (resume an unfinished one with `ued meta-train --resume`).
+# Finished runs are skipped and interrupted ones resumed, so the script can simply be re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 study=${1:-results/groove-study}
-common=(--preset cpu --seeds 0,1,2 --env-config.lifetime 50 --no-progress)
-if [ ! -f "$study/dr/run.json" ]; then
-  .venv/bin/ued meta-train --algo lpg "${common[@]}" --out "$study/dr"
-fi
-for score in ar pvl regret; do
-  if [ ! -f "$study/$score/run.json" ]; then
-    .venv/bin/ued meta-train --algo groove --curriculum.score "$score" "${common[@]}" \
-      --out "$study/$score"
+meta_train() {  # meta-train into $1 with the remaining arguments, or resume it
+  local out=$1
+  shift
+  if [ -f "$out/run.json" ]; then return; fi
+  if [ -d "$out/checkpoints" ]; then
+    .venv/bin/ued meta-train --resume "$out" --no-progress
+  else
+    .venv/bin/ued meta-train "$@" --out "$out" --no-progress
   fi
+}
+common=(--preset cpu --seeds 0,1,2 --env-config.lifetime 50)
+meta_train "$study/dr" --algo lpg "${common[@]}"
+for score in ar pvl regret; do
+  meta_train "$study/$score" --algo groove --curriculum.score "$score" "${common[@]}"
 done
 .venv/bin/ued meta-eval "$study/dr" "$study/ar" "$study/pvl" "$study/regret" \
   --suite lpg-grids mazes --all-steps --out "$study/meta_eval.csv"

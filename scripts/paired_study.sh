@@ -3,21 +3,25 @@
 # PLR and DR at the cpu preset (3,000 updates = 12.3M protagonist env steps each, 3 vmapped
 # seeds), then the holdout suites and α-CVaR over 1,000 random solvable levels. DR is the
 # `make train`-style run of scripts/cpu_study.sh (pass its directory as the second argument to
-# reuse it). About 4 hours on 2 CPU cores; finished runs are skipped, so the script can be
-# re-run after an interruption (resume an unfinished run with `ued train --resume`).
+# reuse it). About 4 hours on 2 CPU cores; finished runs are skipped and interrupted ones
+# resumed, so the script can simply be re-run after an interruption.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 study=${1:-results/paired-study}
 dr=${2:-$study/dr}
 algos="paired minimax-adversary repaired robust-plr"
-for algo in $algos; do
-  if [ ! -f "$study/$algo/run.json" ]; then
-    .venv/bin/ued train --algo "$algo" --preset cpu --seeds 0,1,2 --out "$study/$algo" --no-progress
+train() {  # train $1 into $2, resuming an interrupted run; a finished one is skipped
+  if [ -f "$2/run.json" ]; then return; fi
+  if [ -d "$2/checkpoints" ]; then
+    .venv/bin/ued train --resume "$2" --no-progress
+  else
+    .venv/bin/ued train --algo "$1" --preset cpu --seeds 0,1,2 --out "$2" --no-progress
   fi
+}
+for algo in $algos; do
+  train "$algo" "$study/$algo"
 done
-if [ ! -f "$dr/run.json" ]; then
-  .venv/bin/ued train --algo dr --preset cpu --seeds 0,1,2 --out "$dr" --no-progress
-fi
+train dr "$dr"
 runs="$(for algo in $algos; do echo "$study/$algo"; done) $dr"
 # shellcheck disable=SC2086
 .venv/bin/ued eval $runs --suite classic four-rooms small-corridor crossing perfect-medium random \
