@@ -8,16 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 study=${1:-results/groove-study}
-meta_train() {  # meta-train into $1 with the remaining arguments, or resume it
-  local out=$1
-  shift
-  if [ -f "$out/run.json" ]; then return; fi
-  if [ -d "$out/checkpoints" ]; then
-    .venv/bin/ued meta-train --resume "$out" --no-progress
-  else
-    .venv/bin/ued meta-train "$@" --out "$out" --no-progress
-  fi
-}
+# shellcheck source=scripts/study_lib.sh
+source scripts/study_lib.sh
 common=(--preset cpu --seeds 0,1,2 --env-config.lifetime 50)
 meta_train "$study/dr" --algo lpg "${common[@]}"
 for score in ar pvl regret; do

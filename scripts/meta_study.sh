@@ -7,16 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 study=${1:-results/meta-study}
-meta_train() {  # meta-train into $1 with the remaining arguments, or resume it
-  local out=$1
-  shift
-  if [ -f "$out/run.json" ]; then return; fi
-  if [ -d "$out/checkpoints" ]; then
-    .venv/bin/ued meta-train --resume "$out" --no-progress
-  else
-    .venv/bin/ued meta-train "$@" --out "$out" --no-progress
-  fi
-}
+# shellcheck source=scripts/study_lib.sh
+source scripts/study_lib.sh
 meta_train "$study/lpg-gradient" --algo lpg --preset cpu --seeds 0,1,2
 meta_train "$study/lpg-es" --algo lpg --preset cpu --backend es --seeds 0,1,2 --updates 300
 .venv/bin/ued meta-eval "$study/lpg-gradient" "$study/lpg-es" --suite lpg-grids mazes \

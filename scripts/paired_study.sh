@@ -10,14 +10,8 @@ cd "$(dirname "$0")/.."
 study=${1:-results/paired-study}
 dr=${2:-$study/dr}
 algos="paired minimax-adversary repaired robust-plr"
-train() {  # train $1 into $2, resuming an interrupted run; a finished one is skipped
-  if [ -f "$2/run.json" ]; then return; fi
-  if [ -d "$2/checkpoints" ]; then
-    .venv/bin/ued train --resume "$2" --no-progress
-  else
-    .venv/bin/ued train --algo "$1" --preset cpu --seeds 0,1,2 --out "$2" --no-progress
-  fi
-}
+# shellcheck source=scripts/study_lib.sh
+source scripts/study_lib.sh
 for algo in $algos; do
   train "$algo" "$study/$algo"
 done
