@@ -5,8 +5,9 @@
   suites, descriptors, encoder.
 * ``--env gridworld`` and ``--env gridworld-rand`` (``envs.gridworld``, LPG's gridworlds):
   oracle (tabular only), renderer, text format, suites, descriptors, encoder.
-* ``--env cartpole``, ``--env acrobot``, ``--env mountain-car`` (``envs.control``, gymnax's
-  classic control, levels = physical parameters): success, mutator, suites, descriptors.
+* ``--env cartpole``, ``--env acrobot``, ``--env mountain-car``, ``--env pendulum``
+  (``envs.control``, gymnax's classic control, levels = physical parameters; Pendulum has
+  continuous actions): success (not Pendulum), mutator, suites, descriptors.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from conftest import run_chunks
 from ued import registry
 from ued.build import build, preset
 from ued.curriculum import UNDEFINED_PREFIX
-from ued.env import CAPABILITIES
+from ued.env import CAPABILITIES, random_actions
 from ued.errors import ConfigError
 
 ENVS = list(registry.ENVS)
@@ -70,7 +70,7 @@ def test_env_jits_vmaps_and_ends_every_episode_by_its_time_limit(name):
     step = jax.jit(jax.vmap(env.step))
     ended = np.zeros(BATCH, bool)
     for t in range(env.max_steps):
-        actions = jax.random.randint(jax.random.key(t), (BATCH,), 0, env.num_actions)
+        actions = random_actions(env, jax.random.key(t), (BATCH,))
         obs, state, reward, terminated, truncated, info = step(keys, state, actions)
         assert reward.dtype == jnp.float32 and reward.shape == (BATCH,)
         assert terminated.dtype == truncated.dtype == jnp.bool_

@@ -302,3 +302,55 @@ def test_ppo_learner_acts_with_masks_and_keeps_a_per_member_learning_rate():
         for i in range(2)
     ]
     assert moved[0] == 0.0 and moved[1] > 0.0
+
+
+def test_gaussian_policy_log_prob_entropy_and_ppo_loss_by_hand():
+    from scipy.stats import norm
+
+    from ued.networks import FlattenEncoder
+
+    gaussian = distributions.DiagonalGaussian
+    outputs = jnp.array([[0.5, -1.0, np.log(0.5), np.log(2.0)]])  # means 0.5, -1; stds 0.5, 2
+    actions = jnp.array([[0.2, 1.0]])
+    expected = norm.logpdf(0.2, 0.5, 0.5) + norm.logpdf(1.0, -1.0, 2.0)
+    assert float(gaussian.log_prob(outputs, actions)[0]) == pytest.approx(expected, rel=1e-5)
+    assert float(gaussian.entropy(outputs)[0]) == pytest.approx(
+        norm.entropy(0.5, 0.5) + norm.entropy(-1.0, 2.0), rel=1e-5
+    )
+    draws = gaussian.sample(jax.random.key(0), jnp.broadcast_to(outputs, (20_000, 4)))
+    np.testing.assert_allclose(draws.mean(0), [0.5, -1.0], atol=0.05)
+    np.testing.assert_allclose(draws.std(0), [0.5, 2.0], rtol=0.05)
+    assert distributions.for_actions(2) is gaussian
+    assert distributions.for_actions(0) is distributions.Categorical
+
+    # PPO's clipped objective on a hand-made batch, against NumPy.
+    network = ActorCritic(num_actions=0, encoder=FlattenEncoder(), cell="none", head_hidden=4,
+                          action_dim=2)  # fmt: skip
+    obs = jax.random.normal(jax.random.key(1), (3, 2, 5))
+    params = init_params(network, jax.random.key(2), jnp.zeros(5))
+    params = jax.tree_util.tree_map(lambda x: x + 0.3, params)  # move the mean off zero
+    _, out, values = network.apply(params, (), obs, jnp.zeros((3, 2), bool))
+    acts = jax.random.normal(jax.random.key(3), (3, 2, 2))
+    shift = jnp.array([[0.3, -0.3]] * 3)  # ratios e^-0.3 and e^0.3: both sides of the clip
+    old_log_probs = gaussian.log_prob(out, acts) + shift
+    advantages = jnp.arange(6.0).reshape(3, 2) - 2.5
+    config = PPOConfig(clip_eps=0.2, normalize_advantages=False, ent_coef=0.01, vf_coef=0.5)
+    trajectory = Trajectory(
+        obs=obs, resets=jnp.zeros((3, 2), bool), actions=acts, log_probs=old_log_probs,
+        values=values, rewards=jnp.zeros((3, 2)), dones=jnp.zeros((3, 2), bool),
+        truncated=jnp.zeros((3, 2), bool), final_values=jnp.zeros((3, 2)),
+        solved=jnp.zeros((3, 2), bool),
+    )  # fmt: skip
+    batch = Batch(trajectory, advantages, values, ())
+    loss, metrics = ppo_loss(params, network, batch, config)
+    out_np, acts_np = np.asarray(out, np.float64), np.asarray(acts, np.float64)
+    mean, std = out_np[..., :2], np.exp(out_np[..., 2:])
+    log_p = norm.logpdf(acts_np, mean, std).sum(-1)
+    ratio = np.exp(log_p - np.asarray(old_log_probs, np.float64))
+    adv = np.asarray(advantages, np.float64)
+    policy = -np.mean(np.minimum(ratio * adv, np.clip(ratio, 0.8, 1.2) * adv))
+    entropy = norm.entropy(mean, std).sum(-1).mean()
+    assert float(metrics["policy_loss"]) == pytest.approx(policy, rel=1e-4)
+    assert float(metrics["entropy"]) == pytest.approx(entropy, rel=1e-4)
+    assert float(metrics["value_loss"]) == pytest.approx(0.0, abs=1e-7)  # targets = values
+    assert float(loss) == pytest.approx(policy - 0.01 * entropy, rel=1e-4)

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .env import AutoReplay
+from .env import AutoReplay, random_actions
 from .rollout import Player
 
 
@@ -92,7 +92,7 @@ def bench_env_only(env, num_envs: int, num_steps: int, chunks: int) -> dict[str,
     def play(key, state):
         def step(state, key):
             k_act, k_env = jax.random.split(key)
-            actions = jax.random.randint(k_act, (num_envs,), 0, env.num_actions)
+            actions = random_actions(env, k_act, (num_envs,))
             _, state, reward, terminated, truncated, _ = jax.vmap(wrapped.step)(
                 jax.random.split(k_env, num_envs), state, actions
             )

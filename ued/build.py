@@ -57,7 +57,11 @@ def preset(algo: str = "dr", env: str = "maze", name: str = "cpu") -> TrainConfi
 def make_learner(config: TrainConfig, spec: EnvSpec, env) -> PPOLearner:
     """The student: the env's observation encoder in front of the recurrent actor-critic."""
     return make_ppo_learner(
-        env.num_actions, spec.make_encoder(config.env_config), config.network, config.ppo
+        env.num_actions,
+        spec.make_encoder(config.env_config),
+        config.network,
+        config.ppo,
+        action_dim=getattr(env, "action_dim", 0),  # envs need not subclass Environment
     )
 
 

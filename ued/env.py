@@ -34,6 +34,9 @@ class Environment(abc.ABC):
 
     Class or instance attributes:
         num_actions: size of the discrete action space.
+        action_dim: continuous actions: their dimension D (0, the default: discrete actions).
+            ``step`` then takes ``f32[D]`` actions and clips them to its bounds; students get a
+            Gaussian policy head.
         max_steps: the episode time limit (the longest one, where levels set their own:
             ``time_limit``).
         truncates: whether ``step`` can report ``truncated`` (a time-out that is not terminal).
@@ -49,6 +52,7 @@ class Environment(abc.ABC):
     num_actions: ClassVar[int]
     max_steps: int
     truncates: bool = True
+    action_dim: int = 0
 
     @abc.abstractmethod
     def sample_level(self, key: jax.Array) -> Level:
@@ -62,8 +66,9 @@ class Environment(abc.ABC):
     def step(
         self, key: jax.Array, state: EnvState, action: jax.Array
     ) -> tuple[Obs, EnvState, jax.Array, jax.Array, jax.Array, dict[str, jax.Array]]:
-        """One transition. Takes an ``int32[]`` action (a Python int works too); returns
-        ``(obs, state, reward f32[], terminated bool[], truncated bool[], info)``."""
+        """One transition. Takes an ``int32[]`` action (a Python int works too), or ``f32[D]``
+        with continuous actions; returns ``(obs, state, reward f32[], terminated bool[],
+        truncated bool[], info)``."""
 
     @abc.abstractmethod
     def dummy_observation(self) -> Obs:
@@ -73,6 +78,16 @@ class Environment(abc.ABC):
         """The episode length on ``level`` (``int32[]``, at most ``max_steps``): ``max_steps``
         unless levels carry their own (the gridworld's)."""
         return jnp.asarray(self.max_steps, jnp.int32)
+
+
+def random_actions(env, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Random actions for ``env`` (benchmarks, tests): ``int32[*shape]`` uniform over its
+    ``num_actions``, or with continuous actions ``f32[*shape, D]`` standard normal (the env
+    clips them)."""
+    dim = getattr(env, "action_dim", 0)
+    if dim:
+        return jax.random.normal(key, (*shape, dim), jnp.float32)
+    return jax.random.randint(key, shape, 0, env.num_actions).astype(jnp.int32)
 
 
 class Suite(Protocol):

@@ -261,9 +261,12 @@ class ActorCritic(nn.Module):
         hidden_size: recurrent width.
         head_hidden: width of the actor's and critic's hidden layer.
         lstm_impl: ``fused`` (fast custom backward), ``autodiff`` or ``flax``.
+        action_dim: continuous actions: their dimension D (0: ``num_actions`` discrete ones).
 
     Call inputs: ``obs`` with leaves ``[T, B, ...]``; ``resets bool[T, B]``, true where
-    ``obs[t]`` starts an episode. Outputs: ``logits f32[T, B, A]``, ``values f32[T, B]``.
+    ``obs[t]`` starts an episode. Outputs: the policy's ``logits f32[T, B, A]`` (continuous
+    actions: the mean and a learned, state-independent log standard deviation, ``f32[T, B, 2D]``;
+    see ``ued.distributions``) and ``values f32[T, B]``.
     """
 
     num_actions: int
@@ -272,6 +275,7 @@ class ActorCritic(nn.Module):
     hidden_size: int = 256
     head_hidden: int = 32
     lstm_impl: Literal["fused", "autodiff", "flax"] = "fused"
+    action_dim: int = 0
 
     def initialize_carry(self, batch: int) -> tuple[jax.Array, ...]:
         """The zero carry for ``batch`` sequences (a tuple of ``f32[B, hidden]``)."""
@@ -287,7 +291,12 @@ class ActorCritic(nn.Module):
             carry, x = GRU(self.hidden_size)(carry, x, resets)
 
         actor = nn.relu(orthogonal_dense(self.head_hidden, 2.0)(x))
-        logits = orthogonal_dense(self.num_actions, 0.01)(actor)
+        if self.action_dim:
+            mean = orthogonal_dense(self.action_dim, 0.01)(actor)
+            log_std = self.param("log_std", nn.initializers.zeros, (self.action_dim,))
+            logits = jnp.concatenate([mean, jnp.broadcast_to(log_std, mean.shape)], axis=-1)
+        else:
+            logits = orthogonal_dense(self.num_actions, 0.01)(actor)
         critic = nn.relu(orthogonal_dense(self.head_hidden, 2.0)(x))
         values = orthogonal_dense(1, 1.0)(critic)[..., 0]
         return carry, logits, values

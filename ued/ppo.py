@@ -78,8 +78,9 @@ def ppo_loss(params, network: ActorCritic, batch: Batch, config: PPOConfig):
     """
     traj = batch.trajectory
     _, logits, values = network.apply(params, batch.initial_carry, traj.obs, traj.resets)
-    logits = distributions.apply_mask(logits, traj.action_mask)
-    log_probs = distributions.log_prob(logits, traj.actions)
+    policy = distributions.for_actions(network.action_dim)
+    logits = policy.mask(logits, traj.action_mask)
+    log_probs = policy.log_prob(logits, traj.actions)
     log_ratio = log_probs - traj.log_probs
     ratio = jnp.exp(log_ratio)
 
@@ -100,7 +101,7 @@ def ppo_loss(params, network: ActorCritic, batch: Batch, config: PPOConfig):
                 jnp.square(values - batch.targets), jnp.square(clipped_values - batch.targets)
             )
         )
-    entropy = jnp.mean(distributions.entropy(logits))
+    entropy = jnp.mean(policy.entropy(logits))
     loss = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy
     metrics = {
         "loss": loss,
@@ -272,9 +273,10 @@ class PPOLearner:
     def act(self, params, carry, obs, resets, key, mask=None):
         """Sample one action per env; see ``ued.learner.Learner.act``."""
         carry, logits, values = self.network.apply(params, carry, _add_time(obs), resets[None])
-        logits = distributions.apply_mask(logits[0], mask)
-        actions = distributions.sample(key, logits)
-        return carry, actions, distributions.log_prob(logits, actions), values[0]
+        policy = distributions.for_actions(self.network.action_dim)
+        logits = policy.mask(logits[0], mask)
+        actions = policy.sample(key, logits)
+        return carry, actions, policy.log_prob(logits, actions), values[0]
 
     def value(self, params, carry, obs, resets) -> jax.Array:
         """The critic's values ``f32[B]`` of one batched observation."""
@@ -323,9 +325,12 @@ def _add_time(tree):
     return jax.tree_util.tree_map(lambda x: x[None], tree)
 
 
-def make_ppo_learner(num_actions: int, encoder, network: NetworkConfig, ppo: PPOConfig):
+def make_ppo_learner(
+    num_actions: int, encoder, network: NetworkConfig, ppo: PPOConfig, action_dim: int = 0
+):
     """A recurrent PPO learner: ``encoder`` (a flax module) in front of the actor-critic that
-    ``network`` describes, with ``num_actions`` discrete actions, trained with ``ppo``."""
+    ``network`` describes, with ``num_actions`` discrete actions (or, with ``action_dim`` > 0,
+    a Gaussian policy over that many continuous dimensions), trained with ``ppo``."""
     return PPOLearner(
         ActorCritic(
             num_actions=num_actions,
@@ -334,6 +339,7 @@ def make_ppo_learner(num_actions: int, encoder, network: NetworkConfig, ppo: PPO
             hidden_size=network.hidden_size,
             head_hidden=network.head_hidden,
             lstm_impl=network.lstm_impl,
+            action_dim=action_dim,
         ),
         ppo,
     )

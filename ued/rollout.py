@@ -19,7 +19,8 @@ class Trajectory:
     Attributes:
         obs: observations (pytree) seen before acting.
         resets: ``bool``; ``obs[t]`` is the first observation of an episode (carry was zeroed).
-        actions: ``int32``. log_probs, values: ``f32`` from the acting policy.
+        actions: ``int32`` (continuous actions: ``f32[T, B, D]``). log_probs, values: ``f32``
+            from the acting policy.
         rewards: ``f32``. dones: ``bool``, the episode ended with this transition (terminated or
             truncated). truncated: ``bool``, it ended by a time-out that is not terminal.
         final_values: ``f32``, the value of the observation reached where ``truncated`` (0

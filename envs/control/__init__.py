@@ -1,5 +1,6 @@
 """gymnax's classic-control tasks as UED environments whose levels are physical parameters
-(CartPole, Acrobot, MountainCar): level spaces, the env adapter and registry entries.
+(CartPole, Acrobot, MountainCar, and Pendulum with continuous actions): level spaces, the env
+adapter and registry entries.
 
 Quick use::
 
@@ -9,7 +10,8 @@ Quick use::
     obs, state = env.reset_to_level(key, level)
     obs, state, reward, terminated, truncated, info = env.step(key, state, 1)
 
-Importing the package registers ``--env cartpole``, ``--env acrobot`` and ``--env mountain-car``.
+Importing the package registers ``--env cartpole``, ``--env acrobot``, ``--env mountain-car`` and
+``--env pendulum``.
 """
 
 from .env import ControlEnv, ControlState

@@ -2,10 +2,11 @@
 
 The env wraps gymnax's ``reset_env`` / ``step_env`` (no auto-reset: ``ued.env.AutoReplay`` replays
 the level) and keeps the level in its state, so each lane of a batch plays its own parameters.
+Pendulum's actions are continuous (``action_dim`` 1: a torque, clipped by gymnax).
 Steps return gymnax 1.0's six values: ``terminated`` is the task's own end (the pole fell, the
 goal was reached) and ``truncated`` the time limit, which GAE bootstraps through. With a success
 signal, ``info["solved"]`` marks the step that solves an episode: reaching the time limit
-without terminating (CartPole) or terminating (reaching the goal).
+without terminating (CartPole) or terminating (reaching the goal); Pendulum has none.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ class ControlEnv(Environment):
         object.__setattr__(self, "max_steps", limit)
         object.__setattr__(self, "_env", env)
         object.__setattr__(self, "_params", params.replace(max_steps_in_episode=limit))
-        object.__setattr__(self, "num_actions", int(env.num_actions))
+        box = env.action_space(params)
+        continuous = not hasattr(box, "n")  # a Box (Pendulum's torque), not Discrete
+        object.__setattr__(self, "action_dim", int(box.shape[0]) if continuous else 0)
+        object.__setattr__(self, "num_actions", 0 if continuous else int(env.num_actions))
 
     truncates = True
 
@@ -74,19 +78,22 @@ class ControlEnv(Environment):
     def step(self, key: jax.Array, state: ControlState, action):
         """One gymnax transition with the state's level."""
         params = self.params(state.level)
+        action = jnp.asarray(action, jnp.float32 if self.action_dim else jnp.int32)
         obs, env_state, reward, terminated, _ = self._env.step_env(
-            key, state.env_state, jnp.asarray(action, jnp.int32), params
+            key, state.env_state, action, params
         )
         terminated = jnp.asarray(terminated, jnp.bool_)
         truncated = jnp.asarray(self._env.is_truncated(env_state, params), jnp.bool_) & ~terminated
-        solved = truncated if self.space.success == "survive" else terminated
+        info = {}
+        if self.space.success is not None:
+            info["solved"] = truncated if self.space.success == "survive" else terminated
         return (
             obs.astype(jnp.float32),
             ControlState(_strong(env_state), state.level),
             jnp.asarray(reward, jnp.float32),
             terminated,
             truncated,
-            {"solved": solved},
+            info,
         )
 
     def dummy_observation(self) -> jax.Array:

@@ -45,14 +45,15 @@ class LevelSpace:
         env_id: the ``gymnax.make`` id. parameters: the varied parameters.
         grid: the two parameters of the evaluation grid (x, y).
         success: what solves an episode: ``survive`` (reach the time limit without
-            terminating: CartPole) or ``terminate`` (reach the goal: Acrobot, MountainCar).
+            terminating: CartPole), ``terminate`` (reach the goal: Acrobot, MountainCar) or
+            None (no success signal: Pendulum, which never ends before its time limit).
         derive: ``(params, values by name) -> params`` recomputing dependent fields.
     """
 
     env_id: str
     parameters: tuple[Parameter, ...]
     grid: tuple[str, str]
-    success: Literal["survive", "terminate"]
+    success: Literal["survive", "terminate"] | None
     derive: Callable[[Any, dict[str, jax.Array]], Any] = lambda params, values: params
 
     @property
@@ -151,6 +152,16 @@ SPACES = {
         grid=("link_length_1", "link_mass_2"),
         success="terminate",
         derive=_acrobot_derived,
+    ),
+    "pendulum": LevelSpace(
+        env_id="Pendulum-v1",
+        parameters=(
+            Parameter("m", 1.0, 0.5, 2.0),
+            Parameter("l", 1.0, 0.5, 2.0),
+            Parameter("g", 10.0, 5.0, 20.0),
+        ),
+        grid=("m", "l"),
+        success=None,
     ),
     "mountain-car": LevelSpace(
         env_id="MountainCar-v0",

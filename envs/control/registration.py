@@ -1,6 +1,7 @@
-"""Registry entries of the gymnax classic-control tasks: ``--env cartpole``, ``--env acrobot`` and
-``--env mountain-car``, each with its level space, presets, holdout suites (gymnax's defaults
-and a log-spaced grid over two parameters), ACCEL mutator and descriptors (the parameters)."""
+"""Registry entries of the gymnax classic-control tasks: ``--env cartpole``, ``--env acrobot``,
+``--env mountain-car`` and ``--env pendulum``, each with its level space, presets, holdout
+suites (gymnax's defaults and a log-spaced grid over two parameters), ACCEL mutator and
+descriptors (the parameters)."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def _spec(env_name: str, space: LevelSpace) -> EnvSpec:
         make=lambda config: ControlEnv(space, config.max_steps),
         preset=functools.partial(preset, env_name),
         validate=validate,
-        success=True,
+        success=space.success is not None,
         mutator=functools.partial(mutator, space),
         suites={"default": DefaultSuite(space), "grid": GridSuite(space)},
         descriptors=functools.partial(descriptors, space),
@@ -120,7 +121,7 @@ def _spec(env_name: str, space: LevelSpace) -> EnvSpec:
 
 
 CONTROL = {name: registry.ENVS.register(name, _spec(name, space)) for name, space in SPACES.items()}
-"""``--env cartpole``, ``--env acrobot``, ``--env mountain-car``: gymnax tasks whose levels are
-their physical parameters."""
+"""``--env cartpole``, ``--env acrobot``, ``--env mountain-car``, ``--env pendulum``: gymnax tasks
+whose levels are their physical parameters."""
 
 __all__ = ["CONTROL", "ControlConfig", "DefaultSuite", "GridSuite"]
