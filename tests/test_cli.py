@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from ued.cli import main
+from ued.cli import enable_compilation_cache, main
 from ued.logging import read_csv
 
 
@@ -191,3 +191,19 @@ def test_usage(capsys):
     assert code == 0 and "ued train" in out
     code, _, err = _run(capsys, "frobnicate")
     assert code == 2 and "unknown command" in err
+
+
+def test_the_cli_turns_on_the_persistent_compilation_cache(monkeypatch, tmp_path):
+    import jax
+
+    before = jax.config.jax_compilation_cache_dir  # the test session's own cache
+    try:
+        assert enable_compilation_cache() == before  # a configured cache is left alone
+        jax.config.update("jax_compilation_cache_dir", None)
+        monkeypatch.setenv("UED_JAX_CACHE", "off")
+        assert enable_compilation_cache() is None
+        monkeypatch.setenv("UED_JAX_CACHE", str(tmp_path / "cache"))
+        assert enable_compilation_cache() == str(tmp_path / "cache")
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "cache")
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
