@@ -76,18 +76,24 @@ def build(config: TrainConfig, validate: bool = True) -> UEDProgram:
     return UEDProgram(config, env, spec, curriculum, make_learner(config, spec, env))
 
 
-def resume_config(out: Path, updates: int | None = None) -> TrainConfig:
-    """A run's own config from ``out/config.json``; only the total number of updates may be
-    changed on resume."""
+def _saved_config(out: Path, updates: int | None, load, validate):
+    """A run's own config read with ``load(path)``, with ``updates`` as its new total if given,
+    checked by ``validate``; ``RunError`` if ``out`` is not a run folder."""
     out = Path(out)
     if not out.is_dir():
         raise RunError(
             f"--resume {out}: {'not a folder' if out.exists() else 'no such run directory'}"
         )
-    config = config_lib.load(out / "config.json")
+    config = load(out / "config.json")
     if updates is not None:
         config = dataclasses.replace(config, updates=updates)
-    return config_lib.validate(config)
+    return validate(config)
+
+
+def resume_config(out: Path, updates: int | None = None) -> TrainConfig:
+    """A run's own config from ``out/config.json``; only the total number of updates may be
+    changed on resume."""
+    return _saved_config(out, updates, config_lib.load, config_lib.validate)
 
 
 def train(
@@ -126,15 +132,7 @@ def resume_meta_config(out: Path, updates: int | None = None):
     meta-steps may be changed on resume."""
     from .meta import config as meta_config
 
-    out = Path(out)
-    if not out.is_dir():
-        raise RunError(
-            f"--resume {out}: {'not a folder' if out.exists() else 'no such run directory'}"
-        )
-    config = meta_config.load(out / "config.json")
-    if updates is not None:
-        config = dataclasses.replace(config, updates=updates)
-    return meta_config.validate(config)
+    return _saved_config(out, updates, meta_config.load, meta_config.validate)
 
 
 def meta_train(config, out: Path, *, resume: bool = False, progress: bool = True, log=print,
