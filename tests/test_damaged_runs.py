@@ -36,7 +36,9 @@ def _cli(capsys, *argv):
 
 
 def _data_files(step_dir: Path) -> list[Path]:
-    """The array data files of a checkpoint (OCDBT's ``d/`` folders), largest first."""
+    """The array data files of a checkpoint (OCDBT's ``d/`` folders), largest first. Not every
+    byte of them is read back: OCDBT leaves superseded data in them (often a file's second
+    half), so damage to one file or one byte may be harmless; damage to every file is not."""
     files = [p for p in (step_dir / "state").rglob("*") if p.is_file() and p.parent.name == "d"]
     return sorted(files, key=lambda p: -p.stat().st_size)
 
@@ -104,13 +106,48 @@ def test_a_damaged_meta_config_json_is_named(tmp_path, capsys):
 
 
 # ---- checkpoints, damaged byte by byte -------------------------------------------------------
+def _empty_every_data_file(step_dir: Path) -> None:
+    for path in _data_files(step_dir):
+        path.write_bytes(b"")
+
+
+@pytest.fixture(scope="module")
+def undamaged(dr_run):
+    """``(abstract state, the state saved at update 4)`` of ``dr_run``, read back undamaged."""
+    from ued.build import build
+
+    program = build(load_run(dr_run.out).config)
+    abstract = jax.eval_shape(program.init, program.seed_keys())
+    checkpointer = Checkpointer(dr_run.out / "checkpoints")
+    state, _ = checkpointer.restore(4, abstract)
+    checkpointer.close()
+    return abstract, state
+
+
+def _bits(tree) -> list[np.ndarray]:
+    """The leaves of ``tree`` as NumPy arrays (typed PRNG keys as their key data)."""
+
+    def raw(x):
+        return jax.random.key_data(x) if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x
+
+    return [np.asarray(raw(x)) for x in jax.tree_util.tree_leaves(tree)]
+
+
+def _assert_identical(tree, reference) -> None:
+    for a, b in zip(_bits(tree), _bits(reference), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# Damage that reaches data read back whatever OCDBT's layout; the single-file cases may land
+# on superseded bytes, and then must read back exactly the undamaged state.
+MAY_BE_HARMLESS = ("data truncated", "a data byte flipped")
 CHECKPOINT_DAMAGE = {
     "data truncated": (lambda s: _truncate(_data_files(s)[0], 0.5), "is damaged"),
     "every data file truncated": (
         lambda s: [_truncate(p, 0.3) for p in _data_files(s)],
         "is damaged",
     ),
-    "data emptied": (lambda s: [p.write_bytes(b"") for p in _data_files(s)], "is damaged"),
+    "data emptied": (_empty_every_data_file, "is damaged"),
     "a data byte flipped": (
         lambda s: _flip(_data_files(s)[0], len(_data_files(s)[0].read_bytes()) // 2),
         "is damaged",
@@ -135,9 +172,10 @@ CHECKPOINT_DAMAGE = {
 
 
 @pytest.mark.parametrize("case", list(CHECKPOINT_DAMAGE))
-def test_resume_falls_back_to_the_newest_intact_checkpoint(case, dr_run, tmp_path):
+def test_resume_falls_back_to_the_newest_intact_checkpoint(case, dr_run, undamaged, tmp_path):
     """What ``--resume`` reads (the whole train state) for each kind of damage to the newest
-    checkpoint: the one before it, with a message naming the damaged one and its problem."""
+    checkpoint: the one before it, with a message naming the damaged one and its problem (or,
+    for damage confined to superseded bytes, exactly the undamaged state)."""
     from ued.build import build
     from ued.loop import restore_newest_intact
 
@@ -146,8 +184,12 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(case, dr_run, tmp_pat
     damage(run / "checkpoints" / "4")
     checkpointer = Checkpointer(run / "checkpoints")
     logged = []
-    _, step = restore_newest_intact(build(dr_run_config(run)), checkpointer, run, logged.append)
+    state, step = restore_newest_intact(build(dr_run_config(run)), checkpointer, run, logged.append)
     checkpointer.close()
+    if step == 4 and case in MAY_BE_HARMLESS:
+        assert not logged
+        _assert_identical(state, undamaged[1])
+        return
     assert step == 2
     assert logged[0].startswith(f"skipping checkpoint 4: checkpoint {run / 'checkpoints' / '4'}")
     assert message in logged[0], logged[0]
@@ -181,29 +223,32 @@ def test_evaluation_falls_back_to_the_newest_intact_checkpoint(case, dr_run, tmp
         load_run(run, step=4)  # a checkpoint asked for by step is not replaced by another
 
 
-def test_a_flipped_byte_in_the_parameters_is_caught_by_the_checksum(dr_run, tmp_path):
+def test_a_flipped_byte_is_caught_or_never_read(dr_run, undamaged, tmp_path):
     """Orbax reads raw array bytes back without complaint; the digests saved with a checkpoint
-    catch every leaf's change, whichever byte is flipped."""
-    run = _copy(dr_run, tmp_path)
-    from ued.build import build
-
-    program = build(load_run(run).config)
-    abstract = jax.eval_shape(program.init, program.seed_keys())
-    for offset in (0, 1000, 3000, 7000):
-        step = tmp_path / "again"
-        shutil.rmtree(step, ignore_errors=True)
-        shutil.copytree(run, step)
-        files = _data_files(step / "checkpoints" / "4")
-        _flip(files[0], offset)
-        checkpointer = Checkpointer(step / "checkpoints")
-        try:
-            checkpointer.restore(4, abstract)
-        except DamagedCheckpointError as error:
-            assert "is damaged" in str(error)
-        else:
-            pytest.fail(f"a flipped byte at {offset} was read back as intact")
-        finally:
-            checkpointer.close()
+    catch every leaf's change. Bytes flipped across every data file: each restore either
+    raises (a checksum mismatch, or a read error) or returns the undamaged state bit for bit
+    (the byte was superseded data), and the checksum catches some."""
+    abstract, reference = undamaged
+    outcomes = []
+    for index, path in enumerate(_data_files(dr_run.out / "checkpoints" / "4")):
+        size = path.stat().st_size
+        for offset in sorted({1, size // 8, size // 4, size // 3}):
+            copy = tmp_path / f"flip-{index}-{offset}"  # a fresh path: no reader cache applies
+            shutil.copytree(dr_run.out, copy)
+            _flip(copy / path.relative_to(dr_run.out), offset)
+            checkpointer = Checkpointer(copy / "checkpoints")
+            try:
+                state, _ = checkpointer.restore(4, abstract)
+            except DamagedCheckpointError as error:
+                assert "is damaged" in str(error)
+                outcomes.append("checksum" if "checksum" in str(error) else "read error")
+            else:
+                _assert_identical(state, reference)
+                outcomes.append("never read")
+            finally:
+                checkpointer.close()
+            shutil.rmtree(copy)
+    assert "checksum" in outcomes, outcomes
 
 
 def test_ued_eval_says_which_checkpoint_it_skipped(dr_run, tmp_path, capsys):
@@ -219,8 +264,7 @@ def test_ued_eval_says_which_checkpoint_it_skipped(dr_run, tmp_path, capsys):
 def test_no_intact_checkpoint_stops_naming_the_run_and_each_problem(dr_run, tmp_path, capsys):
     run = _copy(dr_run, tmp_path)
     shutil.rmtree(run / "checkpoints" / "4" / "state")
-    for path in _data_files(run / "checkpoints" / "2"):
-        _flip(path, 100)
+    _empty_every_data_file(run / "checkpoints" / "2")
     with pytest.raises(CheckpointError, match="no intact checkpoint") as error:
         load_run(run, log=lambda _: None)
     assert str(run) in str(error.value) and "state/ folder is missing" in str(error.value)
@@ -235,8 +279,7 @@ def test_resume_falls_back_and_ends_identical_to_an_undamaged_run(dr_run, tmp_pa
     """Checkpoint 4 damaged: the resumed run restarts from 2, sets 4 aside (never deleted), and
     its metrics, evaluations and diagnostics end byte-identical to the undamaged run's."""
     run = _copy(dr_run, tmp_path)
-    files = _data_files(run / "checkpoints" / "4")
-    _flip(files[0], 5)
+    _empty_every_data_file(run / "checkpoints" / "4")
     code, out, err = _cli(capsys, "train", "--resume", run, "--no-progress")
     assert code == 0, err[-2000:]
     assert f"skipping checkpoint 4: checkpoint {run / 'checkpoints' / '4'} is damaged" in out
@@ -285,7 +328,7 @@ def test_meta_eval_falls_back_to_the_newest_intact_checkpoint(tmp_path):
     checkpointer.save(2, state, {"update": 2})
     checkpointer.save(4, state, {"update": 4})
     checkpointer.close()
-    _truncate(_data_files(run / "checkpoints" / "4")[0], 0.4)
+    _empty_every_data_file(run / "checkpoints" / "4")
     logged = []
     assert [s for s, _ in _meta_states(program, run, (), logged.append)] == [2]
     assert [s for s, _ in _meta_states(program, run, "all", logged.append)] == [0, 2]

@@ -42,7 +42,7 @@ def test_projection_properties_and_brute_force(values, eps_fraction):
     assert np.all(y >= eps - 1e-7) and np.all(y <= 1.0 + 1e-7)
     np.testing.assert_allclose(y, _brute_projection(v, eps), atol=2e-5)
     again = np.asarray(project_to_truncated_simplex(jnp.asarray(y, jnp.float32), eps))
-    np.testing.assert_allclose(again, y, atol=1e-6)  # idempotent
+    np.testing.assert_allclose(again, y, atol=1e-5)  # idempotent (float32: y sums to 1 ± 1e-5)
 
 
 def test_projection_under_vmap():
