@@ -72,8 +72,10 @@ class DomainRandomisation(Curriculum):
 
 
 def preset(base: TrainConfig, name: str) -> TrainConfig:
-    """DR on the env family's preset ``name``; per-episode levels at ``paper`` scale."""
-    resample = "episode" if name == "paper" else "update"
+    """DR on the env family's preset ``name``; per-episode levels at ``paper`` scale, unless the
+    env's level generation is too slow for that (``EnvSpec.slow_generation``)."""
+    slow = registry.ENVS.get(base.env).slow_generation
+    resample = "episode" if name == "paper" and not slow else "update"
     return dataclasses.replace(base, curriculum=Config(resample=resample))
 
 
@@ -91,6 +93,12 @@ def validate(config: TrainConfig) -> None:
         resample in ("update", "episode"),
         "curriculum.resample",
         f"must be update or episode, got {resample!r}",
+    )
+    require(
+        resample == "update" or not registry.ENVS.get(config.env).slow_generation,
+        "curriculum.resample",
+        f"episode draws a level whenever an episode ends, inside the step, and {config.env}'s "
+        "level generation is too slow for that: use update",
     )
 
 

@@ -8,10 +8,12 @@
 * ``--env cartpole``, ``--env acrobot``, ``--env mountain-car``, ``--env pendulum``
   (``envs.control``, gymnax's classic control, levels = physical parameters; Pendulum has
   continuous actions): success (not Pendulum), mutator, suites, descriptors.
+* ``--env craftax-classic`` (``envs.craftax``, Craftax-Classic with symbolic observations, levels =
+  compact worlds): mutator, renderer, suites, descriptors, achievements as episode outcomes.
 """
 
 from __future__ import annotations
 
-from . import control, gridworld, maze
+from . import control, craftax, gridworld, maze
 
-__all__ = ["control", "gridworld", "maze"]
+__all__ = ["control", "craftax", "gridworld", "maze"]

@@ -22,18 +22,28 @@ ENVS = list(registry.ENVS)
 BATCH = 6
 
 
+HEAVY_ENVS = {"craftax-classic"}
+"""Envs whose every program takes the better part of a minute to compile on 2 CPU cores: only
+``dr`` and the refusals run by default."""
+
+
 def _pairs():
     """Every algorithm x env pair. Curricula act on levels, so where an env's level type is
     already covered by an earlier env (gridworld-rand plays gridworld's levels), only ``dr``
-    runs by default and the other pairs are marked slow (``make test-all`` runs them)."""
+    runs by default and the other pairs are marked slow (``make test-all`` runs them); so do
+    the compiling pairs of a heavy env (a refusal costs nothing and always runs)."""
     covered, pairs = set(), []
     for env in ENVS:
         spec = registry.ENVS.get(env)
         level_type = type(spec.make(preset("dr", env, "test").env_config).sample_level(
             jax.random.key(0)))  # fmt: skip
         for algo in registry.ALGORITHMS:
-            twin = level_type in covered and algo != "dr"
-            pairs.append(pytest.param(algo, env, marks=[pytest.mark.slow] if twin else []))
+            refused = registry.ALGORITHMS.get(algo).requires(preset(algo, env, "test")) - set(
+                spec.capabilities
+            )
+            heavy = env in HEAVY_ENVS and not refused
+            slow = algo != "dr" and (level_type in covered or heavy)
+            pairs.append(pytest.param(algo, env, marks=[pytest.mark.slow] if slow else []))
         covered.add(level_type)
     return pairs
 

@@ -165,6 +165,7 @@ def test_the_step_is_deterministic_and_the_adversary_moves():
     assert not np.allclose(y, 1.0 / y.size) and y.sum() == pytest.approx(1.0, abs=1e-5)
 
 
+@pytest.mark.slow  # the same property for every curriculum: tests/test_train.py (DR)
 def test_vmapped_seeds_equal_separate_runs():
     config, init, chunk = _ncc_trainer("ncc-learn", seeds=(0, 1))
     both, metrics_both, _ = chunk(init(seed_keys(config)), jnp.int32(0))

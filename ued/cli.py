@@ -181,9 +181,10 @@ class EvalArgs:
 
     runs: Annotated[tuple[Path, ...], tyro.conf.Positional]
     """Run directories written by `ued train`."""
-    suite: tuple[str, ...] = ("classic",)
+    suite: tuple[str, ...] = ()
     """Suites: the env's (the maze: classic, small-corridor, large-corridor, four-rooms,
-    crossing, perfect-medium, perfect-large), random, cvar, or paths to level files."""
+    crossing, perfect-medium, perfect-large), random, cvar, or paths to level files (default:
+    the suites each run evaluated during training, its config's eval_suites)."""
     attempts: int = 10
     """Stochastic episodes per level."""
     levels: int | None = None

@@ -83,7 +83,7 @@ class Student:
         repeated = jax.tree_util.tree_map(lambda x: jnp.repeat(x, attempts, axis=0), levels)
         stats = self.player.play_episodes(key, self.params, repeated, self.gamma)
         steps = jnp.sum(stats.lengths).astype(jnp.float32)
-        return jax.tree_util.tree_map(lambda x: x.reshape(n, attempts), stats), steps
+        return jax.tree_util.tree_map(lambda x: x.reshape(n, attempts, *x.shape[1:]), stats), steps
 
 
 class Curriculum(abc.ABC):

@@ -42,6 +42,9 @@ class Environment(abc.ABC):
         truncates: whether ``step`` can report ``truncated`` (a time-out that is not terminal).
             Rollouts then compute the value of the pre-reset observation so that GAE bootstraps
             from it; envs that never truncate skip that work.
+        outcome_names: names of per-episode outcomes beyond the return (Craftax's achievements).
+            With K names, every step's info holds ``info["outcomes"]`` (``f32[K]``, the
+            episode's outcomes so far); evaluation reports their mean at each episode's end.
 
     ``step`` never resets by itself (``AutoReplay`` / ``AutoReset`` add that). An env with a
     success signal (declared as ``EnvSpec.success``) puts ``info["solved"]`` (``bool[]``, true on
@@ -53,6 +56,7 @@ class Environment(abc.ABC):
     max_steps: int
     truncates: bool = True
     action_dim: int = 0
+    outcome_names: tuple[str, ...] = ()
 
     @abc.abstractmethod
     def sample_level(self, key: jax.Array) -> Level:
@@ -167,6 +171,7 @@ class EnvSpec:
     encoder: Callable[[Any], Any] | None = None
     random_levels: Callable[[Any, int, int], Level] | None = None
     tuned_a2c: Callable[[Any, str], Mapping[str, float] | None] | None = None
+    slow_generation: bool = False
 
     @property
     def capabilities(self) -> frozenset[str]:

@@ -195,7 +195,9 @@ def run_attempts(
         chunk_levels = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[idx], levels)
         stats = fn(jax.random.fold_in(key, i), params, chunk_levels)
         chunks.append(jax.tree_util.tree_map(lambda x: np.asarray(x)[: batch - pad], stats))
-    return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs).reshape(n, attempts), *chunks)
+    return jax.tree_util.tree_map(
+        lambda *xs: np.concatenate(xs).reshape(n, attempts, *xs[0].shape[1:]), *chunks
+    )
 
 
 def oracle_values(oracle, env, levels, gamma: float) -> np.ndarray | None:
@@ -236,10 +238,11 @@ def evaluate_suite(
 ) -> list[dict[str, Any]]:
     """Evaluate one learner's parameters on one suite; returns tidy rows.
 
-    Per level: ``return``, ``length``, with a success signal ``solve_rate``, and where an oracle
-    exists ``optimal_return`` and ``oracle_regret``. For the ``cvar`` suite, a second
-    independent pass is played and aggregate rows ``cvar`` (debiased) and ``cvar_biased`` are
-    added per α (level ``*``).
+    Per level: ``return``, ``length``, with a success signal ``solve_rate``, each of the env's
+    ``outcome_names`` (e.g. ``achievement/collect_wood``: the fraction of attempts that unlocked
+    it), and where an oracle exists ``optimal_return`` and ``oracle_regret``. For the ``cvar``
+    suite, a second independent pass is played and aggregate rows ``cvar`` (debiased) and
+    ``cvar_biased`` are added per α (level ``*``).
     """
     player = Player(suite.env, learner)
     k_a, k_b = jax.random.split(key)
@@ -250,6 +253,8 @@ def evaluate_suite(
         values = {"solve_rate": stats.solved[i].mean()} if suite.success else {}
         values["return"] = stats.returns[i].mean()
         values["length"] = stats.lengths[i].mean()
+        for k, outcome in enumerate(getattr(suite.env, "outcome_names", ())):
+            values[outcome] = stats.outcomes[i, :, k].mean()
         if v_star is not None:
             values["optimal_return"] = v_star[i]
             values["oracle_regret"] = v_star[i] - stats.discounted_returns[i].mean()
@@ -268,8 +273,10 @@ def evaluate_suite(
 
 # ---- summaries ---------------------------------------------------------------------------------
 def summary_table(rows: list[dict[str, Any]]) -> str:
-    """A Markdown table: per run and suite, the mean solve rate (mean ± s.e. over seeds), IQM
-    with a 95% bootstrap interval, mean return and oracle regret; α-CVaR rows for ``cvar``."""
+    """A Markdown table: per run and suite, the mean solve rate (mean ± s.e. over seeds), the
+    IQM with a 95% bootstrap interval (of the solve rate, or of the return for envs without a
+    success signal), mean return and oracle regret; α-CVaR rows for ``cvar``; and a table of
+    per-episode outcome rates (Craftax's achievements) where an env reports them."""
     lines = [
         "| run | suite | seeds | solve rate | IQM [95% CI] | return | oracle regret |",
         "|---|---|---|---|---|---|---|",
@@ -298,15 +305,23 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
         return f"{means.mean():.3f}" + ("" if np.isnan(se) else f" ± {se:.3f}")
 
     cvar_lines = []
+    outcome_lines = []
     for run, suite in keys:
-        solve = per_seed(run, suite, "solve_rate")
-        if solve.size:
-            point, low, high = iqm_with_ci(solve)
+        solve, returns = per_seed(run, suite, "solve_rate"), per_seed(run, suite, "return")
+        headline = solve if solve.size else returns
+        if headline.size:
+            point, low, high = iqm_with_ci(headline)
             ci = "" if np.isnan(low) else f" [{low:.3f}, {high:.3f}]"
             lines.append(
-                f"| {run} | {suite} | {solve.shape[0]} | {mean_se(solve)} | {point:.3f}{ci} | "
-                f"{mean_se(per_seed(run, suite, 'return'))} | "
+                f"| {run} | {suite} | {headline.shape[0]} | {mean_se(solve)} | "
+                f"{point:.3f}{ci}{'' if solve.size else ' (return)'} | {mean_se(returns)} | "
                 f"{mean_se(per_seed(run, suite, 'oracle_regret'))} |"
+            )
+        outcomes = sorted({r["statistic"] for r in rows if (r["run"], r["suite"]) == (run, suite)
+                           and "/" in r["statistic"]})  # fmt: skip
+        for outcome in outcomes:
+            outcome_lines.append(
+                f"| {run} | {suite} | {outcome} | {mean_se(per_seed(run, suite, outcome))} |"
             )
         cvar = [
             r for r in rows if (r["run"], r["suite"]) == (run, suite) and r["statistic"] == "cvar"
@@ -331,6 +346,8 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     if cvar_lines:
         lines += ["", "| run | α | α-CVaR solve rate (debiased) | biased |", "|---|---|---|---|"]
         lines += cvar_lines
+    if outcome_lines:
+        lines += ["", "| run | suite | outcome | rate |", "|---|---|---|---|", *outcome_lines]
     return "\n".join(lines)
 
 
@@ -348,14 +365,18 @@ def evaluate_loaded(
 
     Writes the tidy CSV ``out``, a Markdown summary ``out.with_suffix('.md')`` and plots into
     ``<out stem>_plots/``; returns the summary table. Suites are resolved (names checked, files
-    parsed) before anything is played.
+    parsed) before anything is played. With no ``suites``, each run is evaluated on the suites
+    its own config names (``eval_suites``).
     """
     from . import plots
     from .logging import CsvLog
 
+    def suites_of(run) -> Sequence[str]:
+        return suites or run.config.eval_suites
+
     resolved = {}
     for run in loaded:
-        for suite in suites:
+        for suite in suites_of(run):
             key = (run.config.env, run.env, suite)
             if key not in resolved:
                 resolved[key] = resolve_suite(
@@ -367,7 +388,7 @@ def evaluate_loaded(
     rows: list[dict[str, Any]] = []
     for run in loaded:
         for i, run_seed in enumerate(run.config.seed_list):
-            for suite in suites:
+            for suite in suites_of(run):
                 levels = resolved[(run.config.env, run.env, suite)]
                 key = jax.random.fold_in(jax.random.key(seed), i)
                 new = evaluate_suite(
@@ -390,4 +411,5 @@ def evaluate_loaded(
     plots.eval_bars(rows, plot_dir / "levels.png")
     plots.cvar_curve(rows, plot_dir / "cvar.png")
     plots.parameter_heatmaps(rows, plot_dir / "grid.png")  # parameter-grid suites only
+    plots.outcome_bars(rows, plot_dir / "outcomes.png")  # envs with outcomes (achievements)
     return table

@@ -135,6 +135,7 @@ def training_plots(out: Path, config, spec, levels: Any) -> None:
     if (out / "eval.csv").exists():
         statistic = "solve_rate" if spec.success else "return"
         eval_curves(out / "eval.csv", plots_dir / "eval.png", statistic)
+        outcome_bars(read_csv(out / "eval.csv"), plots_dir / "outcomes.png")
     if levels is not None and spec.render_level is not None:
         if len(config.seed_list) > 1:
             levels = jax.tree_util.tree_map(lambda x: x[0], levels)
@@ -488,6 +489,46 @@ def parameter_heatmaps(rows: list[dict[str, Any]], path: Path, statistic: str = 
         ax.set_ylabel(y_name)
         ax.set_title(f"{run}: {suite} {statistic}", fontsize=9)
         fig.colorbar(mesh, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def outcome_bars(rows: list[dict[str, Any]], path: Path, update: int | None = None) -> bool:
+    """Bars of each per-episode outcome (rows whose statistic has a ``group/name`` form, e.g.
+    Craftax's ``achievement/collect_wood``): the rate over a suite's levels and attempts, mean ±
+    s.e. over seeds, one colour per run and one panel per group. ``update`` picks one evaluation
+    (default: each run's last). Returns whether any outcome was found (no file otherwise)."""
+    sel = [r for r in rows if "/" in r["statistic"] and r["level"] != "*"]
+    if not sel:
+        return False
+    last = defaultdict(int)
+    for r in sel:
+        last[r["run"]] = max(last[r["run"]], int(r["update"]))
+    per_seed: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in sel:
+        if int(r["update"]) == (last[r["run"]] if update is None else update):
+            per_seed[(r["run"], r["statistic"])][r["seed"]].append(float(r["value"]))
+    groups = sorted({name.split("/")[0] for _, name in per_seed})
+    runs = sorted({run for run, _ in per_seed})
+    fig, axes = plt.subplots(len(groups), 1, figsize=(10, 3.4 * len(groups)), squeeze=False)
+    for ax, group in zip(axes[:, 0], groups):
+        names = sorted({n for _, n in per_seed if n.startswith(group + "/")})
+        width = 0.8 / len(runs)
+        for k, run in enumerate(runs):
+            seed_means = [[np.mean(v) for v in per_seed[(run, n)].values()] for n in names]
+            means = [np.mean(m) if m else np.nan for m in seed_means]
+            errors = [np.std(m) / np.sqrt(len(m)) if len(m) > 1 else 0.0 for m in seed_means]
+            ax.bar(np.arange(len(names)) + k * width, means, width, yerr=errors, label=run,
+                   capsize=2)  # fmt: skip
+        ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2)
+        labels = [n.split("/", 1)[1].replace("_", " ") for n in names]
+        ax.set_xticklabels(labels, rotation=50, ha="right", fontsize=7)
+        ax.set_ylabel(f"{group} rate")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -68,12 +68,15 @@ class EpisodeStats:
         solved: ``bool``, reached the goal (False without a success signal).
         returns: ``f32``, undiscounted return. discounted_returns: ``f32``, ``sum_t gamma^t r_t``.
         lengths: ``int32``, steps taken.
+        outcomes: ``f32[B, K]``, the env's ``outcome_names`` at the episode's last step
+            (``K = 0`` for envs without any).
     """
 
     solved: jax.Array
     returns: jax.Array
     discounted_returns: jax.Array
     lengths: jax.Array
+    outcomes: jax.Array
 
 
 def batch_size(levels) -> int:
@@ -224,6 +227,7 @@ class Player:
             returns=zeros_f,
             discounted_returns=zeros_f,
             lengths=jnp.zeros((batch,), jnp.int32),
+            outcomes=jnp.zeros((batch, len(getattr(env, "outcome_names", ()))), jnp.float32),
         )
         init = (
             key,
@@ -255,6 +259,9 @@ class Player:
                 discounted_returns=stats.discounted_returns
                 + rewards * jnp.float32(gamma) ** t.astype(jnp.float32),
                 lengths=stats.lengths + live.astype(jnp.int32),
+                outcomes=jnp.where(live[:, None], info["outcomes"], stats.outcomes)
+                if stats.outcomes.shape[1]
+                else stats.outcomes,
             )
             state = jax.vmap(tree_select)(done, state, next_state)
             return key, t + 1, rnn, next_obs, state, done | terminated | truncated, stats
