@@ -137,3 +137,37 @@ def test_resolve_suite_errors_and_files(test_env, tmp_path):
     assert suite.names == ["tiny"] and suite.suite == "mine"
     # Small file levels are padded to the training size so one compiled evaluation serves all.
     assert suite.levels.wall_map.shape[-2:] == (test_env.height, test_env.width)
+
+
+def _outcome_rows():
+    """Rows of an env without a success signal that reports outcomes: 2 seeds x 3 levels."""
+    rows = []
+    for seed in (0, 1):
+        for level in range(3):
+            for statistic, value in (
+                ("return", 1.0 + seed + level),
+                ("length", 10.0),
+                ("achievement/collect_wood", float(level > 0)),
+                ("achievement/place_table", 0.0),
+            ):
+                rows.append({"run": "r", "seed": str(seed), "update": "4", "suite": "seeds",
+                             "level": f"world-{level}", "statistic": statistic, "alpha": "",
+                             "value": value})  # fmt: skip
+    return rows
+
+
+def test_summary_without_success_uses_the_return_and_lists_outcomes():
+    table = summary_table(_outcome_rows())
+    # Per seed the mean return over levels is 2 and 3: mean 2.5 ± 0.5.
+    assert "| r | seeds | 2 | - | " in table and "(return) | 2.500 ± 0.500 |" in table
+    assert "| r | seeds | achievement/collect_wood | 0.667 ± 0.000 |" in table
+    assert "| r | seeds | achievement/place_table | 0.000 ± 0.000 |" in table
+
+
+def test_outcome_bars_draw_only_where_outcomes_exist(tmp_path):
+    from ued.plots import outcome_bars
+
+    assert outcome_bars(_outcome_rows(), tmp_path / "outcomes.png")
+    assert (tmp_path / "outcomes.png").stat().st_size > 0
+    rows = [r for r in _outcome_rows() if "/" not in r["statistic"]]
+    assert not outcome_bars(rows, tmp_path / "none.png") and not (tmp_path / "none.png").exists()

@@ -294,6 +294,7 @@ def run_meta_bench(args) -> list[dict[str, Any]]:
             )
             record = {
                 "name": "meta-train",
+                "env": env,
                 "preset": name,
                 **bench_meta(validate(config), args.chunks),
                 "device": device_name(),
@@ -323,6 +324,7 @@ def run_bench(args) -> list[dict[str, Any]]:
     def emit(measurement, preset_name, algo, record):
         record = {
             "name": measurement,
+            "env": args.env,
             "preset": preset_name,
             "algo": algo,
             **record,

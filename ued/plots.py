@@ -251,9 +251,24 @@ def _descriptor_panels(runs: dict[str, Path]) -> list[tuple[str, str, str]]:
     return panels
 
 
-def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5) -> None:
+def _top_outcomes(runs: dict[str, Path], suite: str, count: int) -> list[str]:
+    """The ``count`` per-episode outcomes (``group/name`` statistics of ``eval.csv``, e.g.
+    Craftax's achievements) with the highest mean rate on ``suite`` over every run, those never
+    reached left out."""
+    totals: dict[str, list[float]] = defaultdict(list)
+    for run in runs.values():
+        if (run / "eval.csv").exists():
+            for r in read_csv(run / "eval.csv"):
+                if r["suite"] == suite and "/" in r["statistic"]:
+                    totals[r["statistic"]].append(float(r["value"]))
+    ranked = sorted(totals, key=lambda name: -np.mean(totals[name]))
+    return [name for name in ranked if np.mean(totals[name]) > 0][:count]
+
+
+def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5, max_outcomes: int = 6) -> None:
     """Compare several runs (name -> run directory) on one figure: evaluation solve rates (or
-    returns) during training for each suite, what each curriculum rolled out (the env's level
+    returns) during training for each suite, the rates of the ``max_outcomes`` most reached
+    per-episode outcomes (Craftax's achievements), what each curriculum rolled out (the env's level
     descriptors, e.g. shortest path and walls, of the levels of each chunk's last update) and what
     its buffer would replay (replay-weighted, from ``curriculum.csv``; runs without a buffer have
     no line there). Means over seeds with standard-error bands, against env steps."""
@@ -261,7 +276,15 @@ def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5) -> None:
     evaluated = read_csv(first / "eval.csv") if (first / "eval.csv").exists() else []
     statistic = "solve_rate" if any(r["statistic"] == "solve_rate" for r in evaluated) else "return"
     suites = sorted({r["suite"] for r in evaluated if r["statistic"] == statistic})
-    panels = [("eval", s, f"{s}: {statistic.replace('_', ' ')} during training") for s in suites]
+    panels = [
+        ("eval", (s, statistic), f"{s}: {statistic.replace('_', ' ')} during training")
+        for s in suites
+    ]
+    panels += [
+        ("eval", (s, outcome), f"{s}: {outcome.split('/', 1)[1].replace('_', ' ')} rate")
+        for s in suites
+        for outcome in _top_outcomes(runs, s, max_outcomes)
+    ]
     panels += _descriptor_panels(runs)
     ncols = min(3, len(panels))
     nrows = -(-len(panels) // ncols)
@@ -275,7 +298,7 @@ def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5) -> None:
             points: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
             if kind == "eval":
                 for r in read_csv(run / "eval.csv"):
-                    if r["suite"] == key and r["statistic"] == statistic:
+                    if (r["suite"], r["statistic"]) == key:
                         points[r["seed"]][int(r["update"])].append(float(r["value"]))
             else:
                 for r in read_csv(run / "curriculum.csv"):
@@ -285,7 +308,7 @@ def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5) -> None:
                 continue
             means = {s: {u: float(np.mean(v)) for u, v in p.items()} for s, p in points.items()}
             x, mean, se = _mean_over_seeds(means)
-            if key.startswith("trained/"):  # every chunk: noisy; the buffer only at evaluations
+            if kind == "curriculum" and key.startswith("trained/"):  # every chunk: noisy
                 mean, se = _smooth(mean, smooth), _smooth(se, smooth)
             ax.plot(x * steps_per_update, mean, lw=1.3, label=name, color=color)
             ax.fill_between(x * steps_per_update, mean - se, mean + se, alpha=0.2, color=color)
