@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 study=${1:-results/groove-study}
 # shellcheck source=scripts/study_lib.sh
 source scripts/study_lib.sh
-common=(--preset cpu --seeds 0,1,2 --env-config.lifetime 50)
+common=(--preset cpu --seeds 0,1,2 --env-config.lifetime 50 --checkpoint-every 20)
 meta_train "$study/dr" --algo lpg "${common[@]}"
 for score in ar pvl regret; do
   meta_train "$study/$score" --algo groove --curriculum.score "$score" "${common[@]}"

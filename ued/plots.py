@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 
 from .logging import read_csv
@@ -497,6 +498,10 @@ def parameter_heatmaps(rows: list[dict[str, Any]], path: Path, statistic: str = 
     if not cells:
         return False
     panels = sorted(cells)
+    # One colour scale per suite, shared by its runs' panels, so colours compare across runs.
+    limits: dict[str, list[float]] = defaultdict(list)
+    for (suite, _), points in cells.items():
+        limits[suite] += [float(np.mean(v)) for v in points.values()]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.8), squeeze=False)
     for ax, (suite, run) in zip(axes[0], panels):
         points = cells[(suite, run)]
@@ -504,9 +509,12 @@ def parameter_heatmaps(rows: list[dict[str, Any]], path: Path, statistic: str = 
         grid = np.full((len(ys), len(xs)), np.nan)
         for (x, y), values in points.items():
             grid[ys.index(y), xs.index(x)] = np.mean(values)
-        mesh = ax.pcolormesh(_edges(xs), _edges(ys), grid, shading="flat", cmap="viridis")
+        mesh = ax.pcolormesh(_edges(xs), _edges(ys), grid, shading="flat", cmap="viridis",
+                             vmin=min(limits[suite]), vmax=max(limits[suite]))  # fmt: skip
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):  # log axes label minor ticks too: they overlap
+            axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         x_name, y_name = axes_names[suite]
         ax.set_xlabel(x_name)
         ax.set_ylabel(y_name)

@@ -17,7 +17,7 @@ from ued.env import EnvSpec
 from ued.errors import ConfigError
 
 from .env import CraftaxEnv
-from .levels import descriptors, mutate, render_level
+from .levels import descriptors, generate, mutate, render_level
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,9 +38,9 @@ def validate(config: CraftaxConfig, prefix: str = "env_config.") -> None:
             f"must be full or restricted, got {config.mutation!r}")  # fmt: skip
 
 
-@functools.lru_cache(maxsize=4)
-def _generate_batch(env: CraftaxEnv):
-    return jax.jit(jax.vmap(env.sample_level))
+@functools.cache
+def _generate_batch():
+    return jax.jit(jax.vmap(generate))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +54,7 @@ class WorldSeedSuite:
         """``(["world-0", ...], levels [n])``; ``seed`` is ignored (the set is fixed)."""
         n = num_levels or self.default_size
         keys = jax.vmap(jax.random.key)(2**20 + jax.numpy.arange(n))
-        return [f"world-{i}" for i in range(n)], _generate_batch(CraftaxEnv())(keys)
+        return [f"world-{i}" for i in range(n)], _generate_batch()(keys)
 
     def env(self, train_env: CraftaxEnv) -> CraftaxEnv:
         """The training env."""
