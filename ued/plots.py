@@ -529,34 +529,39 @@ def parameter_heatmaps(rows: list[dict[str, Any]], path: Path, statistic: str = 
 def outcome_bars(rows: list[dict[str, Any]], path: Path, update: int | None = None) -> bool:
     """Bars of each per-episode outcome (rows whose statistic has a ``group/name`` form, e.g.
     Craftax's ``achievement/collect_wood``): the rate over a suite's levels and attempts, mean ±
-    s.e. over seeds, one colour per run and one panel per group. ``update`` picks one evaluation
-    (default: each run's last). Returns whether any outcome was found (no file otherwise)."""
+    s.e. over seeds, one colour per run and one panel per suite and group. ``update`` picks one
+    evaluation (default: each run's last). Returns whether any outcome was found (no file
+    otherwise)."""
     sel = [r for r in rows if "/" in r["statistic"] and r["level"] != "*"]
     if not sel:
         return False
     last = defaultdict(int)
     for r in sel:
         last[r["run"]] = max(last[r["run"]], int(r["update"]))
-    per_seed: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    # (suite, run, statistic) -> seed -> per-level rates
+    rates: dict[tuple[str, str, str], dict[str, list[float]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for r in sel:
         if int(r["update"]) == (last[r["run"]] if update is None else update):
-            per_seed[(r["run"], r["statistic"])][r["seed"]].append(float(r["value"]))
-    groups = sorted({name.split("/")[0] for _, name in per_seed})
-    runs = sorted({run for run, _ in per_seed})
-    fig, axes = plt.subplots(len(groups), 1, figsize=(10, 3.4 * len(groups)), squeeze=False)
-    for ax, group in zip(axes[:, 0], groups):
-        names = sorted({n for _, n in per_seed if n.startswith(group + "/")})
+            rates[(r["suite"], r["run"], r["statistic"])][r["seed"]].append(float(r["value"]))
+    panels = sorted({(suite, name.split("/")[0]) for suite, _, name in rates})
+    runs = sorted({run for _, run, _ in rates})
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 3.4 * len(panels)), squeeze=False)
+    for ax, (suite, group) in zip(axes[:, 0], panels):
+        names = sorted({n for s, _, n in rates if s == suite and n.startswith(group + "/")})
         width = 0.8 / len(runs)
         for k, run in enumerate(runs):
-            seed_means = [[np.mean(v) for v in per_seed[(run, n)].values()] for n in names]
-            means = [np.mean(m) if m else np.nan for m in seed_means]
-            errors = [np.std(m) / np.sqrt(len(m)) if len(m) > 1 else 0.0 for m in seed_means]
+            seeds = [[np.mean(v) for v in rates[(suite, run, n)].values()] for n in names]
+            means = [np.mean(m) if m else np.nan for m in seeds]
+            errors = [np.std(m, ddof=1) / np.sqrt(len(m)) if len(m) > 1 else 0.0 for m in seeds]
             ax.bar(np.arange(len(names)) + k * width, means, width, yerr=errors, label=run,
                    capsize=2)  # fmt: skip
         ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2)
         labels = [n.split("/", 1)[1].replace("_", " ") for n in names]
         ax.set_xticklabels(labels, rotation=50, ha="right", fontsize=7)
         ax.set_ylabel(f"{group} rate")
+        ax.set_title(suite, fontsize=9)
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3, axis="y")
         ax.legend(fontsize=7)
