@@ -362,6 +362,18 @@ def preset_config(algo: str, env: str, preset: str) -> TrainConfig:
     return algorithm.preset(base, preset)
 
 
+def tiny_test_config(env: str, env_config, eval_suites: tuple[str, ...]) -> TrainConfig:
+    """The ``test`` preset of an env family whose student is an MLP: width 8, 4 envs x 8 steps,
+    4 updates in chunks of 2 with an evaluation (1 attempt, 2 levels) and a checkpoint every 2.
+    It compiles in seconds and is for tests, not for learning."""
+    return TrainConfig(
+        env=env, preset="test", updates=4, updates_per_chunk=2, eval_every=2,
+        checkpoint_every=2, eval_suites=eval_suites, eval_attempts=1, eval_levels=2,
+        env_config=env_config, network=NetworkConfig(cell="none", hidden_size=8, head_hidden=8),
+        ppo=PPOConfig(num_envs=4, num_steps=8, lr=1e-3, epochs=2, minibatches=2),
+    )  # fmt: skip
+
+
 def override(config, **fields):
     """``dataclasses.replace`` that also reaches nested fields with ``__``:
     ``override(config, updates=10, ppo__lr=3e-4, env_config__n_walls=60)``."""

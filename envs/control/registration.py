@@ -11,7 +11,7 @@ import functools
 import jax
 
 from ued import registry
-from ued.config import NetworkConfig, PPOConfig, TrainConfig, positive, require
+from ued.config import NetworkConfig, PPOConfig, TrainConfig, positive, require, tiny_test_config
 from ued.env import EnvSpec
 from ued.errors import ConfigError
 
@@ -84,13 +84,7 @@ def preset(env_name: str, name: str, algo: str) -> TrainConfig:
     CartPole's maximum return of 500 on the default parameters, 3 seeds) and ``paper``
     (64 x 256, 2,000 updates = 33M env steps). Adam at lr 1e-3, annealed."""
     if name == "test":
-        return TrainConfig(
-            env=env_name, preset="test", updates=4, updates_per_chunk=2, eval_every=2,
-            checkpoint_every=2, eval_suites=("default", "random"), eval_attempts=1,
-            eval_levels=2, env_config=ControlConfig(max_steps=32),
-            network=NetworkConfig(cell="none", hidden_size=8, head_hidden=8),
-            ppo=PPOConfig(num_envs=4, num_steps=8, lr=1e-3, epochs=2, minibatches=2),
-        )  # fmt: skip
+        return tiny_test_config(env_name, ControlConfig(max_steps=32), ("default", "random"))
     if name not in ("cpu", "paper"):
         raise ConfigError(f"preset: unknown preset {name!r}; choose one of test, cpu, paper")
     cpu = name == "cpu"

@@ -12,7 +12,7 @@ from typing import Literal
 import jax
 
 from ued import registry
-from ued.config import NetworkConfig, PPOConfig, TrainConfig, require
+from ued.config import NetworkConfig, PPOConfig, TrainConfig, require, tiny_test_config
 from ued.env import EnvSpec
 from ued.errors import ConfigError
 
@@ -66,13 +66,7 @@ def preset(name: str, algo: str) -> TrainConfig:
     envs x 128 steps, 500 updates = 2M env steps, episodes capped at 1,000 steps) and ``paper``
     (64 x 256, 2,000 updates = 33M env steps, Craftax's 10,000-step episodes, LSTM 256)."""
     if name == "test":
-        return TrainConfig(
-            env="craftax-classic", preset="test", updates=4, updates_per_chunk=2, eval_every=2,
-            checkpoint_every=2, eval_suites=("seeds",), eval_attempts=1, eval_levels=2,
-            env_config=CraftaxConfig(max_steps=16),
-            network=NetworkConfig(cell="none", hidden_size=8, head_hidden=8),
-            ppo=PPOConfig(num_envs=4, num_steps=8, lr=1e-3, epochs=2, minibatches=2),
-        )  # fmt: skip
+        return tiny_test_config("craftax-classic", CraftaxConfig(max_steps=16), ("seeds",))
     if name not in ("cpu", "paper"):
         raise ConfigError(f"preset: unknown preset {name!r}; choose one of test, cpu, paper")
     cpu = name == "cpu"
