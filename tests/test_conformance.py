@@ -98,9 +98,13 @@ def test_env_jits_vmaps_and_ends_every_episode_by_its_time_limit(name):
     assert ended.all(), "every episode must end by max_steps"
     assert _same_structure(obs, env.dummy_observation(), batch=BATCH)
 
-    # Unbatched and unjitted, with a Python int action (as the README shows it).
-    _, single = env.reset_to_level(jax.random.key(1), one)
-    out = env.step(jax.random.key(2), single, 0)
+    # Unbatched and unjitted, with a Python int action (as the README shows it); a heavy env's
+    # op-by-op step takes ~15 s on CPU, so it runs jitted there.
+    reset, step_one = (env.reset_to_level, env.step)
+    if name in HEAVY_ENVS:
+        reset, step_one = jax.jit(reset), jax.jit(step_one, static_argnums=2)
+    _, single = reset(jax.random.key(1), one)
+    out = step_one(jax.random.key(2), single, 0)
     assert len(out) == 6
 
 
@@ -132,7 +136,8 @@ def test_declared_capabilities_work(name):
         suite_env = suite.env(env)
         assert len(names) == jax.tree_util.tree_leaves(suite_levels)[0].shape[0], suite_name
         first = jax.tree_util.tree_map(lambda x: x[0], suite_levels)
-        suite_env.step(jax.random.key(0), suite_env.reset_to_level(jax.random.key(0), first)[1], 0)
+        play = lambda k, lv: suite_env.step(k, suite_env.reset_to_level(k, lv)[1], 0)
+        (jax.jit(play) if name in HEAVY_ENVS else play)(jax.random.key(0), first)
     drawn = spec.draw_random_levels(env, 3, seed=0)
     assert _same_structure(drawn, one, batch=3)
 
