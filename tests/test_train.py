@@ -125,8 +125,11 @@ def test_killed_run_resumes_bit_exactly(dr_run, test_config, tmp_path):
     assert len(read_csv(out / "metrics.csv")) == 4  # rows no checkpoint covers yet
     # A save interrupted mid-write leaves only orbax's temporary directory behind.
     (out / "checkpoints" / "4.orbax-checkpoint-tmp-1234567").mkdir()
-    train(test_config, out, resume=True, **quiet())
+    resumed = train(test_config, out, resume=True, **quiet())
     assert _files(out) == _files(dr_run.out)
+    # run.json's total training time adds the seconds spent before the kill (updates 0-1).
+    record = json.loads((out / "run.json").read_text())
+    assert record["train_s"] == resumed.train_s < record["train_s_total"]
 
 
 def test_resume_without_a_checkpoint_fails_clearly(test_config, tmp_path):

@@ -209,10 +209,11 @@ def _observe(program, logs: _Logs, state, update: int, aux, evaluated: bool, out
     logs.diagnostics.write(program.inspect(state, update, aux, evaluated, out / "plots"))
 
 
-def _write_run_json(out: Path, program, result: RunResult) -> None:
+def _write_run_json(out: Path, program, result: RunResult, train_s_total: float | None) -> None:
     record = {
         "compile_s": result.compile_s,
         "train_s": result.train_s,
+        "train_s_total": train_s_total,
         "steps_per_s": result.steps_per_s,
         "device": str(jax.devices()[0]),
         "updates": program.config.updates,
@@ -242,6 +243,8 @@ def run(
     (out / "plots").mkdir(parents=True, exist_ok=True)
     checkpointer = Checkpointer(out / "checkpoints")
     state, start = _start(program, checkpointer, out, resume, log)
+    # Training seconds before this process, across resumes (None: a checkpoint predating it).
+    earlier_s = checkpointer.metadata(start).get("train_s_total") if start else 0.0
     logs = _open_logs(out, start)
     compiled, compile_s = _compile(program, state, start, log)
     if start == 0 and config.eval_every:
@@ -281,7 +284,12 @@ def run(
         evaluated = bool(config.eval_every and done % config.eval_every == 0) or is_last
         _observe(program, logs, state, done, aux, evaluated, out)
         if done % config.checkpoint_every == 0 or is_last:
-            checkpointer.save(done, state, {"update": done, "config": program.config_dict()})
+            total_s = None if earlier_s is None else earlier_s + train_s
+            checkpointer.save(
+                done,
+                state,
+                {"update": done, "config": program.config_dict(), "train_s_total": total_s},
+            )
     if bar is not None:
         bar.close()
     checkpointer.close()
@@ -295,5 +303,5 @@ def run(
         steps_per_s=steps / train_s if train_s else float("nan"),
         final_metrics=last,
     )
-    _write_run_json(out, program, result)
+    _write_run_json(out, program, result, None if earlier_s is None else earlier_s + train_s)
     return result
