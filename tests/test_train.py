@@ -223,3 +223,24 @@ def test_multi_seed_init_does_not_deadlock(tmp_path):
         [sys.executable, str(script)], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
+
+
+def test_keep_checkpoints_bounds_what_stays_on_disk(test_config, tmp_path):
+    """The newest ``keep_checkpoints`` checkpoints stay (0: all of them), and the setting is not
+    a config difference on resume: it changes what is on disk, not the run."""
+    from ued.checkpoint import Checkpointer
+    from ued.errors import ConfigError
+
+    config = replace(test_config, updates=6, eval_every=0)
+    for keep, steps in ((2, [4, 6]), (0, [2, 4, 6])):
+        out = tmp_path / f"keep{keep}"
+        train(replace(config, keep_checkpoints=keep), out, **quiet())
+        assert Checkpointer(out / "checkpoints").all_steps() == steps
+    assert (
+        build(replace(config, keep_checkpoints=5)).config_differences(
+            json.loads((out / "config.json").read_text())
+        )
+        == []
+    )
+    with pytest.raises(ConfigError, match="keep_checkpoints: must be >= 0"):
+        build(replace(config, keep_checkpoints=-1))

@@ -96,7 +96,7 @@ def _summary(error: Exception) -> str:
 class Checkpointer:
     """Saves and restores ``(state, metadata)`` pairs under ``directory/<step>/``."""
 
-    def __init__(self, directory: Path, max_to_keep: int = 3):
+    def __init__(self, directory: Path, max_to_keep: int | None = 3):
         self.directory = Path(directory).absolute()
         self._manager = ocp.CheckpointManager(
             self.directory,

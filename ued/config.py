@@ -116,6 +116,9 @@ class TrainConfig(Generic[E, C]):
     """Evaluate on the holdout suites every this many updates (0 = only at the end)."""
     checkpoint_every: int = 100
     """Save a checkpoint every this many updates (and always at the end)."""
+    keep_checkpoints: int = 3
+    """Checkpoints kept on disk, the newest ones (0: every one, e.g. to evaluate a run's whole
+    history with `--all-steps` or at equal wall-clock)."""
     eval_suites: tuple[str, ...] = ("random",)
     """Suites evaluated during training."""
     eval_attempts: int = 2
@@ -286,6 +289,8 @@ def validate_common(config: TrainConfig) -> None:
     require(config.eval_every >= 0, "eval_every", f"must be >= 0, got {config.eval_every}")
     positive(config, "", "checkpoint_every")
     require(len(set(config.seeds)) == len(config.seeds), "seeds", f"repeated seeds {config.seeds}")
+    require(config.keep_checkpoints >= 0, "keep_checkpoints",
+            f"must be >= 0 (0: keep all), got {config.keep_checkpoints}")  # fmt: skip
     for name in ("updates", "eval_every", "checkpoint_every"):
         value = getattr(config, name)
         require(

@@ -241,7 +241,7 @@ def run(
     config = program.config
     check_run_directory(out, resume)
     (out / "plots").mkdir(parents=True, exist_ok=True)
-    checkpointer = Checkpointer(out / "checkpoints")
+    checkpointer = Checkpointer(out / "checkpoints", max_to_keep=config.keep_checkpoints or None)
     state, start = _start(program, checkpointer, out, resume, log)
     # Training seconds before this process, across resumes (None: a checkpoint predating it).
     earlier_s = checkpointer.metadata(start).get("train_s_total") if start else 0.0

@@ -315,8 +315,9 @@ class UEDProgram:
         return {"return": f"{last['student/first_return']:.3g}"}
 
     def config_differences(self, saved: dict[str, Any]) -> list[str]:
-        """Fields where a saved config differs (``updates`` may be extended)."""
-        return config_lib.differences(saved, self.config, ignore=("updates",))
+        """Fields where a saved config differs (``updates`` may be extended; how many
+        checkpoints are kept does not change the run)."""
+        return config_lib.differences(saved, self.config, ignore=("updates", "keep_checkpoints"))
 
     def config_dict(self) -> dict[str, Any]:
         """The JSON-ready config."""

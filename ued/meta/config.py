@@ -110,6 +110,9 @@ class MetaTrainConfig(Generic[E]):
     """Meta-evaluate every this many meta-steps (0: only at the end)."""
     checkpoint_every: int = 100
     """Checkpoint every this many meta-steps."""
+    keep_checkpoints: int = 3
+    """Checkpoints kept on disk, the newest ones (0: every one, e.g. to evaluate a run's whole
+    history with `--all-steps` or at equal wall-clock)."""
     eval_suites: tuple[str, ...] = ("random",)
     """Suites meta-evaluated on (fresh agents trained by the rule and by A2C)."""
     eval_levels: int = 8
@@ -222,6 +225,8 @@ def validate(config: MetaTrainConfig) -> MetaTrainConfig:
     positive(config, "", "updates", "updates_per_chunk", "checkpoint_every", "eval_levels")
     positive(config, "", "eval_lifetime", "population", "unroll", "meta_lr", "baseline_lr")
     require(config.eval_every >= 0, "eval_every", f"must be >= 0, got {config.eval_every}")
+    require(config.keep_checkpoints >= 0, "keep_checkpoints",
+            f"must be >= 0 (0: keep all), got {config.keep_checkpoints}")  # fmt: skip
     for name in ("updates", "eval_every", "checkpoint_every"):
         value = getattr(config, name)
         require(

@@ -365,8 +365,11 @@ class MetaProgram:
         return {name: f"{last[name]:.3g}" for name in shown if name in last}
 
     def config_differences(self, saved: dict[str, Any]) -> list[str]:
-        """Fields where a saved config differs (``updates`` may be extended)."""
-        return config_lib.differences(saved, self.config, ignore=("updates",), rebuild=from_dict)
+        """Fields where a saved config differs (``updates`` may be extended; how many
+        checkpoints are kept does not change the run)."""
+        return config_lib.differences(
+            saved, self.config, ignore=("updates", "keep_checkpoints"), rebuild=from_dict
+        )
 
     def config_dict(self) -> dict[str, Any]:
         """The JSON-ready config."""
