@@ -285,7 +285,7 @@ def test_resume_refuses_each_setting_that_cannot_change(dr_run, tmp_path, capsys
         "network.hidden_size (the run's 8, given 16)",
         "algo (the run's 'dr', given 'plr')",
         "--out (a resumed run stays in",
-        "Only --updates may change",
+        "Only --updates, --keep-checkpoints and --devices may change",
     ]
     for part in named:
         assert part in line, line

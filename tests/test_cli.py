@@ -105,6 +105,24 @@ def test_bench_prints_json_lines(capsys):
         assert "cpu" in r["device"] and r["peak_memory_mb"] > 0
 
 
+def test_bench_devices_prints_a_scaling_table(capsys):
+    """One row per device count and batch mode (two devices are tested in test_parallel's
+    processes; this process has one), with each row's speed-up over the first count."""
+    code, out, _ = _run(
+        capsys, "bench", "--devices", "1", "--preset", "test", "--chunks", "1",
+        "--env-batch", "64", "--only", "env_only", "train",
+    )  # fmt: skip
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [(r["name"], r.get("batch")) for r in records] == [
+        ("env_only", None), ("train", "per_device"), ("train", "global")
+    ]  # fmt: skip
+    assert records[0]["num_envs"] == 64
+    for r in records:
+        assert r["devices"] == 1 and r["speedup"] == 1.0 and r["traces"] == 1
+    assert _run(capsys, "bench", "--devices", "3")[0] == 2  # more than this process has
+
+
 def test_meta_bench_reports_both_backends_and_groove(capsys):
     code, out, _ = _run(
         capsys, "bench", "--program", "meta-train", "--preset", "test", "--chunks", "1",

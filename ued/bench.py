@@ -28,6 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .env import AutoReplay, random_actions
+from .loop import laid_out_chunk, state_layout
+from .parallel import DataParallel
 from .rollout import Player
 
 
@@ -85,8 +87,9 @@ def _emit(record: dict[str, Any]) -> None:
     print(json.dumps(record), flush=True)
 
 
-def bench_env_only(env, num_envs: int, num_steps: int, chunks: int) -> dict[str, Any]:
-    """Random-action stepping of the auto-replaying env (no network)."""
+def bench_env_only(env, num_envs: int, num_steps: int, chunks: int, devices: int = 1):
+    """Random-action stepping of the auto-replaying env (no network), the batch split over
+    ``devices`` devices."""
     wrapped = AutoReplay(env)
 
     def play(key, state):
@@ -103,11 +106,16 @@ def bench_env_only(env, num_envs: int, num_steps: int, chunks: int) -> dict[str,
     keys = jax.random.split(jax.random.key(0), num_envs)
     levels = jax.vmap(env.sample_level)(keys)
     _, state0 = jax.vmap(wrapped.reset_to_level)(keys, levels)
+    mesh = DataParallel.over(devices)
+    if mesh is not None:
+        mesh.check_divides(num_envs, "env batch")
+        state0 = jax.device_put(state0, mesh.spec(0))
 
     def args(out):
         return (jax.random.key(1), state0 if out is None else out[0])
 
-    return _throughput(time_function(play, args, chunks), num_envs, num_steps)
+    return {**_throughput(time_function(play, args, chunks), num_envs, num_steps),
+            "devices": devices}  # fmt: skip
 
 
 def _throughput(timing, num_envs: int, num_steps: int) -> dict[str, Any]:
@@ -151,8 +159,11 @@ def bench_train(config, chunks: int) -> dict[str, Any]:
     from .build import build
 
     program = build(config)
-    chunk = program.chunk
-    state0 = jax.jit(program.init)(program.seed_keys())
+    chunk, layout = program.chunk, state_layout(program)
+    if layout is not None:  # the env batch split over config.devices devices, as in training
+        chunk = laid_out_chunk(chunk, program.parallel, layout)
+    init = jax.jit(program.init, **({} if layout is None else {"out_shardings": layout}))
+    state0 = init(program.seed_keys())
     per_chunk = config.updates_per_chunk
     warmup_chunks = 1 + math.ceil(warmup_updates(config) / per_chunk)
     calls = 0
@@ -188,6 +199,7 @@ def bench_train(config, chunks: int) -> dict[str, Any]:
         "warmup_updates": warmup_chunks * per_chunk,
         "num_envs": config.ppo.num_envs,
         "num_steps": config.ppo.num_steps,
+        "devices": 1 if program.parallel is None else program.parallel.size,
         "epochs": config.ppo.epochs,
         "minibatches": config.ppo.minibatches,
         "hidden_size": config.network.hidden_size,
@@ -314,26 +326,13 @@ def run_bench(args) -> list[dict[str, Any]]:
     if getattr(args, "program", "train") == "meta-train":
         return run_meta_bench(args)
     from .build import make_learner, preset
-    from .config import validate
 
+    if getattr(args, "devices", ()):
+        return run_scaling(args)
     presets = [args.preset] if args.preset else ["paper", "cpu"]
     algos = [args.algo] if args.algo else list(registry.ALGORITHMS)
     records = []
-    common = {"device": device_name(), "jax": jax.__version__}
-
-    def emit(measurement, preset_name, algo, record):
-        record = {
-            "name": measurement,
-            "env": args.env,
-            "preset": preset_name,
-            "algo": algo,
-            **record,
-            **common,
-            "peak_memory_mb": round(peak_memory_mb(), 1),
-        }
-        records.append(record)
-        _emit(record)
-
+    emit = _emitter(args, records)
     for name in presets:
         base = preset(algos[0], args.env, name)
         spec = registry.ENVS.get(args.env)
@@ -346,16 +345,7 @@ def run_bench(args) -> list[dict[str, Any]]:
             emit("rollout", name, None, bench_rollout(env, learner, b, t, args.chunks))
         if "train" in args.only:
             for algo in algos:
-                config = dataclasses.replace(
-                    preset(algo, args.env, name), updates_per_chunk=args.updates_per_chunk
-                )
-                config = dataclasses.replace(
-                    config,
-                    updates=10_000 * args.updates_per_chunk,  # keeps the LR schedule positive
-                    eval_every=0,
-                    checkpoint_every=10_000 * args.updates_per_chunk,
-                )
-                validate(config)
+                config = timed_config(algo, args.env, name, args.updates_per_chunk)
                 impls = ("fused", "autodiff", "flax") if args.compare_lstm else ("fused",)
                 baseline = None
                 for impl in impls:
@@ -371,6 +361,79 @@ def run_bench(args) -> list[dict[str, Any]]:
                     if impl == "fused" and hasattr(cfg.curriculum, "objective"):
                         record |= generator_overhead(cfg, args.chunks, record)
                     emit("train", name, algo, record)
+    return records
+
+
+def _emitter(args, records: list):
+    """``emit(measurement, preset, algo, record)``: print one JSON line and keep it."""
+    common = {"device": device_name(), "jax": jax.__version__}
+
+    def emit(measurement, preset_name, algo, record):
+        record = {
+            "name": measurement,
+            "env": args.env,
+            "preset": preset_name,
+            "algo": algo,
+            **record,
+            **common,
+            "peak_memory_mb": round(peak_memory_mb(), 1),
+        }
+        records.append(record)
+        _emit(record)
+
+    return emit
+
+
+def timed_config(algo: str, env: str, preset_name: str, updates_per_chunk: int, **fields):
+    """``algo`` on ``env`` at a preset, ``updates_per_chunk`` updates per timed call, with
+    ``fields`` replaced (e.g. ``devices``, ``ppo__num_envs``); validated."""
+    from .build import preset
+    from .config import override, validate
+
+    config = override(
+        preset(algo, env, preset_name),
+        updates_per_chunk=updates_per_chunk,
+        updates=10_000 * updates_per_chunk,  # keeps the LR schedule positive
+        eval_every=0,
+        checkpoint_every=10_000 * updates_per_chunk,
+        **fields,
+    )
+    return validate(config)
+
+
+def run_scaling(args) -> list[dict[str, Any]]:
+    """The scaling table of ``ued bench --devices N...``: for each device count, training
+    steps/s at a fixed per-device batch (the preset's batch on each device) and at a fixed
+    global batch (the preset's, split), and env-only steps/s at ``args.env_batch`` envs (fixed
+    global batch); each with its compile time and its speed-up over the first device count."""
+    from . import registry
+    from .build import preset
+
+    records: list[dict[str, Any]] = []
+    emit = _emitter(args, records)
+    for name in [args.preset] if args.preset else ["cpu"]:
+        base = preset(args.algo or "dr", args.env, name)
+        env = registry.ENVS.get(args.env).make(base.env_config)
+        first: dict[tuple, float] = {}
+
+        def scaled(key, devices, record):
+            first.setdefault(key, record["steps_per_s"])
+            return {**record, "speedup": record["steps_per_s"] / first[key]}
+
+        for devices in args.devices:
+            if "env_only" in args.only:
+                record = bench_env_only(env, args.env_batch, base.ppo.num_steps, args.chunks,
+                                        devices)  # fmt: skip
+                emit("env_only", name, None, scaled(("env",), devices, record))
+            if "train" not in args.only:
+                continue
+            for algo in [args.algo] if args.algo else ["dr"]:
+                envs = preset(algo, args.env, name).ppo.num_envs
+                for batch, num_envs in (("per_device", envs * devices), ("global", envs)):
+                    config = timed_config(algo, args.env, name, args.updates_per_chunk,
+                                          devices=devices, ppo__num_envs=num_envs)  # fmt: skip
+                    record = {**bench_train(config, args.chunks), "batch": batch}
+                    emit("train", name, algo, scaled((algo, batch), devices, record))
     return records
 
 

@@ -76,8 +76,9 @@ def build(config: TrainConfig, validate: bool = True) -> UEDProgram:
     return UEDProgram(config, env, spec, curriculum, make_learner(config, spec, env))
 
 
-def _saved_config(out: Path, updates: int | None, load, validate):
-    """A run's own config read with ``load(path)``, with ``updates`` as its new total if given,
+def _saved_config(out: Path, changes, load, validate):
+    """A run's own config read with ``load(path)``, taking the fields a resume may change
+    (``ued.config.RESUMABLE``: updates, kept checkpoints, devices) from ``changes`` if given,
     checked by ``validate``; ``RunError`` if ``out`` is not a run folder."""
     out = Path(out)
     if not out.is_dir():
@@ -85,15 +86,17 @@ def _saved_config(out: Path, updates: int | None, load, validate):
             f"--resume {out}: {'not a folder' if out.exists() else 'no such run directory'}"
         )
     config = load(out / "config.json")
-    if updates is not None:
-        config = dataclasses.replace(config, updates=updates)
+    if changes is not None:
+        config = dataclasses.replace(
+            config, **{name: getattr(changes, name) for name in config_lib.RESUMABLE}
+        )
     return validate(config)
 
 
-def resume_config(out: Path, updates: int | None = None) -> TrainConfig:
-    """A run's own config from ``out/config.json``; only the total number of updates may be
-    changed on resume."""
-    return _saved_config(out, updates, config_lib.load, config_lib.validate)
+def resume_config(out: Path, changes: TrainConfig | None = None) -> TrainConfig:
+    """A run's own config from ``out/config.json``; only the ``ued.config.RESUMABLE`` fields
+    may change on resume, taken from ``changes`` if given."""
+    return _saved_config(out, changes, config_lib.load, config_lib.validate)
 
 
 def train(
@@ -106,10 +109,10 @@ def train(
     on_chunk=None,
 ) -> RunResult:
     """Train (or continue training) and write everything under ``out`` (see ``ued.loop.run``).
-    When resuming, the run's own ``config.json`` is used, with ``config.updates`` as the new
-    total if a config is given."""
+    When resuming, the run's own ``config.json`` is used, with the fields a resume may change
+    (``ued.config.RESUMABLE``) taken from ``config`` if one is given."""
     if resume:
-        config = resume_config(out, None if config is None else config.updates)
+        config = resume_config(out, config)
     config_lib.validate(config)
     check_run_directory(Path(out), resume)  # before building or compiling anything
     program = build(config, validate=False)
@@ -127,23 +130,23 @@ def build_meta(config, validate: bool = True):
     return MetaProgram(config, spec.make(config.env_config), spec)
 
 
-def resume_meta_config(out: Path, updates: int | None = None):
-    """A meta-training run's own config from ``out/config.json``; only the total number of
-    meta-steps may be changed on resume."""
+def resume_meta_config(out: Path, changes=None):
+    """A meta-training run's own config from ``out/config.json``; only the
+    ``ued.config.RESUMABLE`` fields may change on resume, taken from ``changes`` if given."""
     from .meta import config as meta_config
 
-    return _saved_config(out, updates, meta_config.load, meta_config.validate)
+    return _saved_config(out, changes, meta_config.load, meta_config.validate)
 
 
 def meta_train(config, out: Path, *, resume: bool = False, progress: bool = True, log=print,
                on_chunk=None) -> RunResult:  # fmt: skip
     """Meta-train (or continue) and write everything under ``out`` (``ued.loop.run``). When
-    resuming, the run's own ``config.json`` is used, with ``config.updates`` as the new total
-    if a config is given."""
+    resuming, the run's own ``config.json`` is used, with the fields a resume may change
+    (``ued.config.RESUMABLE``) taken from ``config`` if one is given."""
     from .meta import config as meta_config
 
     if resume:
-        config = resume_meta_config(out, None if config is None else config.updates)
+        config = resume_meta_config(out, config)
     meta_config.validate(config)
     check_run_directory(Path(out), resume)  # before building or compiling anything
     program = build_meta(config, validate=False)

@@ -20,6 +20,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from .errors import CheckpointError, DamagedCheckpointError
+from .parallel import to_host
 
 __all__ = ["CheckpointError", "Checkpointer", "DamagedCheckpointError"]
 
@@ -75,7 +76,7 @@ def _check_leaves(stored_tree, abstract, where: Path, prefix: str) -> None:
 def _raw(leaf) -> np.ndarray:
     if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
         leaf = jax.random.key_data(leaf)
-    return np.ascontiguousarray(np.asarray(leaf))
+    return np.ascontiguousarray(np.asarray(to_host(leaf)))
 
 
 def digests(tree, prefix: str = "") -> dict[str, str]:
@@ -117,7 +118,8 @@ class Checkpointer:
 
     def save(self, step: int, state: Any, metadata: dict[str, Any]) -> None:
         """Write a checkpoint (with a digest of every leaf in its metadata) and wait until it
-        is durable."""
+        is durable. With several processes, every one must call this (each writes its shards;
+        the digests gather split arrays)."""
         metadata = {**metadata, "digests": digests(state)}
         self._manager.save(
             step,
@@ -198,6 +200,10 @@ class Checkpointer:
                 ) from error
         self._verify(step, restored.state, metadata)
         return restored.state, metadata
+
+    def reload(self) -> None:
+        """See checkpoints that another process moved or wrote."""
+        self._manager.reload()
 
     def set_aside(self, step: int, folder: Path) -> Path:
         """Move checkpoint ``step`` out of the way into ``folder`` (kept for inspection, never

@@ -20,6 +20,7 @@ import tyro
 from .config import INT_RANGE, SEED_RANGE, TrainConfig
 from .errors import USER_ERRORS, ConfigError
 from .outputs import check_output_file
+from .parallel import initialize_distributed
 
 
 def _parse_seeds(text: str | None) -> tuple[int, ...]:
@@ -80,8 +81,9 @@ def _field(config, dotted: str):
 
 def check_resume_changes(run: Path, saved, changed, args, argv: list[str], rebuild) -> None:
     """Refuse a resume whose command line changes a setting the checkpoint was trained with,
-    naming each one; only the number of updates may change (``--updates``)."""
-    from .config import differences, to_dict
+    naming each one; only ``ued.config.RESUMABLE`` fields may change (``--updates``,
+    ``--keep-checkpoints``, ``--devices``)."""
+    from .config import RESUMABLE, differences, to_dict
 
     problems = [
         f"{name} (the run's {getattr(saved, name)!r}, given {getattr(args, name)!r})"
@@ -92,14 +94,15 @@ def check_resume_changes(run: Path, saved, changed, args, argv: list[str], rebui
         problems.append(f"seeds (the run's {list(saved.seeds)}, given {args.seeds!r})")
     if args.out is not None and Path(args.out).absolute() != Path(run).absolute():
         problems.append(f"--out (a resumed run stays in {run})")
-    for name in differences(to_dict(saved), changed, ignore=("updates",), rebuild=rebuild):
+    for name in differences(to_dict(saved), changed, ignore=RESUMABLE, rebuild=rebuild):
         problems.append(
             f"{name} (the run's {_field(saved, name)!r}, given {_field(changed, name)!r})"
         )
     if problems:
         raise ConfigError(
             f"--resume {run}: settings that cannot change on resume (the checkpoint was trained "
-            f"with the run's): {'; '.join(problems)}. Only --updates may change"
+            f"with the run's): {'; '.join(problems)}. Only --updates, --keep-checkpoints and "
+            "--devices may change"
         )
 
 
@@ -249,6 +252,12 @@ class BenchArgs:
     program: Literal["train", "meta-train"] = "train"
     """What to time: UED training, or meta-training a learned rule (both backends; --env
     defaults to gridworld there)."""
+    devices: tuple[int, ...] = ()
+    """Scaling table: time DR training (or --algo) on each of these device counts (per
+    process) at a fixed per-device and a fixed global batch, and env-only stepping at
+    --env-batch envs (--preset defaults to cpu here)."""
+    env_batch: int = 4096
+    """Envs of the scaling table's env-only measurement."""
     compare_lstm: bool = False
     """Also time the training update with flax's OptimizedLSTMCell (the JaxUED network) and the
     plain autodiff LSTM, in the same process, for a side-by-side ratio."""
@@ -277,6 +286,14 @@ def check_bench_args(args: BenchArgs) -> None:
         registry.ENVS.get(args.env)
         if args.algo is not None:
             registry.ALGORITHMS.get(args.algo)
+    if args.devices:
+        import jax
+
+        if args.program != "train":
+            raise ConfigError("devices: the scaling table times training (--program train)")
+        count(args.env_batch, "env_batch")
+        for devices in args.devices:
+            count(devices, "devices", jax.local_device_count())
 
 
 @dataclasses.dataclass
@@ -464,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     enable_compilation_cache()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        initialize_distributed()  # a multi-process run, if UED_COORDINATOR says so
         argv = load_plugins(argv)
     except ConfigError as error:
         print(f"ued: error: {error}", file=sys.stderr)

@@ -119,6 +119,9 @@ class TrainConfig(Generic[E, C]):
     keep_checkpoints: int = 3
     """Checkpoints kept on disk, the newest ones (0: every one, e.g. to evaluate a run's whole
     history with `--all-steps` or at equal wall-clock)."""
+    devices: int = 0
+    """Devices per process that the env batch is split over (0: every local device). Results
+    agree with one device's to float tolerance; may change on resume."""
     eval_suites: tuple[str, ...] = ("random",)
     """Suites evaluated during training."""
     eval_attempts: int = 2
@@ -291,6 +294,8 @@ def validate_common(config: TrainConfig) -> None:
     require(len(set(config.seeds)) == len(config.seeds), "seeds", f"repeated seeds {config.seeds}")
     require(config.keep_checkpoints >= 0, "keep_checkpoints",
             f"must be >= 0 (0: keep all), got {config.keep_checkpoints}")  # fmt: skip
+    require(config.devices >= 0, "devices",
+            f"must be >= 0 (0: every local device), got {config.devices}")  # fmt: skip
     for name in ("updates", "eval_every", "checkpoint_every"):
         value = getattr(config, name)
         require(
@@ -432,6 +437,11 @@ def from_dict(data: dict[str, Any]) -> TrainConfig:
     env_config = _from_dict(spec.Config, data.pop("env_config", None) or {}, "env_config.")
     config = _from_dict(TrainConfig, data, "")
     return dataclasses.replace(config, env_config=env_config, curriculum=curriculum)
+
+
+RESUMABLE = ("updates", "keep_checkpoints", "devices")
+"""Fields a resumed run may change: its length, what stays on disk, and the devices it runs on
+(none of them changes what a checkpoint holds)."""
 
 
 def differences(saved: dict[str, Any], config, ignore=(), rebuild=None) -> list[str]:

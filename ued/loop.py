@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import guard
+from . import guard, parallel
 from .checkpoint import Checkpointer
 from .errors import CheckpointError, DamagedCheckpointError, DivergenceError, RunError
 from .logging import CsvLog
@@ -91,12 +91,37 @@ def read_intact(program, checkpointer: Checkpointer, step: int, out: Path, abstr
     return state
 
 
-def restore_newest_intact(program, checkpointer: Checkpointer, out: Path, log) -> tuple[Any, int]:
+def state_layout(program) -> Any:
+    """The ``NamedSharding`` of every state leaf when ``program`` runs on several devices (its
+    ``parallel`` mesh and ``state_axes``), else None."""
+    mesh = getattr(program, "parallel", None)
+    if mesh is None:
+        return None
+    return mesh.layout(program.state_axes(jax.eval_shape(program.init, program.seed_keys())))
+
+
+def abstract_state(program, layout=None) -> Any:
+    """The shapes and dtypes of ``program``'s state, laid out as ``layout`` if given (what a
+    checkpoint is restored into)."""
+    abstract = jax.eval_shape(program.init, program.seed_keys())
+    if layout is None:
+        return abstract
+    return jax.tree_util.tree_map(
+        lambda leaf, sharding: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=sharding),
+        abstract,
+        layout,
+    )
+
+
+def restore_newest_intact(
+    program, checkpointer: Checkpointer, out: Path, log, layout=None
+) -> tuple[Any, int]:
     """The newest checkpoint that reads back intact, and its step. Each damaged newer one is
     named with its problem and moved into ``damaged-checkpoints/`` (kept, and out of the way of
     the resumed run's own saves); if none is intact, raise ``CheckpointError`` naming the run
-    and every problem. A checkpoint of another config is not damage: that error stops."""
-    abstract = jax.eval_shape(program.init, program.seed_keys())
+    and every problem. A checkpoint of another config is not damage: that error stops. The
+    state is read in ``layout`` (see ``state_layout``) if given."""
+    abstract = abstract_state(program, layout)
     problems = []
     for step in reversed(checkpointer.all_steps()):
         try:
@@ -105,28 +130,35 @@ def restore_newest_intact(program, checkpointer: Checkpointer, out: Path, log) -
             log(f"skipping checkpoint {step}: {error}")
             problems.append(str(error))
             continue
-        for damaged in [s for s in checkpointer.all_steps() if s > step]:
-            moved = checkpointer.set_aside(damaged, out / "damaged-checkpoints")
-            log(f"moved damaged checkpoint {damaged} to {moved}")
+        if parallel.is_writer():
+            for damaged in [s for s in checkpointer.all_steps() if s > step]:
+                moved = checkpointer.set_aside(damaged, out / "damaged-checkpoints")
+                log(f"moved damaged checkpoint {damaged} to {moved}")
+        parallel.sync("ued-set-aside")
+        checkpointer.reload()
         return state, step
     raise CheckpointError(
         f"--resume {out}: no intact checkpoint to resume from: {'; '.join(problems)}"
     )
 
 
-def _start(program, checkpointer: Checkpointer, out: Path, resume: bool, log) -> tuple[Any, int]:
-    """The state to start from and its update: a fresh one, or the newest intact checkpoint's."""
+def _start(program, checkpointer: Checkpointer, out: Path, resume: bool, log, layout):
+    """The state to start from and its update: a fresh one, or the newest intact checkpoint's,
+    laid out over the program's devices (``layout``) if it has several."""
     if not resume:
-        _save_config(program, out)
-        return jax.jit(program.init)(program.seed_keys()), 0
-    state, start = restore_newest_intact(program, checkpointer, out, log)
-    saved_updates = json.loads((out / "config.json").read_text()).get("updates")
-    if saved_updates != program.config.updates:
+        if parallel.is_writer():
+            _save_config(program, out)
+        init = jax.jit(program.init, **({} if layout is None else {"out_shardings": layout}))
+        return init(program.seed_keys()), 0
+    state, start = restore_newest_intact(program, checkpointer, out, log, layout)
+    saved = json.loads((out / "config.json").read_text())
+    if saved.get("updates") != program.config.updates:
         log(
             f"extending {out} to {program.config.updates} updates: the learning-rate schedule of "
             "the remaining updates follows the new total"
         )
-        _save_config(program, out)
+    if parallel.is_writer() and saved != program.config_dict():
+        _save_config(program, out)  # a longer run, other devices or other checkpoints kept
     log(f"resuming {out} from update {start} of {program.config.updates}")
     return state, start
 
@@ -140,10 +172,25 @@ def _open_logs(out: Path, start: int) -> _Logs:
     )
 
 
-def _compile(program, state, start: int, log):
-    """The chunk with the divergence guard's state check, compiled once ahead of time."""
+def laid_out_chunk(chunk, mesh, layout):
+    """``chunk`` whose new state keeps ``layout`` (so the next call reuses the compiled chunk)
+    and whose other outputs are whole on every device (so every process can read them)."""
+
+    def run(state, start):
+        state, *rest = chunk(state, start)
+        state = jax.tree_util.tree_map(jax.lax.with_sharding_constraint, state, layout)
+        return state, *mesh.replicate(tuple(rest))
+
+    return run
+
+
+def _compile(program, state, start: int, log, layout=None):
+    """The chunk with the divergence guard's state check, compiled once ahead of time (laid
+    out over the program's devices if it has several)."""
     t0 = time.perf_counter()
     chunk = guard.guarded_chunk(program.chunk)
+    if layout is not None:
+        chunk = laid_out_chunk(chunk, program.parallel, layout)
     compiled = jax.jit(chunk, donate_argnums=0).lower(state, jnp.int32(start)).compile()
     compile_s = time.perf_counter() - t0
     log(f"compiled the chunk ({program.config.updates_per_chunk} updates) in {compile_s:.1f}s")
@@ -202,20 +249,26 @@ def _progress_bar(program, start: int, enabled: bool):
     return tqdm(total=program.config.updates, initial=start, unit="upd", dynamic_ncols=True)
 
 
-def _observe(program, logs: _Logs, state, update: int, aux, evaluated: bool, out: Path) -> None:
-    """Evaluation (at evaluation points) and diagnostics after a chunk (or at update 0)."""
+def _observe(program, logs: _Logs | None, state, update: int, aux, evaluated: bool, out: Path):
+    """Evaluation (at evaluation points) and diagnostics after a chunk (or at update 0), by the
+    process that writes (``logs``; None elsewhere) on its own copy of the state."""
+    state, aux = parallel.to_host((state, aux))  # a collective when the state spans processes
+    if logs is None:
+        return
     if evaluated:
         logs.evaluations.write(program.evaluate(state, update, out.name))
     logs.diagnostics.write(program.inspect(state, update, aux, evaluated, out / "plots"))
 
 
 def _write_run_json(out: Path, program, result: RunResult, train_s_total: float | None) -> None:
+    mesh = getattr(program, "parallel", None)
     record = {
         "compile_s": result.compile_s,
         "train_s": result.train_s,
         "train_s_total": train_s_total,
         "steps_per_s": result.steps_per_s,
         "device": str(jax.devices()[0]),
+        "devices": 1 if mesh is None else mesh.size,
         "updates": program.config.updates,
     }
     (out / "run.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -239,29 +292,35 @@ def run(
     """
     out = Path(out)
     config = program.config
-    check_run_directory(out, resume)
-    (out / "plots").mkdir(parents=True, exist_ok=True)
+    writer = parallel.is_writer()  # with several processes, only process 0 writes files
+    if writer:
+        check_run_directory(out, resume)
+        (out / "plots").mkdir(parents=True, exist_ok=True)
+    parallel.sync("ued-run-directory")
     checkpointer = Checkpointer(out / "checkpoints", max_to_keep=config.keep_checkpoints or None)
-    state, start = _start(program, checkpointer, out, resume, log)
+    layout = state_layout(program)
+    state, start = _start(program, checkpointer, out, resume, log, layout)
     # Training seconds before this process, across resumes (None: a checkpoint predating it).
     earlier_s = checkpointer.metadata(start).get("train_s_total") if start else 0.0
-    logs = _open_logs(out, start)
-    compiled, compile_s = _compile(program, state, start, log)
+    logs = _open_logs(out, start) if writer else None
+    compiled, compile_s = _compile(program, state, start, log, layout)
     if start == 0 and config.eval_every:
         _observe(program, logs, state, 0, None, True, out)
 
-    bar = _progress_bar(program, start, progress)
+    bar = _progress_bar(program, start, progress and writer)
     steps_per_chunk = config.updates_per_chunk * program.steps_per_update * len(config.seed_list)
     train_s, steps, last, aux = 0.0, 0, {}, None
     guarded = guard.guarded_names(state)
     for chunk_start in range(start, config.updates, config.updates_per_chunk):
         t = time.perf_counter()
         state, metrics, aux, health = compiled(state, jnp.int32(chunk_start))
-        metrics = jax.tree_util.tree_map(np.asarray, jax.block_until_ready(metrics))
+        metrics, health = parallel.to_host(jax.block_until_ready((metrics, health)))
+        metrics = jax.tree_util.tree_map(np.asarray, metrics)
         elapsed = time.perf_counter() - t
         train_s, steps = train_s + elapsed, steps + steps_per_chunk
         rows = metric_rows(program, metrics, chunk_start)
-        logs.metrics.write(rows)
+        if writer:
+            logs.metrics.write(rows)
         try:
             check_divergence(program, metrics, health, guarded, chunk_start, checkpointer, out)
         except DivergenceError:
@@ -270,7 +329,7 @@ def run(
             checkpointer.close()
             raise
         done = chunk_start + config.updates_per_chunk
-        if on_chunk is not None:
+        if on_chunk is not None and writer:
             on_chunk(done, rows)
         last = {k: float(np.mean(v[-1])) for k, v in metrics.items()}
         if bar is not None:
@@ -294,7 +353,8 @@ def run(
         bar.close()
     checkpointer.close()
 
-    program.plots(out, aux)
+    if writer:
+        program.plots(out, aux)
     result = RunResult(
         out=out,
         updates=config.updates,
@@ -303,5 +363,6 @@ def run(
         steps_per_s=steps / train_s if train_s else float("nan"),
         final_metrics=last,
     )
-    _write_run_json(out, program, result, None if earlier_s is None else earlier_s + train_s)
+    if writer:
+        _write_run_json(out, program, result, None if earlier_s is None else earlier_s + train_s)
     return result

@@ -26,6 +26,7 @@ from .curriculum import RolloutResult, Student
 from .diagnostics import Diagnostics
 from .env import AutoReset, EnvSpec
 from .learner import conditional_update
+from .parallel import REPLICATED, DataParallel
 from .rollout import Player, RolloutCarry, Trajectory
 
 
@@ -92,7 +93,8 @@ class Trainer:
     Attributes:
         env: the training env; curriculum: a ``ued.curriculum.Curriculum``; learner: the
         student's ``ued.learner.Learner``; config: the run's ``TrainConfig``; success: whether
-        the env reports ``info["solved"]``.
+        the env reports ``info["solved"]``; parallel: the device mesh the env batch is split
+        over (``ued.parallel.DataParallel``), or None on one device.
     """
 
     env: Any
@@ -100,6 +102,7 @@ class Trainer:
     learner: Any
     config: TrainConfig
     success: bool = True
+    parallel: DataParallel | None = None
 
     @functools.cached_property
     def player(self) -> Player:
@@ -150,7 +153,11 @@ class Trainer:
         levels, plan, curriculum = self.curriculum.levels_for_update(
             k_levels, state.curriculum, student, update
         )
+        if self.parallel is not None:  # each device plays its part of the env batch
+            levels = self.parallel.shard(levels)
         levels, trajectory, last_value, initial_carry, end = self._rollout(k_rollout, state, levels)
+        if self.parallel is not None and end is not None:
+            end = self.parallel.shard(end)
         batch = self.learner.prepare(trajectory, last_value, initial_carry)
         curriculum, curriculum_metrics = self.curriculum.after_rollout(
             k_after,
@@ -182,8 +189,10 @@ class Trainer:
         return state, metrics, levels
 
 
-def make_train(env, curriculum, learner, config: TrainConfig, success: bool = True):
-    """Build the pure training functions.
+def make_train(env, curriculum, learner, config: TrainConfig, success: bool = True,
+               parallel: DataParallel | None = None):  # fmt: skip
+    """Build the pure training functions (the env batch split over ``parallel``'s devices if
+    given).
 
     Returns ``(init, chunk)``:
       * ``init(key) -> state`` (for several seeds: ``init(keys[S]) -> state`` batched over S);
@@ -192,7 +201,7 @@ def make_train(env, curriculum, learner, config: TrainConfig, success: bool = Tr
         ``levels`` those of the chunk's last update.
     Neither is jitted here; ``jax.jit`` them (``ued.loop.run`` compiles the chunk exactly once).
     """
-    trainer = Trainer(env, curriculum, learner, config, success)
+    trainer = Trainer(env, curriculum, learner, config, success, parallel)
     several = len(config.seed_list) > 1
     # Seeds are initialised one after another (lax.map), not vmapped: a vmapped orthogonal
     # initialiser is a batched QR, and jaxlib's batched CPU QR parallelises over the same thread
@@ -242,8 +251,11 @@ class UEDProgram:
     learner: Any
 
     def __post_init__(self):
+        self.parallel = DataParallel.over(self.config.devices)
+        if self.parallel is not None:
+            self.parallel.check_divides(self.config.ppo.num_envs, "ppo.num_envs")
         self.init, self.chunk = make_train(
-            self.env, self.curriculum, self.learner, self.config, self.spec.success
+            self.env, self.curriculum, self.learner, self.config, self.spec.success, self.parallel
         )
         self.several = len(self.config.seed_list) > 1
         self._eval_suites = None
@@ -264,6 +276,14 @@ class UEDProgram:
     def seed_keys(self) -> jax.Array:
         """One typed key per seed."""
         return seed_keys(self.config)
+
+    def state_axes(self, state: TrainState) -> TrainState:
+        """Where each state leaf has its env-batch axis (``ued.parallel.REPLICATED``: none):
+        only a continuing curriculum's rollout carry has one; the student, the curriculum (the
+        level buffer) and the key are whole on every device."""
+        axes = jax.tree_util.tree_map(lambda _: REPLICATED, state)
+        batch_axis = 1 if self.several else 0
+        return axes.replace(rollout=jax.tree_util.tree_map(lambda _: batch_axis, state.rollout))
 
     def evaluate(self, state: TrainState, update: int, run: str) -> list[dict[str, Any]]:
         """Evaluate every seed's student on the configured suites (``eval_attempts`` episodes
@@ -317,7 +337,7 @@ class UEDProgram:
     def config_differences(self, saved: dict[str, Any]) -> list[str]:
         """Fields where a saved config differs (``updates`` may be extended; how many
         checkpoints are kept does not change the run)."""
-        return config_lib.differences(saved, self.config, ignore=("updates", "keep_checkpoints"))
+        return config_lib.differences(saved, self.config, ignore=config_lib.RESUMABLE)
 
     def config_dict(self) -> dict[str, Any]:
         """The JSON-ready config."""

@@ -113,6 +113,9 @@ class MetaTrainConfig(Generic[E]):
     keep_checkpoints: int = 3
     """Checkpoints kept on disk, the newest ones (0: every one, e.g. to evaluate a run's whole
     history with `--all-steps` or at equal wall-clock)."""
+    devices: int = 0
+    """Devices per process that the population is split over (0: every local device); may
+    change on resume."""
     eval_suites: tuple[str, ...] = ("random",)
     """Suites meta-evaluated on (fresh agents trained by the rule and by A2C)."""
     eval_levels: int = 8
@@ -227,6 +230,8 @@ def validate(config: MetaTrainConfig) -> MetaTrainConfig:
     require(config.eval_every >= 0, "eval_every", f"must be >= 0, got {config.eval_every}")
     require(config.keep_checkpoints >= 0, "keep_checkpoints",
             f"must be >= 0 (0: keep all), got {config.keep_checkpoints}")  # fmt: skip
+    require(config.devices >= 0, "devices",
+            f"must be >= 0 (0: every local device), got {config.devices}")  # fmt: skip
     for name in ("updates", "eval_every", "checkpoint_every"):
         value = getattr(config, name)
         require(

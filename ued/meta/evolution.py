@@ -22,6 +22,7 @@ import optax
 from evosax.algorithms import Open_ES
 from flax import struct
 
+from ..parallel import DataParallel
 from .lifetime import LifetimeTrainer
 from .rules import LPG, Progress
 
@@ -48,7 +49,8 @@ class EvolutionStrategy:
         rule: the ``LPG`` rule. trainer: trains and scores fresh agents (its ``max_updates``
             bounds a lifetime). population: P members (even: P/2 antithetic pairs).
         sigma: the perturbation's standard deviation. lr: Adam step size on the mean.
-        level_source: ``key -> level``. lifetime_of: ``level -> int32[]``.
+        level_source: ``key -> level``. lifetime_of: ``level -> int32[]``. parallel: the
+        devices the members are split over (``ued.parallel.DataParallel``), or None.
     """
 
     rule: LPG
@@ -58,6 +60,7 @@ class EvolutionStrategy:
     lr: float
     level_source: Callable[[jax.Array], Any]
     lifetime_of: Callable[[Any], jax.Array]
+    parallel: DataParallel | None = None
 
     @functools.cached_property
     def strategy(self) -> Open_ES:
@@ -114,7 +117,10 @@ class EvolutionStrategy:
         def fitness(key, rule_params, level, lifetime):
             return self.trainer.score(key, self.rule, rule_params, level, lifetime)[0]
 
-        returns = jax.vmap(fitness)(keys, candidates, levels, lifetimes)
+        members = (keys, candidates, levels, lifetimes)
+        if self.parallel is not None:  # each device trains its share of the members
+            members = self.parallel.shard(members)
+        returns = jax.vmap(fitness)(*members)
         es_state, _ = strategy.tell(k_tell, candidates, -returns, es_state, params)
         es_state = _strong(es_state)
         half = self.population // 2

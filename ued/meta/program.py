@@ -25,6 +25,7 @@ from .. import config as config_lib
 from ..buffer import LevelBuffer
 from ..diagnostics import Diagnostics
 from ..env import EnvSpec
+from ..parallel import REPLICATED, DataParallel
 from ..train import seed_keys, seed_slice
 from .agents import InnerAgent, InnerRollout
 from .config import MetaTrainConfig, from_dict
@@ -87,6 +88,9 @@ class MetaProgram:
         )
         self.inner_optimizer = _optimizer(c.agent.optimizer, c.agent.lr)
         self.several = len(c.seed_list) > 1
+        self.parallel = DataParallel.over(c.devices)
+        if self.parallel is not None:
+            self.parallel.check_divides(c.population, "population")
         self._suites = None
         self.curriculum = self._curriculum()
         self.meta = self._evolution() if c.backend == "es" else self._meta_gradient()
@@ -155,6 +159,7 @@ class MetaProgram:
             lr=c.es_lr,
             level_source=self.env.sample_level,
             lifetime_of=_lifetime,
+            parallel=self.parallel,
         )
 
     # ---- the pure core -----------------------------------------------------------------------
@@ -180,10 +185,26 @@ class MetaProgram:
         step = jax.vmap(self.meta.step) if self.several else self.meta.step
 
         def body(state, _):
-            return step(state)
+            state, metrics = step(state)
+            if self.parallel is not None:  # each device keeps its share of the population
+                layout = self.parallel.layout(self.state_axes(state))
+                state = jax.tree_util.tree_map(jax.lax.with_sharding_constraint, state, layout)
+            return state, metrics
 
         state, metrics = jax.lax.scan(body, state, None, length=self.config.updates_per_chunk)
         return state, metrics, None
+
+    def state_axes(self, state):
+        """Where each state leaf has its population axis (``ued.parallel.REPLICATED``: none):
+        the meta-gradient's inner agents (their parameters, levels and env states); the rule,
+        its optimiser, the curriculum (level buffer) and ES's state are whole on every
+        device."""
+        axes = jax.tree_util.tree_map(lambda _: REPLICATED, state)
+        if not hasattr(state, "population"):
+            return axes
+        agent_axis = 1 if self.several else 0
+        population = jax.tree_util.tree_map(lambda _: agent_axis, state.population)
+        return axes.replace(population=population)
 
     # ---- host-side hooks ---------------------------------------------------------------------
     def _trainer(self, env, optimizer) -> LifetimeTrainer:
@@ -368,7 +389,7 @@ class MetaProgram:
         """Fields where a saved config differs (``updates`` may be extended; how many
         checkpoints are kept does not change the run)."""
         return config_lib.differences(
-            saved, self.config, ignore=("updates", "keep_checkpoints"), rebuild=from_dict
+            saved, self.config, ignore=config_lib.RESUMABLE, rebuild=from_dict
         )
 
     def config_dict(self) -> dict[str, Any]:

@@ -1,0 +1,140 @@
+"""Data parallelism: the env batch split over two CPU devices (one process) and over two
+processes (``jax.distributed`` on 127.0.0.1 with gloo collectives) trains as one device does.
+
+Both need JAX to start with their own device setup, so the runs happen in subprocesses
+(tests/parallel_worker.py) that share the suite's compilation cache through the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+TESTS = Path(__file__).parent
+TWO_DEVICES = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, **extra}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS), env.get("PYTHONPATH")]))
+    return env
+
+
+def _worker(root: Path, *mode: str) -> Path:
+    """Run tests/parallel_worker.py with two CPU devices, writing its runs under ``root``."""
+    done = subprocess.run(
+        [sys.executable, str(TESTS / "parallel_worker.py"), str(root), *mode],
+        env=_env(**TWO_DEVICES),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Path:
+    """The worker's training runs, made once for this module."""
+    return _worker(tmp_path_factory.mktemp("parallel"))
+
+
+def _metrics(run: Path) -> pd.DataFrame:
+    return pd.read_csv(run / "metrics.csv")
+
+
+def _evaluations(run: Path) -> pd.DataFrame:
+    return pd.read_csv(run / "eval.csv").drop(columns="run")
+
+
+@pytest.mark.parametrize("algo", ["dr", "robust-plr"])
+def test_two_devices_match_one_on_the_same_global_batch(runs, algo):
+    """Per-episode DR (split rollout carry) and robust PLR with two vmapped seeds (replicated
+    buffer fed by split rollouts) agree with one device: discrete outcomes exactly, floats to
+    summation order."""
+    one, two = _metrics(runs / f"{algo}-1"), _metrics(runs / f"{algo}-2")
+    assert list(one.columns) == list(two.columns) and len(one) == len(two) > 0
+    np.testing.assert_allclose(two.to_numpy(float), one.to_numpy(float), rtol=1e-4, atol=1e-6)
+    for exact in ("curriculum/branch", "student/episodes", "buffer/size"):
+        if exact in one:
+            assert (one[exact] == two[exact]).all(), exact
+    if algo == "robust-plr":  # the buffer decided the same replays on both layouts
+        assert one["curriculum/branch"].nunique() > 1 or one["buffer/size"].max() > 0
+    e1, e2 = _evaluations(runs / f"{algo}-1"), _evaluations(runs / f"{algo}-2")
+    np.testing.assert_allclose(e2["value"], e1["value"], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_meta_training_on_two_devices_matches_one(tmp_path):
+    """The meta-gradient's population (LPG on DR, and GROOVE with its replicated buffer) and
+    ES's members split over two devices: the same meta-training as on one."""
+    root = _worker(tmp_path, "meta")
+    for name in ("lpg", "groove", "es"):
+        one, two = _metrics(root / f"{name}-1"), _metrics(root / f"{name}-2")
+        assert len(one) == len(two) == 4
+        np.testing.assert_allclose(two.to_numpy(float), one.to_numpy(float), rtol=1e-4, atol=1e-5)
+        e1, e2 = _evaluations(root / f"{name}-1"), _evaluations(root / f"{name}-2")
+        np.testing.assert_allclose(e2["value"], e1["value"], rtol=1e-4, atol=1e-5)
+
+
+def test_each_device_count_is_deterministic(runs):
+    first, again = runs / "dr-2", runs / "dr-2-again"
+    assert (first / "metrics.csv").read_bytes() == (again / "metrics.csv").read_bytes()
+    assert _evaluations(first).equals(_evaluations(again))
+
+
+def test_a_two_device_run_resumes_bit_exactly_and_on_one_device(runs):
+    """Killed after update 4 (checkpoint 2 is the last), resumed on 2 devices: byte-identical to
+    the uninterrupted run; resumed on 1 device from the same checkpoint: equal to float
+    tolerance, and the run records the devices it now ran on."""
+    whole = runs / "dr-2"
+    resumed = runs / "dr-2-killed"
+    assert (resumed / "metrics.csv").read_bytes() == (whole / "metrics.csv").read_bytes()
+    assert _evaluations(resumed).equals(_evaluations(whole))
+    on_one = runs / "dr-2-killed-on-1"
+    np.testing.assert_allclose(
+        _metrics(on_one).to_numpy(float), _metrics(whole).to_numpy(float), rtol=1e-4, atol=1e-6
+    )
+    assert '"devices": 1' in (on_one / "run.json").read_text()
+    assert '"devices": 2' in (whole / "run.json").read_text()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_train_together_and_write_one_set_of_outputs(runs, tmp_path):
+    """Two processes of one CPU device each (``UED_COORDINATOR`` etc.) train the same program as
+    one process with two devices; process 0 alone writes the run's files."""
+    out = tmp_path / "two-processes"
+    args = ["train", "--algo", "dr", "--preset", "test", "--updates", "6",
+            "--updates-per-chunk", "2", "--checkpoint-every", "2", "--eval-every", "0",
+            "--ppo.num-envs", "8", "--curriculum.resample", "episode", "--no-progress",
+            "--out", str(out)]  # fmt: skip
+    coordinator = f"127.0.0.1:{_free_port()}"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ued.cli", *args],
+            env=_env(UED_COORDINATOR=coordinator, UED_NUM_PROCESSES="2", UED_PROCESS_ID=str(i)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    logs = [p.communicate(timeout=600)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], "\n".join(log[-3000:] for log in logs)
+    assert (out / "metrics.csv").read_bytes() == (runs / "dr-2" / "metrics.csv").read_bytes()
+    assert _evaluations(out).equals(_evaluations(runs / "dr-2"))
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["2", "4", "6"]
+    assert '"devices": 2' in (out / "run.json").read_text()
+    assert [p for p in tmp_path.iterdir() if p != out] == []  # nothing written elsewhere
