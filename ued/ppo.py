@@ -167,8 +167,11 @@ def ppo_update(
     network: ActorCritic,
     optimizer: optax.GradientTransformation,
     config: PPOConfig,
+    parallel=None,
 ):
-    """``epochs`` passes over the batch in ``minibatches`` env-wise splits.
+    """``epochs`` passes over the batch in ``minibatches`` env-wise splits; with ``parallel``
+    (a ``ued.parallel.DataParallel``) each minibatch's sequences are split over its devices,
+    so each device computes the gradient of its share and XLA all-reduces them.
 
     Returns ``(params, opt_state, metrics)`` where metrics are means over all gradient steps,
     plus the mean pre-clip gradient norm (and, with ``track_best_iterate``, the norm of the
@@ -201,6 +204,13 @@ def ppo_update(
         else:
             order = jax.random.permutation(key, num_envs)
             minibatches = _split_minibatches(batch, order, config.minibatches)
+        if parallel is not None:  # [M, T, B/M, ...] sequences, [M, B/M, ...] carries
+            minibatches = minibatches.replace(
+                trajectory=parallel.shard(minibatches.trajectory, axis=2),
+                advantages=parallel.shard(minibatches.advantages, axis=2),
+                targets=parallel.shard(minibatches.targets, axis=2),
+                initial_carry=parallel.shard(minibatches.initial_carry, axis=1),
+            )
         return jax.lax.scan(minibatch_step, carry, minibatches)
 
     (params, opt_state), metrics = jax.lax.scan(
@@ -243,10 +253,13 @@ class PPOState:
 
 @dataclasses.dataclass(frozen=True)
 class PPOLearner:
-    """Recurrent PPO on an ``ActorCritic`` (hashable: jitted functions close over it)."""
+    """Recurrent PPO on an ``ActorCritic`` (hashable: jitted functions close over it).
+    ``parallel``: the devices each minibatch is split over (``ued.parallel.DataParallel``), or
+    None."""
 
     network: ActorCritic
     config: PPOConfig
+    parallel: Any = None
 
     @property
     def optimizer(self) -> optax.GradientTransformation:
@@ -306,8 +319,9 @@ class PPOLearner:
         metrics)``."""
         lr = self.learning_rate(state, update, total)
         params, opt_state, metrics = ppo_update(
-            key, state.params, state.opt_state, batch, lr, self.network, self.optimizer, self.config
-        )
+            key, state.params, state.opt_state, batch, lr, self.network, self.optimizer,
+            self.config, self.parallel,
+        )  # fmt: skip
         best = state.best
         if best is not None:
             # One epoch, one minibatch (validated): the norm was measured at state.params.

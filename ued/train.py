@@ -25,6 +25,7 @@ from .config import TrainConfig
 from .curriculum import RolloutResult, Student
 from .diagnostics import Diagnostics
 from .env import AutoReset, EnvSpec
+from .errors import ConfigError
 from .learner import conditional_update
 from .parallel import REPLICATED, DataParallel
 from .rollout import Player, RolloutCarry, Trajectory
@@ -253,7 +254,15 @@ class UEDProgram:
     def __post_init__(self):
         self.parallel = DataParallel.over(self.config.devices)
         if self.parallel is not None:
-            self.parallel.check_divides(self.config.ppo.num_envs, "ppo.num_envs")
+            ppo, devices = self.config.ppo, self.parallel.size
+            if (ppo.num_envs // ppo.minibatches) % devices:
+                raise ConfigError(
+                    f"ppo.num_envs: {ppo.num_envs} envs in {ppo.minibatches} minibatches do not "
+                    f"split evenly over {devices} devices (use a multiple of "
+                    f"{ppo.minibatches * devices}, or --devices)"
+                )
+            if hasattr(self.learner, "parallel"):  # PPO splits its minibatches too
+                self.learner = dataclasses.replace(self.learner, parallel=self.parallel)
         self.init, self.chunk = make_train(
             self.env, self.curriculum, self.learner, self.config, self.spec.success, self.parallel
         )

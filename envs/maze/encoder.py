@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ued.networks import orthogonal_dense
+from ued.networks import PatchConv, orthogonal_dense
 
 
 class MazeEncoder(nn.Module):
@@ -26,9 +26,9 @@ class MazeEncoder(nn.Module):
     @nn.compact
     def __call__(self, obs):
         t, batch = obs.agent_dir.shape[:2]
-        image = obs.image.astype(jnp.float32).reshape(t * batch, *obs.image.shape[2:])
-        if self.conv_filters:
-            image = nn.relu(nn.Conv(self.conv_filters, (3, 3), padding="VALID")(image))
+        image = obs.image.astype(jnp.float32)
+        if self.conv_filters:  # nn.Conv's parameters and outputs, as one matmul over patches
+            image = nn.relu(PatchConv(self.conv_filters, 3, padding="VALID", name="Conv_0")(image))
         image = image.reshape(t, batch, -1)
         direction = jax.nn.one_hot(obs.agent_dir, 4, dtype=jnp.float32)
         direction = orthogonal_dense(self.direction_features, np.sqrt(2))(direction)
