@@ -246,6 +246,54 @@ def bench_generator_parts(config, chunks: int) -> dict[str, Any]:
     }
 
 
+def bench_update_parts(config, chunks: int) -> dict[str, Any]:
+    """Where a training update's time goes, each part timed alone on the same shapes (seconds
+    per update, one call per timed call): the student's rollout; GAE; the PPO epochs (LSTM
+    forward and backward over every minibatch, with the optimiser); the optimiser alone (clip +
+    Adam on the parameters, as many steps as PPO takes); and the whole update (``bench_train``).
+    ``other_s`` is the whole update minus the rollout, GAE and PPO epochs: the curriculum,
+    level generation and metrics."""
+    from .build import build
+
+    program = build(config)
+    learner, ppo = program.learner, config.ppo
+    player = Player(program.env, learner)
+    student = jax.jit(learner.init)(jax.random.key(0), program.env.dummy_observation())
+    levels = jax.vmap(program.env.sample_level)(jax.random.split(jax.random.key(1), ppo.num_envs))
+    carry = learner.initial_carry(ppo.num_envs)
+
+    def play(key, params):
+        return player.rollout(key, params, levels, ppo.num_steps)
+
+    trajectory, last_value = jax.jit(play)(jax.random.key(3), student.params)
+    batch = jax.jit(learner.prepare)(trajectory, last_value, carry)
+
+    def learn(key, state, batch):
+        return learner.update(key, state, batch, jnp.int32(1), config.updates)[0]
+
+    def optimise(state):
+        def step(opt_state, _):
+            return learner.optimizer.update(state.params, opt_state, state.params)[::-1]
+
+        return jax.lax.scan(step, state.opt_state, None, length=ppo.epochs * ppo.minibatches)
+
+    def seconds(fn, args_fn):
+        return time_function(fn, args_fn, chunks)[1]
+
+    key = jax.random.key(2)
+    parts = {
+        "rollout_s": seconds(play, lambda out: (key, student.params)),
+        "gae_s": seconds(learner.prepare, lambda out: (trajectory, last_value, carry)),
+        "ppo_epochs_s": seconds(learn, lambda out: (key, out or student, batch)),
+        "optimiser_s": seconds(optimise, lambda out: (student,)),
+    }
+    update_s = bench_train(config, chunks)["s_per_update"]
+    other = update_s - parts["rollout_s"] - parts["gae_s"] - parts["ppo_epochs_s"]
+    return {"update_s": update_s, **parts, "other_s": other,
+            "num_envs": ppo.num_envs, "num_steps": ppo.num_steps, "epochs": ppo.epochs,
+            "minibatches": ppo.minibatches}  # fmt: skip
+
+
 def bench_meta(config, chunks: int) -> dict[str, Any]:
     """Meta-steps of a ``MetaTrainConfig``, ``updates_per_chunk`` per call: compile time,
     meta-steps/s and the inner agents' env steps/s."""
@@ -361,6 +409,10 @@ def run_bench(args) -> list[dict[str, Any]]:
                     if impl == "fused" and hasattr(cfg.curriculum, "objective"):
                         record |= generator_overhead(cfg, args.chunks, record)
                     emit("train", name, algo, record)
+        if "parts" in args.only:
+            for algo in algos:
+                config = timed_config(algo, args.env, name, args.updates_per_chunk)
+                emit("parts", name, algo, bench_update_parts(config, args.chunks))
     return records
 
 

@@ -243,8 +243,13 @@ class BenchArgs:
     """Environment family."""
     algo: str | None = None
     """Curriculum to time in the full training update (default: every registered one)."""
-    only: tuple[Literal["env_only", "rollout", "train"], ...] = ("env_only", "rollout", "train")
-    """Which measurements to run."""
+    only: tuple[Literal["env_only", "rollout", "train", "parts"], ...] = (
+        "env_only",
+        "rollout",
+        "train",
+    )
+    """Which measurements to run (parts: where one training update's time goes, each part
+    timed alone: rollout, GAE, PPO epochs, optimiser, the rest)."""
     chunks: int = 3
     """Timed chunks after warm-up (the median is reported)."""
     updates_per_chunk: int = 5
