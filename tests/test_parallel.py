@@ -112,14 +112,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_processes_train_together_and_write_one_set_of_outputs(runs, tmp_path):
-    """Two processes of one CPU device each (``UED_COORDINATOR`` etc.) train the same program as
-    one process with two devices; process 0 alone writes the run's files."""
-    out = tmp_path / "two-processes"
-    args = ["train", "--algo", "dr", "--preset", "test", "--updates", "6",
-            "--updates-per-chunk", "2", "--checkpoint-every", "2", "--eval-every", "0",
-            "--ppo.num-envs", "8", "--curriculum.resample", "episode", "--no-progress",
-            "--out", str(out)]  # fmt: skip
+def _two_processes(*args: str) -> None:
+    """Run ``ued ARGS`` as processes 0 and 1 of one ``jax.distributed`` run on 127.0.0.1."""
     coordinator = f"127.0.0.1:{_free_port()}"
     processes = [
         subprocess.Popen(
@@ -133,8 +127,27 @@ def test_two_processes_train_together_and_write_one_set_of_outputs(runs, tmp_pat
     ]
     logs = [p.communicate(timeout=600)[0] for p in processes]
     assert [p.returncode for p in processes] == [0, 0], "\n".join(log[-3000:] for log in logs)
+
+
+def test_two_processes_train_together_and_write_one_set_of_outputs(runs, tmp_path):
+    """Two processes of one CPU device each (``UED_COORDINATOR`` etc.) train the same program as
+    one process with two devices; process 0 alone writes the run's files, and both restore its
+    checkpoint to extend the run."""
+    out = tmp_path / "two-processes"
+    _two_processes(
+        "train", "--algo", "dr", "--preset", "test", "--updates", "6", "--updates-per-chunk",
+        "2", "--checkpoint-every", "2", "--eval-every", "0", "--ppo.num-envs", "8",
+        "--curriculum.resample", "episode", "--no-progress", "--out", str(out),
+    )  # fmt: skip
     assert (out / "metrics.csv").read_bytes() == (runs / "dr-2" / "metrics.csv").read_bytes()
     assert _evaluations(out).equals(_evaluations(runs / "dr-2"))
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["2", "4", "6"]
     assert '"devices": 2' in (out / "run.json").read_text()
     assert [p for p in tmp_path.iterdir() if p != out] == []  # nothing written elsewhere
+
+    first = (out / "metrics.csv").read_text()
+    _two_processes("train", "--resume", str(out), "--updates", "8", "--no-progress")
+    extended = (out / "metrics.csv").read_text()
+    assert extended.startswith(first)
+    assert [int(r.split(",")[0]) for r in extended.splitlines()[1:]] == list(range(8))
+    assert "8" in [p.name for p in (out / "checkpoints").iterdir()]

@@ -48,7 +48,11 @@ class _Logs:
 
 def check_run_directory(out: Path, resume: bool) -> None:
     """Before anything is compiled: a resumed run must exist and hold a complete checkpoint; a
-    new run gets a folder it can write (created here) and never overwrites a run."""
+    new run gets a folder it can write (created here) and never overwrites a run. With several
+    processes, every one checks a resumed run (orbax synchronises them) and process 0 alone
+    checks and creates a new one."""
+    if not resume and not parallel.is_writer():
+        return
     ckpt_dir = out / "checkpoints"
     if resume:
         if not out.is_dir():
@@ -293,8 +297,8 @@ def run(
     out = Path(out)
     config = program.config
     writer = parallel.is_writer()  # with several processes, only process 0 writes files
+    check_run_directory(out, resume)
     if writer:
-        check_run_directory(out, resume)
         (out / "plots").mkdir(parents=True, exist_ok=True)
     parallel.sync("ued-run-directory")
     checkpointer = Checkpointer(out / "checkpoints", max_to_keep=config.keep_checkpoints or None)
