@@ -106,6 +106,23 @@ def test_a_two_device_run_resumes_bit_exactly_and_on_one_device(runs):
     assert '"devices": 2' in (whole / "run.json").read_text()
 
 
+def test_a_one_device_process_evaluates_and_resumes_a_two_device_run(runs, tmp_path):
+    """Checkpoints hold their devices' layout; a process with one device still reads them:
+    ``ued eval`` on this process's device, and a resume that says ``--devices 1``."""
+    import shutil
+
+    from ued.cli import main
+
+    assert main(["eval", str(runs / "dr-2"), "--suite", "classic", "--attempts", "1",
+                 "--out", str(tmp_path / "eval.csv")]) == 0  # fmt: skip
+    assert len(pd.read_csv(tmp_path / "eval.csv")) > 0
+    run = shutil.copytree(runs / "dr-2", tmp_path / "dr-2")
+    assert main(["train", "--resume", str(run), "--updates", "8", "--no-progress"]) == 2
+    assert main(["train", "--resume", str(run), "--updates", "8", "--devices", "1",
+                 "--no-progress"]) == 0  # fmt: skip
+    assert _metrics(run)["update"].tolist() == list(range(8))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -177,7 +177,8 @@ def meta_evaluate(
     rows: list[dict[str, Any]] = []
     curve_rows: list[dict[str, Any]] = []
     for run in map(Path, runs):
-        config = meta_config.load(run / "config.json")
+        # Evaluation runs on this process's default device, whatever the run trained on.
+        config = dataclasses.replace(meta_config.load(run / "config.json"), devices=1)
         config = dataclasses.replace(
             config,
             eval_suites=tuple(suites),
@@ -321,7 +322,8 @@ def load_run(out: Path, step: int | None = None, iterate: str = "last", log=_std
     out = Path(out)
     if not out.is_dir():
         raise RunError(f"{out}: {'not a folder' if out.exists() else 'no such run directory'}")
-    config = config_lib.load(out / "config.json")
+    # Evaluation runs on this process's default device, whatever the run trained on.
+    config = dataclasses.replace(config_lib.load(out / "config.json"), devices=1)
     ckpt_dir = out / "checkpoints"
     checkpointer = Checkpointer(ckpt_dir) if ckpt_dir.is_dir() else None
     steps = checkpointer.all_steps() if checkpointer else []

@@ -73,6 +73,19 @@ def _check_leaves(stored_tree, abstract, where: Path, prefix: str) -> None:
             )
 
 
+def _placed(abstract):
+    """``abstract`` with every leaf that has no sharding put on this process's first device, so
+    a checkpoint written on another set of devices (a 2-device run read by one) reads back."""
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+
+    def place(leaf):
+        if getattr(leaf, "sharding", None) is not None:
+            return leaf
+        return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=device)
+
+    return jax.tree_util.tree_map(place, abstract)
+
+
 def _raw(leaf) -> np.ndarray:
     if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
         leaf = jax.random.key_data(leaf)
@@ -188,7 +201,9 @@ class Checkpointer:
             try:
                 restored = self._manager.restore(
                     step,
-                    args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)),
+                    args=ocp.args.Composite(
+                        state=ocp.args.StandardRestore(_placed(abstract_state))
+                    ),
                 )
             except ValueError as error:  # e.g. a train-state field this checkpoint predates
                 if "tree structures do not match" not in str(error):
@@ -223,8 +238,12 @@ class Checkpointer:
         dicts; raise ``CheckpointError`` if it is absent or has other leaves or shapes."""
         metadata = self.metadata(step)
         with self._reading(step) as where:
+            stored = self._manager.item_metadata(step)["state"]
+            target = _placed(jax.tree_util.tree_map(
+                lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), getattr(stored, "tree", stored)
+            ))  # fmt: skip
             restored = self._manager.restore(
-                step, args=ocp.args.Composite(state=ocp.args.StandardRestore())
+                step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target))
             ).state
         for key in path:
             if not isinstance(restored, dict) or key not in restored:

@@ -71,15 +71,22 @@ def iqm(values) -> float:
 def iqm_with_ci(scores: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """IQM of a ``[seeds, levels]`` score matrix with a 95% stratified-bootstrap interval
     (resampling seeds independently per level, as rliable does). Returns ``(iqm, low, high)``."""
+    return bootstrap_ci(scores, iqm, reps, seed)
+
+
+def bootstrap_ci(scores, statistic=np.mean, reps: int = 2000, seed: int = 0):
+    """``statistic`` of a ``[seeds, levels]`` score matrix with a 95% stratified-bootstrap
+    interval (seeds resampled independently per level). Returns ``(point, low, high)``; the
+    interval is NaN with fewer than two seeds."""
     scores = np.asarray(scores, dtype=np.float64)
-    point = iqm(scores)
+    point = float(statistic(scores))
     if scores.shape[0] < 2:
         return point, float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     n_seeds, n_levels = scores.shape
     idx = rng.integers(0, n_seeds, size=(reps, n_seeds, n_levels))
     samples = np.take_along_axis(scores[None].repeat(reps, 0), idx, axis=1)
-    stats = np.array([iqm(s) for s in samples])
+    stats = np.array([statistic(s) for s in samples])
     low, high = np.percentile(stats, [2.5, 97.5])
     return point, float(low), float(high)
 

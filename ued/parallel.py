@@ -69,7 +69,10 @@ def mesh_devices(devices: int) -> list:
     process. Raises ``ConfigError`` naming ``devices`` if a process has fewer."""
     local = jax.local_device_count()
     if devices < 0 or devices > local:
-        raise ConfigError(f"devices: this process has {local} device(s), got {devices}")
+        raise ConfigError(
+            f"devices: this process has {local} device(s), got {devices} (a resumed run may "
+            f"change it: --devices {local})"
+        )
     per_process = devices or local
     chosen = []
     for process in range(jax.process_count()):
