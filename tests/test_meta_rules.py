@@ -90,7 +90,9 @@ def test_a2c_trains_an_inner_agent():
     assert rewards[-10:].mean() > rewards[:10].mean() + 0.2, rewards
 
 
-@pytest.mark.parametrize("conditioned", [False, True])
+@pytest.mark.parametrize(  # the conditioned rule has every parameter of the plain one
+    "conditioned", [pytest.param(False, marks=pytest.mark.slow), True]
+)
 def test_meta_gradient_reaches_every_lpg_parameter(conditioned):
     """LPG trains the same agents as A2C, and the return after an LPG update is differentiable
     in LPG's parameters (every leaf gets a gradient)."""
