@@ -62,7 +62,7 @@ def seconds_at(run: Path, per_step: float | None = None) -> dict[int, float]:
 
 def score_matrix(rows: pd.DataFrame, arm: str, step: int, statistic: str) -> np.ndarray:
     """``[seeds, levels]`` of ``statistic`` on LPG's gridworlds."""
-    sub = rows[(rows.arm == arm) & (rows.update == step) & (rows.suite == "lpg-grids")
+    sub = rows[(rows.arm == arm) & (rows["update"] == step) & (rows.suite == "lpg-grids")
                & (rows.statistic == statistic)]  # fmt: skip
     return sub.pivot(index="seed", columns="level", values="value").to_numpy(float)
 
@@ -71,7 +71,7 @@ def table(rows: pd.DataFrame, seconds: dict[str, dict[int, float]]) -> str:
     lines = ["| arm | meta-step | training s | LPG return | A2C-normalised | gain-normalised "
              "| oracle-normalised |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for arm in [a for a in ARMS if a in set(rows.arm)]:
-        for step in sorted(set(rows[rows.arm == arm].update)):
+        for step in sorted(set(rows[rows.arm == arm]["update"])):
             cells = []
             for statistic in ("lpg_return", "normalised", "gain_normalised", "oracle_normalised"):
                 point, low, high = bootstrap_ci(score_matrix(rows, arm, step, statistic))
@@ -94,7 +94,7 @@ def training_distribution(study: Path, n: int = 1000) -> dict[str, float]:
 def figure(study: Path, rows: pd.DataFrame, seconds, out: Path) -> None:
     fig, axes = plt.subplots(2, 3, figsize=(15, 8))
     for arm in [a for a in ARMS if a in set(rows.arm)]:
-        steps = sorted(set(rows[rows.arm == arm].update))
+        steps = sorted(set(rows[rows.arm == arm]["update"]))
         stats = [bootstrap_ci(score_matrix(rows, arm, s, "normalised")) for s in steps]
         point, low, high = (np.array(x) for x in zip(*stats, strict=True))
         for ax, xs in (
