@@ -27,11 +27,17 @@ HEAVY_ENVS = {"craftax-classic"}
 ``dr`` and the refusals run by default."""
 
 
+HOME_ENV = "maze"
+"""Every curriculum compiles on its home env by default; elsewhere DR and robust PLR (a buffer
+curriculum) do, and the other compiling pairs run under ``make test-all`` (CI's budget)."""
+
+
 def _pairs():
     """Every algorithm x env pair. Curricula act on levels, so where an env's level type is
     already covered by an earlier env (gridworld-rand plays gridworld's levels), only ``dr``
     runs by default and the other pairs are marked slow (``make test-all`` runs them); so do
-    the compiling pairs of a heavy env (a refusal costs nothing and always runs)."""
+    the compiling pairs of a heavy env, and off ``HOME_ENV`` the pairs other than DR and robust
+    PLR (a refusal costs nothing and always runs)."""
     covered, pairs = set(), []
     for env in ENVS:
         spec = registry.ENVS.get(env)
@@ -42,7 +48,8 @@ def _pairs():
                 spec.capabilities
             )
             heavy = env in HEAVY_ENVS and not refused
-            slow = algo != "dr" and (level_type in covered or heavy)
+            away = env != HOME_ENV and algo not in ("dr", "robust-plr") and not refused
+            slow = away or (algo != "dr" and (level_type in covered or heavy))
             pairs.append(pytest.param(algo, env, marks=[pytest.mark.slow] if slow else []))
         covered.add(level_type)
     return pairs
