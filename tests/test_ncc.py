@@ -230,6 +230,7 @@ def test_invalid_ncc_settings_are_named(fields, message):
         validate(override(preset("ncc-reg", "maze", "test"), **fields))
 
 
+@pytest.mark.slow  # a full train + eval round trip; CI's budget
 def test_evaluation_can_read_the_best_iterate(tmp_path):
     """``ued eval --iterate best`` reads the tracked best iterate's parameters; a run that did
     not track one is refused by name."""

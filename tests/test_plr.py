@@ -35,7 +35,9 @@ def _trainer(algo, **fields):
     return config, program.env, program.curriculum, state, jax.jit(program.chunk)
 
 
-@pytest.mark.parametrize("algo", ["robust-plr", "plr", "accel"])
+@pytest.mark.parametrize(  # robust PLR's rule by default; the others under make test-all
+    "algo", ["robust-plr", *(pytest.param(a, marks=pytest.mark.slow) for a in ("plr", "accel"))]
+)
 def test_gradients_only_where_the_variant_allows(algo):
     config, _, _, state, chunk = _trainer(algo)
     seen = set()

@@ -200,6 +200,7 @@ def test_training_env_factory_matches_config(test_config, test_env):
     assert dataclasses.replace(test_config, seeds=(1, 2)).seed_list == (1, 2)
 
 
+@pytest.mark.slow  # every multi-seed test initialises seeds the same way; CI's budget
 def test_multi_seed_init_does_not_deadlock(tmp_path):
     """jaxlib's batched CPU QR (a vmapped orthogonal initialiser) deadlocks XLA's thread pool on
     2-core machines; several seeds must therefore be initialised without batching the QR. Runs in
