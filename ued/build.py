@@ -20,11 +20,12 @@ import algorithms  # noqa: F401  (registers the built-in curricula)
 import envs  # noqa: F401  (registers the built-in env families)
 
 from . import config as config_lib
-from . import guard, registry
+from . import guard, registry, shipped
 from .checkpoint import Checkpointer
 from .config import TrainConfig
 from .env import EnvSpec
 from .errors import CheckpointError, ConfigError, DamagedCheckpointError, RunError
+from .loggers import check_available as check_loggers
 from .loop import RunResult, check_run_directory
 from .loop import run as run_program
 from .ppo import PPOLearner, make_ppo_learner
@@ -107,16 +108,21 @@ def train(
     progress: bool = True,
     log=print,
     on_chunk=None,
+    loggers: Sequence[str] = ("csv",),
 ) -> RunResult:
-    """Train (or continue training) and write everything under ``out`` (see ``ued.loop.run``).
+    """Train (or continue training) and write everything under ``out`` (see ``ued.loop.run``;
+    ``loggers``: ``ued.loggers.LOGGERS``).
     When resuming, the run's own ``config.json`` is used, with the fields a resume may change
     (``ued.config.RESUMABLE``) taken from ``config`` if one is given."""
     if resume:
         config = resume_config(out, config)
     config_lib.validate(config)
     check_run_directory(Path(out), resume)  # before building or compiling anything
+    check_loggers(loggers)
     program = build(config, validate=False)
-    return run_program(program, out, resume=resume, progress=progress, log=log, on_chunk=on_chunk)
+    return run_program(
+        program, out, resume=resume, progress=progress, log=log, on_chunk=on_chunk, loggers=loggers
+    )
 
 
 def build_meta(config, validate: bool = True):
@@ -139,7 +145,7 @@ def resume_meta_config(out: Path, changes=None):
 
 
 def meta_train(config, out: Path, *, resume: bool = False, progress: bool = True, log=print,
-               on_chunk=None) -> RunResult:  # fmt: skip
+               on_chunk=None, loggers: Sequence[str] = ("csv",)) -> RunResult:  # fmt: skip
     """Meta-train (or continue) and write everything under ``out`` (``ued.loop.run``). When
     resuming, the run's own ``config.json`` is used, with the fields a resume may change
     (``ued.config.RESUMABLE``) taken from ``config`` if one is given."""
@@ -149,8 +155,11 @@ def meta_train(config, out: Path, *, resume: bool = False, progress: bool = True
         config = resume_meta_config(out, config)
     meta_config.validate(config)
     check_run_directory(Path(out), resume)  # before building or compiling anything
+    check_loggers(loggers)
     program = build_meta(config, validate=False)
-    return run_program(program, out, resume=resume, progress=progress, log=log, on_chunk=on_chunk)
+    return run_program(
+        program, out, resume=resume, progress=progress, log=log, on_chunk=on_chunk, loggers=loggers
+    )
 
 
 def meta_evaluate(
@@ -319,11 +328,13 @@ def load_run(out: Path, step: int | None = None, iterate: str = "last", log=_std
     ``ConfigError`` naming the problem before anything is compiled."""
     from .loop import check_checkpoint_config
 
-    out = Path(out)
+    out = shipped.resolve(out)
     if not out.is_dir():
         raise RunError(f"{out}: {'not a folder' if out.exists() else 'no such run directory'}")
     # Evaluation runs on this process's default device, whatever the run trained on.
     config = dataclasses.replace(config_lib.load(out / "config.json"), devices=1)
+    if shipped.is_shipped(out):
+        return _load_shipped(out, config, step, iterate)
     ckpt_dir = out / "checkpoints"
     checkpointer = Checkpointer(ckpt_dir) if ckpt_dir.is_dir() else None
     steps = checkpointer.all_steps() if checkpointer else []
@@ -359,6 +370,21 @@ def load_run(out: Path, step: int | None = None, iterate: str = "last", log=_std
     several = len(config.seed_list) > 1
     params = [seed_slice(stored, i, several) for i in range(len(config.seed_list))]
     return LoadedRun(out.name, config, program.env, program.spec, program.learner, step, params)
+
+
+def _load_shipped(out: Path, config: TrainConfig, step: int | None, iterate: str) -> LoadedRun:
+    """A shipped agent (``ued.shipped``) read like a run: its last iterate only."""
+    final = shipped.manifest(out)["updates"]
+    if step not in (None, final):
+        raise CheckpointError(f"{out}: a shipped agent holds only update {final}, not {step}")
+    if iterate != "last":
+        raise ConfigError(f"iterate: shipped agent {out.name} holds only the last iterate")
+    program = build(config)
+    abstract = jax.eval_shape(program.init, seed_keys(config)).student.params
+    stored = shipped.read_params(out, abstract)
+    several = len(config.seed_list) > 1
+    params = [seed_slice(stored, i, several) for i in range(len(config.seed_list))]
+    return LoadedRun(out.name, config, program.env, program.spec, program.learner, final, params)
 
 
 def evaluate_runs(

@@ -50,7 +50,7 @@ def _expected_shapes(abstract_state) -> dict[str, tuple[tuple[int, ...], str]]:
     return shapes
 
 
-def _check_leaves(stored_tree, abstract, where: Path, prefix: str) -> None:
+def check_leaves(stored_tree, abstract, where: Path, prefix: str) -> None:
     """Raise ``CheckpointError`` naming the first leaf of a stored tree (arrays or orbax
     metadata) whose presence, shape or dtype differs from ``abstract``."""
     stored = {
@@ -177,7 +177,7 @@ class Checkpointer:
         with self._reading(step):
             stored_tree = self._manager.item_metadata(step)["state"]
             stored_tree = getattr(stored_tree, "tree", stored_tree)
-        _check_leaves(stored_tree, abstract_state, self.directory / str(step), prefix="")
+        check_leaves(stored_tree, abstract_state, self.directory / str(step), prefix="")
 
     def _verify(self, step: int, tree: Any, metadata: dict[str, Any], prefix: str = "") -> None:
         """Compare the leaves read back with the digests saved with them (checkpoints written
@@ -250,7 +250,7 @@ class Checkpointer:
                 raise CheckpointError(f"checkpoint {where} has no {'/'.join(path)}")
             restored = restored[key]
         prefix = "/".join(path) + "/"
-        _check_leaves(restored, abstract, where, prefix=prefix)
+        check_leaves(restored, abstract, where, prefix=prefix)
         self._verify(step, restored, metadata, prefix)
         return restored
 

@@ -1,5 +1,5 @@
-"""The ``ued`` command: ``ued train``, ``ued eval``, ``ued bench``, ``ued meta-train``,
-``ued meta-eval``.
+"""The ``ued`` command: ``ued train``, ``ued eval``, ``ued report``, ``ued ship``, ``ued bench``,
+``ued meta-train``, ``ued meta-eval``.
 
 ``ued train`` takes the run-level options below; any field of the run's config can then be
 overridden with tyro flags, e.g. ``--ppo.lr 3e-4 --env-config.n-walls 60
@@ -19,6 +19,7 @@ import tyro
 
 from .config import INT_RANGE, SEED_RANGE, TrainConfig
 from .errors import USER_ERRORS, ConfigError
+from .loggers import parse as parse_loggers
 from .outputs import check_output_file
 from .parallel import initialize_distributed
 
@@ -57,6 +58,9 @@ class TrainArgs:
     """Continue the run in this directory from its last checkpoint (bit-exact)."""
     progress: bool = True
     """Show a progress bar."""
+    log: str = "csv"
+    """Loggers, comma-separated: csv (always written), tensorboard, wandb (offline unless
+    WANDB_MODE says otherwise); the last two are optional extras."""
     help_config: bool = False
     """List every config field (with this algo/preset's values) and exit."""
 
@@ -166,7 +170,10 @@ def train_main(argv: list[str]) -> int:
         seeds = "-".join(map(str, config.seed_list))
         name = f"{config.algo}-{config.env}-{config.preset}-s{seeds}"
         out = args.out or Path("checkpoints") / name
-    result = train(config, out, resume=args.resume is not None, progress=args.progress)
+    loggers = parse_loggers(args.log)
+    result = train(
+        config, out, resume=args.resume is not None, progress=args.progress, loggers=loggers
+    )
     if result.train_s == 0:
         print(f"{result.out} has already completed its {result.updates} updates")
     else:
@@ -183,7 +190,7 @@ class EvalArgs:
     """Zero-shot evaluation of trained runs on holdout suites."""
 
     runs: Annotated[tuple[Path, ...], tyro.conf.Positional]
-    """Run directories written by `ued train`."""
+    """Run directories written by `ued train`, or shipped agents as shipped:NAME."""
     suite: tuple[str, ...] = ()
     """Suites: the env's (the maze: classic, small-corridor, large-corridor, four-rooms,
     crossing, perfect-medium, perfect-large), random, cvar, or paths to level files (default:
@@ -325,6 +332,8 @@ class MetaTrainArgs:
     """Continue the run in this directory from its last checkpoint (bit-exact)."""
     progress: bool = True
     """Show a progress bar."""
+    log: str = "csv"
+    """Loggers, comma-separated: csv (always written), tensorboard, wandb (optional extras)."""
 
 
 def meta_train_main(argv: list[str]) -> int:
@@ -362,7 +371,8 @@ def meta_train_main(argv: list[str]) -> int:
         or args.out
         or Path("checkpoints") / (f"meta-{args.algo}-{args.env}-{args.preset}-s{seeds}")
     )
-    result = meta_train(config, out, resume=resume, progress=args.progress)
+    loggers = parse_loggers(args.log)
+    result = meta_train(config, out, resume=resume, progress=args.progress, loggers=loggers)
     print(
         f"meta-trained up to step {result.updates} in {result.train_s:.1f}s "
         f"({result.steps_per_s:,.0f} inner env steps/s, compile {result.compile_s:.1f}s); "
@@ -419,19 +429,96 @@ def meta_eval_main(argv: list[str]) -> int:
     return 0
 
 
+@dataclasses.dataclass
+class ReportArgs:
+    """Compare runs on zero-shot transfer: evaluate every seed on every suite of the env (reusing
+    cached evaluations) and write a Markdown report with tables and figures."""
+
+    runs: Annotated[tuple[str, ...], tyro.conf.Positional]
+    """Run directories written by `ued train`, shipped agents as shipped:NAME, or shipped:all."""
+    out: Path = Path("results/report")
+    """Folder for report.md, figures/, evaluations.csv (and report.html with --html)."""
+    suite: tuple[str, ...] = ()
+    """Suites (default: every suite of the env, then random and cvar)."""
+    attempts: int = 10
+    """Stochastic episodes per level."""
+    random_levels: int = 100
+    """Levels drawn for the random suite."""
+    cvar_levels: int = 1000
+    """Levels drawn for the cvar suite (α-CVaR over random solvable levels)."""
+    seed: int = 0
+    """Seed for drawing levels and for the evaluation episodes."""
+    html: bool = False
+    """Also write report.html, a self-contained page with the figures embedded."""
+
+
+def report_main(argv: list[str]) -> int:
+    """``ued report``."""
+    from .report import Protocol, write_report
+
+    args = tyro.cli(ReportArgs, args=argv, prog="ued report")
+    if not args.runs:
+        raise ConfigError("runs: give at least one run directory, shipped:NAME or shipped:all")
+    count(args.attempts, "attempts")
+    count(args.random_levels, "random-levels")
+    count(args.cvar_levels, "cvar-levels")
+    if not SEED_RANGE[0] <= args.seed <= SEED_RANGE[1]:
+        raise ConfigError(f"seed: must be in [{SEED_RANGE[0]}, {SEED_RANGE[1]}], got {args.seed}")
+    check_output_file(args.out / "report.md", files=[args.out / "report.html"])
+    protocol = Protocol(
+        suites=args.suite,
+        attempts=args.attempts,
+        random_levels=args.random_levels,
+        cvar_levels=args.cvar_levels,
+        seed=args.seed,
+    )
+    path = write_report(list(args.runs), args.out, protocol, html_page=args.html)
+    print(path.read_text().split("\n## ", 2)[1].split("\n", 1)[1].strip())  # the main table
+    print(f"\nwrote {path}" + (f" and {args.out / 'report.html'}" if args.html else ""))
+    return 0
+
+
+@dataclasses.dataclass
+class ShipArgs:
+    """Package a finished run as a shipped agent: parameters only, config, training logs,
+    curriculum snapshots and the report's evaluations."""
+
+    run: Annotated[Path, tyro.conf.Positional]
+    """A finished run directory written by `ued train`."""
+    name: str
+    """The shipped agent's name (ued eval shipped:NAME)."""
+    out: Path = Path("checkpoints")
+    """Folder the agent goes into (as out/NAME)."""
+
+
+def ship_main(argv: list[str]) -> int:
+    """``ued ship``."""
+    from .packaging import ship
+
+    args = tyro.cli(ShipArgs, args=argv, prog="ued ship")
+    path = ship(args.run, args.name, args.out)
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    print(f"shipped {args.run} as {path} ({size / 1e3:.0f} kB)")
+    return 0
+
+
 COMMANDS = {
     "train": train_main,
     "eval": eval_main,
     "bench": bench_main,
     "meta-train": meta_train_main,
     "meta-eval": meta_eval_main,
+    "report": report_main,
+    "ship": ship_main,
 }
 USAGE = """usage: ued [--plugins MODULE[,MODULE...]] COMMAND [options]
 
-commands: train, eval, bench, meta-train, meta-eval
+commands: train, eval, report, ship, bench, meta-train, meta-eval
 
   ued train --algo dr --env maze --preset cpu --out checkpoints/my-run
   ued eval checkpoints/my-run --suite classic --out results/eval.csv
+  ued eval shipped:ncc-reg --suite classic          # an agent shipped with the library
+  ued report shipped:all checkpoints/my-run --out results/report --html
   ued bench --preset paper --algo dr
   ued meta-train --algo lpg --env gridworld --preset cpu --out checkpoints/lpg
   ued meta-eval checkpoints/lpg --suite lpg-grids mazes --out results/lpg_eval.csv

@@ -279,6 +279,38 @@ def evaluate_suite(
 
 
 # ---- summaries ---------------------------------------------------------------------------------
+def per_seed_matrix(rows: list[dict[str, Any]], run: str, suite: str, statistic: str) -> np.ndarray:
+    """``f64[seeds, levels]``: per-level ``statistic`` of one run on one suite, a row per seed
+    (sorted), aggregate rows (level ``*``) left out; empty when the statistic was not measured."""
+    sel = [
+        r for r in rows
+        if (r["run"], r["suite"], r["statistic"]) == (run, suite, statistic) and r["level"] != "*"
+    ]  # fmt: skip
+    seeds = sorted({r["seed"] for r in sel}, key=lambda s: int(s))
+    return np.array(
+        [[float(r["value"]) for r in sel if r["seed"] == s] for s in seeds], dtype=np.float64
+    )
+
+
+def mean_se(per_seed) -> str:
+    """``"mean ± s.e."`` over seeds of per-seed values (``f[S]``) or of the per-seed means of a
+    ``[S, levels]`` matrix; ``"-"`` when empty, no s.e. with one seed."""
+    values = np.asarray(per_seed, np.float64)
+    if values.size == 0:
+        return "-"
+    means = values.mean(axis=1) if values.ndim == 2 else values
+    se = means.std(ddof=1) / np.sqrt(len(means)) if len(means) > 1 else float("nan")
+    return f"{means.mean():.3f}" + ("" if np.isnan(se) else f" ± {se:.3f}")
+
+
+def iqm_cell(matrix: np.ndarray) -> str:
+    """``"IQM [low, high]"`` of a ``[seeds, levels]`` matrix (95% stratified bootstrap)."""
+    if matrix.size == 0:
+        return "-"
+    point, low, high = iqm_with_ci(matrix)
+    return f"{point:.3f}" + ("" if np.isnan(low) else f" [{low:.3f}, {high:.3f}]")
+
+
 def summary_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table: per run and suite, the mean solve rate (mean ± s.e. over seeds), the
     IQM with a 95% bootstrap interval (of the solve rate, or of the return for envs without a
@@ -291,25 +323,7 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     keys = sorted({(r["run"], r["suite"]) for r in rows})
 
     def per_seed(run, suite, statistic):
-        seeds = sorted({r["seed"] for r in rows if (r["run"], r["suite"]) == (run, suite)})
-        matrix = []
-        for s in seeds:
-            vals = [
-                r["value"]
-                for r in rows
-                if (r["run"], r["suite"], r["seed"]) == (run, suite, s)
-                and r["statistic"] == statistic
-                and r["level"] != "*"
-            ]
-            matrix.append(vals)
-        return np.array(matrix, dtype=np.float64)
-
-    def mean_se(matrix):
-        if matrix.size == 0:
-            return "-"
-        means = matrix.mean(axis=1)
-        se = means.std(ddof=1) / np.sqrt(len(means)) if len(means) > 1 else float("nan")
-        return f"{means.mean():.3f}" + ("" if np.isnan(se) else f" ± {se:.3f}")
+        return per_seed_matrix(rows, run, suite, statistic)
 
     cvar_lines = []
     outcome_lines = []
@@ -317,11 +331,9 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
         solve, returns = per_seed(run, suite, "solve_rate"), per_seed(run, suite, "return")
         headline = solve if solve.size else returns
         if headline.size:
-            point, low, high = iqm_with_ci(headline)
-            ci = "" if np.isnan(low) else f" [{low:.3f}, {high:.3f}]"
             lines.append(
                 f"| {run} | {suite} | {headline.shape[0]} | {mean_se(solve)} | "
-                f"{point:.3f}{ci}{'' if solve.size else ' (return)'} | {mean_se(returns)} | "
+                f"{iqm_cell(headline)}{'' if solve.size else ' (return)'} | {mean_se(returns)} | "
                 f"{mean_se(per_seed(run, suite, 'oracle_regret'))} |"
             )
         outcomes = sorted({r["statistic"] for r in rows if (r["run"], r["suite"]) == (run, suite)
@@ -335,7 +347,6 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
         ]
         for alpha in sorted({r["alpha"] for r in cvar}):
             vals = np.array([r["value"] for r in cvar if r["alpha"] == alpha])
-            se = vals.std(ddof=1) / np.sqrt(len(vals)) if len(vals) > 1 else float("nan")
             biased = np.mean(
                 [
                     r["value"]
@@ -346,9 +357,7 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
                 ]
             )
             cvar_lines.append(
-                f"| {run} | {float(alpha) * 100:g}% | {vals.mean():.3f}"
-                + ("" if np.isnan(se) else f" ± {se:.3f}")
-                + f" | {biased:.3f} |"
+                f"| {run} | {float(alpha) * 100:g}% | {mean_se(vals)} | {biased:.3f} |"
             )
     if cvar_lines:
         lines += ["", "| run | α | α-CVaR solve rate (debiased) | biased |", "|---|---|---|---|"]
@@ -356,6 +365,23 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     if outcome_lines:
         lines += ["", "| run | suite | outcome | rate |", "|---|---|---|---|", *outcome_lines]
     return "\n".join(lines)
+
+
+def evaluate_seed(run, index: int, suite: SuiteLevels, *, attempts: int, seed: int) -> list:
+    """Tidy rows of seed ``index`` of a loaded run (``ued.build.LoadedRun``) on one suite. The
+    episodes' key depends only on ``seed`` and ``index``, so a suite's result does not depend on
+    which other suites are evaluated with it (``ued eval`` and ``ued report`` agree)."""
+    return evaluate_suite(
+        run.learner,
+        run.seed_params[index],
+        suite,
+        attempts=attempts,
+        gamma=run.config.ppo.gamma,
+        key=jax.random.fold_in(jax.random.key(seed), index),
+        run=run.name,
+        seed=run.config.seed_list[index],
+        update=run.step,
+    )
 
 
 def evaluate_loaded(
@@ -394,21 +420,10 @@ def evaluate_loaded(
     log = CsvLog(out)
     rows: list[dict[str, Any]] = []
     for run in loaded:
-        for i, run_seed in enumerate(run.config.seed_list):
+        for i in range(len(run.config.seed_list)):
             for suite in suites_of(run):
                 levels = resolved[(run.config.env, run.env, suite)]
-                key = jax.random.fold_in(jax.random.key(seed), i)
-                new = evaluate_suite(
-                    run.learner,
-                    run.seed_params[i],
-                    levels,
-                    attempts=attempts,
-                    gamma=run.config.ppo.gamma,
-                    key=key,
-                    run=run.name,
-                    seed=run_seed,
-                    update=run.step,
-                )
+                new = evaluate_seed(run, i, levels, attempts=attempts, seed=seed)
                 log.write(new)
                 rows += new
     table = summary_table(rows)

@@ -4,6 +4,7 @@ first drops the rows written after its checkpoint, so the file equals an uninter
 from __future__ import annotations
 
 import csv
+import gzip
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,8 @@ class CsvLog:
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    """All rows of a CSV file as dicts of strings."""
-    with Path(path).open(newline="") as f:
+    """All rows of a CSV file (``.csv.gz``: gzip-compressed) as dicts of strings."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="") as f:
         return list(csv.DictReader(f))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 from . import guard, parallel
 from .checkpoint import Checkpointer
 from .errors import CheckpointError, DamagedCheckpointError, DivergenceError, RunError
+from .loggers import Loggers
 from .logging import CsvLog
 from .outputs import check_new_run_directory
 
@@ -44,6 +46,7 @@ class _Logs:
     metrics: CsvLog
     evaluations: CsvLog
     diagnostics: CsvLog
+    others: Loggers
 
 
 def check_run_directory(out: Path, resume: bool) -> None:
@@ -167,12 +170,14 @@ def _start(program, checkpointer: Checkpointer, out: Path, resume: bool, log, la
     return state, start
 
 
-def _open_logs(out: Path, start: int) -> _Logs:
-    """The run's CSVs, keeping only the rows an uninterrupted run would have at ``start``."""
+def _open_logs(program, out: Path, start: int, loggers: Sequence[str]) -> _Logs:
+    """The run's CSVs, keeping only the rows an uninterrupted run would have at ``start``, and
+    the other ``loggers`` chosen (``ued.loggers``)."""
     return _Logs(
         metrics=CsvLog(out / "metrics.csv", keep=lambda r: int(r["update"]) < start),
         evaluations=CsvLog(out / "eval.csv", keep=lambda r: int(r["update"]) <= start),
         diagnostics=CsvLog(out / "curriculum.csv", keep=lambda r: int(r["update"]) <= start),
+        others=Loggers(loggers, out, program.config.seed_list, program.config_dict(), start),
     )
 
 
@@ -259,9 +264,12 @@ def _observe(program, logs: _Logs | None, state, update: int, aux, evaluated: bo
     state, aux = parallel.to_host((state, aux))  # a collective when the state spans processes
     if logs is None:
         return
-    if evaluated:
-        logs.evaluations.write(program.evaluate(state, update, out.name))
-    logs.diagnostics.write(program.inspect(state, update, aux, evaluated, out / "plots"))
+    evaluations = program.evaluate(state, update, out.name) if evaluated else []
+    logs.evaluations.write(evaluations)
+    diagnostics = program.inspect(state, update, aux, evaluated, out / "plots")
+    logs.diagnostics.write(diagnostics)
+    if logs.others:
+        logs.others.observed(update, evaluations, diagnostics)
 
 
 def _write_run_json(out: Path, program, result: RunResult, train_s_total: float | None) -> None:
@@ -286,9 +294,11 @@ def run(
     progress: bool = True,
     log=print,
     on_chunk=None,
+    loggers: Sequence[str] = ("csv",),
 ) -> RunResult:
     """Run ``program`` (or continue it from its last checkpoint) and write everything under
-    ``out``. Returns a ``RunResult``.
+    ``out``. Returns a ``RunResult``. ``loggers`` (``ued.loggers.LOGGERS``) mirror the CSVs
+    to TensorBoard or wandb.
 
     ``on_chunk(updates_done, rows)``, if given, is called on the host after every chunk's rows
     are written (and before any evaluation or checkpoint of that chunk): live plots in a
@@ -306,7 +316,7 @@ def run(
     state, start = _start(program, checkpointer, out, resume, log, layout)
     # Training seconds before this process, across resumes (None: a checkpoint predating it).
     earlier_s = checkpointer.metadata(start).get("train_s_total") if start else 0.0
-    logs = _open_logs(out, start) if writer else None
+    logs = _open_logs(program, out, start, loggers) if writer else None
     compiled, compile_s = _compile(program, state, start, log, layout)
     if start == 0 and config.eval_every:
         _observe(program, logs, state, 0, None, True, out)
@@ -325,12 +335,16 @@ def run(
         rows = metric_rows(program, metrics, chunk_start)
         if writer:
             logs.metrics.write(rows)
+            if logs.others:
+                logs.others.metrics(rows)
         try:
             check_divergence(program, metrics, health, guarded, chunk_start, checkpointer, out)
         except DivergenceError:
             if bar is not None:
                 bar.close()
             checkpointer.close()
+            if logs is not None:
+                logs.others.close()
             raise
         done = chunk_start + config.updates_per_chunk
         if on_chunk is not None and writer:
@@ -358,6 +372,7 @@ def run(
     checkpointer.close()
 
     if writer:
+        logs.others.close()
         program.plots(out, aux)
     result = RunResult(
         out=out,

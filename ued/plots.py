@@ -578,3 +578,63 @@ def _edges(centres: list[float]) -> np.ndarray:
         return np.array([c[0] / np.sqrt(2), c[0] * np.sqrt(2)])
     mid = np.sqrt(c[1:] * c[:-1])
     return np.concatenate([[c[0] ** 2 / mid[0]], mid, [c[-1] ** 2 / mid[-1]]])
+
+
+def snapshot_distributions(snaps: dict[str, Any], path: Path, bins: int = 20) -> None:
+    """What each run's buffer holds (``ued.snapshots.Snapshots`` by run name), one row per run:
+    histograms of each level descriptor (e.g. shortest path, walls; solvable levels only where
+    the env reports solvability) weighted by replay probability at the first and the last
+    checkpoint (seeds pooled), the curriculum score against the first descriptor at the last
+    checkpoint, and the replay probability against rank (mean over seeds, log-log)."""
+    names = sorted({d for s in snaps.values() for d in s.descriptors} - {"solvable"})
+    ncols = len(names) + 2
+    fig, axes = plt.subplots(
+        len(snaps), ncols, figsize=(3.6 * ncols, 2.8 * len(snaps)), squeeze=False
+    )
+    for row, (run, snap) in zip(axes, snaps.items()):
+        k_last = len(snap.steps) - 1
+        solvable = snap.descriptors.get("solvable")
+        for ax, name in zip(row, names):
+            values = snap.descriptors.get(name)
+            if values is None:
+                ax.set_visible(False)
+                continue
+            finite = values[np.isfinite(values)]
+            edges = np.histogram_bin_edges(finite, bins=bins) if finite.size else bins
+            for k, style in ((0, "--"), (k_last, "-")):
+                keep = snap.filled[k] & np.isfinite(values[k])
+                weights = snap.weights[k] * keep
+                ax.hist(
+                    values[k][keep], bins=edges, weights=weights[keep] / max(weights.sum(), 1e-12),
+                    histtype="step", ls=style, lw=1.3, label=f"update {snap.steps[k]}",
+                )  # fmt: skip
+            ax.set_xlabel(name.replace("_", " "))
+            ax.set_title(f"{run}: {name.replace('_', ' ')}", fontsize=9)
+            ax.legend(fontsize=7)
+        ax = row[len(names)]
+        if names:
+            x = snap.descriptors[names[0]][k_last]
+            keep = snap.filled[k_last] & np.isfinite(x)
+            ax.scatter(x[keep], snap.scores[k_last][keep], s=3, alpha=0.3)
+            ax.set_xlabel(names[0].replace("_", " "))
+        ax.set_ylabel("score")
+        title = f"{run}: score, update {snap.steps[k_last]}"
+        if solvable is not None:
+            fraction = np.nanmean(np.where(snap.filled[k_last], solvable[k_last], np.nan))
+            title += f" ({fraction:.0%} solvable)"
+        ax.set_title(title, fontsize=9)
+        ax = row[len(names) + 1]
+        for k, style in ((0, "--"), (k_last, "-")):
+            mass = np.sort(np.where(snap.filled[k], snap.weights[k], 0.0), axis=-1)[:, ::-1]
+            count = int(snap.filled[k].sum(axis=-1).min())
+            ax.plot(np.arange(1, count + 1), mass.mean(axis=0)[:count], style,
+                    label=f"update {snap.steps[k]}")  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("rank")
+        ax.set_ylabel("replay probability")
+        ax.set_title(f"{run}: replay distribution", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
