@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN ?= checkpoints/dr-maze-cpu
 
-.PHONY: install train eval test test-all bench lint clean
+.PHONY: install train eval report notebooks test test-all bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ train: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/ued eval $(RUN) --suite classic four-rooms --out $(RUN)/eval.csv
+
+## Zero-shot transfer of the agents shipped in checkpoints/ (their evaluations ship with them).
+report: $(STAMP)
+	$(BIN)/ued report shipped:all --out results/report --html
+
+## Re-execute the notebooks (sources: notebooks/*.py) and save them with their outputs.
+notebooks: $(STAMP)
+	$(BIN)/python notebooks/execute.py
 
 test: $(STAMP)
 	$(BIN)/pytest -q

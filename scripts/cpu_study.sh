@@ -13,9 +13,8 @@ for algo in $algos; do
   fi
 done
 runs=$(for algo in $algos; do echo "$study/$algo"; done)
+# Every holdout suite, random and α-CVaR over 1,000 random solvable levels, 10 attempts per level
+# (evaluations are cached in each run's evaluations/ folder).
 # shellcheck disable=SC2086
-.venv/bin/ued eval $runs --suite classic four-rooms small-corridor crossing perfect-medium random \
-  --levels 100 --attempts 10 --out "$study/holdout.csv"
-# shellcheck disable=SC2086
-.venv/bin/ued eval $runs --suite cvar --levels 1000 --attempts 10 --out "$study/cvar.csv"
-.venv/bin/python scripts/study_report.py "$study" --figure docs/study_comparison.png
+.venv/bin/ued report $runs --out "$study/report" --html
+cp "$study/report/figures/training.png" docs/study_comparison.png

@@ -18,8 +18,6 @@ done
 train dr "$dr"
 runs="$(for algo in $algos; do echo "$study/$algo"; done) $dr"
 # shellcheck disable=SC2086
-.venv/bin/ued eval $runs --suite classic four-rooms small-corridor crossing perfect-medium random \
-  --levels 100 --attempts 10 --out "$study/holdout.csv"
-# shellcheck disable=SC2086
-.venv/bin/ued eval $runs --suite cvar --levels 1000 --attempts 10 --out "$study/cvar.csv"
-.venv/bin/python scripts/study_report.py "$study" --figure docs/paired_study.png
+.venv/bin/ued report $runs --out "$study/report" --html
+cp "$study/report/figures/training.png" docs/paired_study.png
+cp "$study/report/figures/generator.png" docs/paired_study_generator.png

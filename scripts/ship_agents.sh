@@ -4,7 +4,7 @@
 # then package them: `ued ship` keeps the students' parameters, the config, the training logs,
 # snapshots of what each curriculum trained on, and the report's evaluations. About 1.5 hours on
 # 2 CPU cores; finished runs are skipped and interrupted ones resumed, so re-run it after an
-# interruption. `ued report checkpoints/*/ --out results/report` then rebuilds the README's table.
+# interruption. Then `ued report shipped:all` makes the README's table and figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-results/ship}
@@ -17,3 +17,5 @@ done
 for algo in $algos; do
   .venv/bin/ued ship "$runs/$algo" --name "$algo" --out checkpoints
 done
+.venv/bin/ued report shipped:all --out results/report --html
+cp results/report/figures/cvar.png docs/shipped_cvar.png

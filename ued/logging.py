@@ -69,6 +69,14 @@ class CsvLog:
                 writer.writerow({k: format_value(v) for k, v in row.items()})
 
 
+def log_file(run: Path, name: str) -> Path:
+    """A run's log ``name`` (e.g. ``eval.csv``), or its gzip-compressed ``name.gz`` where only
+    that exists (shipped agents compress their logs)."""
+    plain = Path(run) / name
+    packed = plain.with_name(name + ".gz")
+    return packed if not plain.exists() and packed.exists() else plain
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     """All rows of a CSV file (``.csv.gz``: gzip-compressed) as dicts of strings."""
     path = Path(path)

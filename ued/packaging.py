@@ -22,7 +22,8 @@ from .errors import RunError
 from .report import Protocol, Run, evaluations, run_snapshots
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The processor's name (shipped agents record it: XLA's CPU kernels differ across them)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -56,6 +57,12 @@ def _thin_metrics(source: Path, target: Path, every: int) -> None:
         writer.writerows(r for r in rows if int(r["update"]) in (last, *range(0, last, every)))
 
 
+def _gzip(source: Path, target: Path) -> None:
+    """Write ``source`` compressed to ``target`` + ``.gz`` (``ued.logging.read_csv`` reads it)."""
+    with source.open("rb") as f, gzip.open(target.with_name(target.name + ".gz"), "wb", 9) as g:
+        shutil.copyfileobj(f, g)
+
+
 def ship(run_dir: Path, name: str, root: Path, protocol: Protocol | None = None, log=print) -> Path:
     """Package the finished run ``run_dir`` as ``root/name`` (replacing an older package of that
     name) and evaluate it under ``protocol``; returns the new folder."""
@@ -77,9 +84,14 @@ def ship(run_dir: Path, name: str, root: Path, protocol: Protocol | None = None,
         else loaded.seed_params[0]
     )
     sha = shipped.write_params(staging, stacked)
-    for file in ("config.json", "curriculum.csv", "eval.csv"):
-        shutil.copy2(run_dir / file, staging / file)
+    shutil.copy2(run_dir / "config.json", staging / "config.json")
     _thin_metrics(run_dir / "metrics.csv", staging / "metrics.csv", shipped.METRICS_EVERY)
+    for file in ("metrics.csv", "curriculum.csv", "eval.csv"):  # a fifth of the size
+        _gzip(staging / file if file == "metrics.csv" else run_dir / file, staging / file)
+    (staging / "metrics.csv").unlink()
+    if shipped.is_shipped(target) and shipped.manifest(target).get("params_sha256") == sha:
+        # The same parameters packaged before: keep their evaluations (same protocol names).
+        shutil.copytree(target / "evaluations", staging / "evaluations", dirs_exist_ok=True)
     snaps = run_snapshots(Run(name, run_dir, loaded.config, loaded.step, False), log)
     if snaps is not None:
         shutil.copy2(run_dir / snapshots_lib.FILE, staging / snapshots_lib.FILE)
@@ -94,7 +106,7 @@ def ship(run_dir: Path, name: str, root: Path, protocol: Protocol | None = None,
         "env_steps_per_seed": loaded.step * loaded.config.steps_per_update,
         "train_s_total": record.get("train_s_total"),
         "commit": _commit(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "jax": jax.__version__,
         "params_sha256": sha,
         "protocol": dataclasses.asdict(protocol),
@@ -112,9 +124,8 @@ def ship(run_dir: Path, name: str, root: Path, protocol: Protocol | None = None,
         ]  # fmt: skip
         if values:
             classic[str(seed)] = float(np.mean(values))
-    for file in (staging / "evaluations").glob("*.csv"):  # a fifth of the size
-        with file.open("rb") as f, gzip.open(file.with_name(file.name + ".gz"), "wb", 9) as g:
-            shutil.copyfileobj(f, g)
+    for file in (staging / "evaluations").glob("*.csv"):
+        _gzip(file, file)
         file.unlink()
     manifest["classic_solve_rate"] = classic
     (staging / shipped.MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 
-from .logging import read_csv
+from .logging import log_file, read_csv
 
 CURVES = (
     ("student/first_return", "return of each env's first episode"),
@@ -238,8 +238,8 @@ def _descriptor_panels(runs: dict[str, Path]) -> list[tuple[str, str, str]]:
     ``buffer/weighted_<name>`` in ``curriculum.csv``), solvability left out."""
     names: set[str] = set()
     for run in runs.values():
-        if (run / "curriculum.csv").exists():
-            names |= {r["statistic"] for r in read_csv(run / "curriculum.csv")}
+        if log_file(run, "curriculum.csv").exists():
+            names |= {r["statistic"] for r in read_csv(log_file(run, "curriculum.csv"))}
     descriptors = sorted(
         {n.split("/", 1)[1] for n in names if n.startswith("trained/")} - {"solvable"}
     )
@@ -258,8 +258,8 @@ def _top_outcomes(runs: dict[str, Path], suite: str, count: int) -> list[str]:
     reached left out."""
     totals: dict[str, list[float]] = defaultdict(list)
     for run in runs.values():
-        if (run / "eval.csv").exists():
-            for r in read_csv(run / "eval.csv"):
+        if log_file(run, "eval.csv").exists():
+            for r in read_csv(log_file(run, "eval.csv")):
                 if r["suite"] == suite and "/" in r["statistic"]:
                     totals[r["statistic"]].append(float(r["value"]))
     ranked = sorted(totals, key=lambda name: -np.mean(totals[name]))
@@ -274,7 +274,9 @@ def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5, max_outcome
     its buffer would replay (replay-weighted, from ``curriculum.csv``; runs without a buffer have
     no line there). Means over seeds with standard-error bands, against env steps."""
     first = next(iter(runs.values()))
-    evaluated = read_csv(first / "eval.csv") if (first / "eval.csv").exists() else []
+    evaluated = (
+        read_csv(log_file(first, "eval.csv")) if log_file(first, "eval.csv").exists() else []
+    )
     statistic = "solve_rate" if any(r["statistic"] == "solve_rate" for r in evaluated) else "return"
     suites = sorted({r["suite"] for r in evaluated if r["statistic"] == statistic})
     panels = [
@@ -294,15 +296,15 @@ def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5, max_outcome
         ax.set_visible(False)
     for index, (name, run) in enumerate(runs.items()):
         color = f"C{index % 10}"  # fixed per run: not every run has a line in every panel
-        steps_per_update = int(read_csv(run / "metrics.csv")[0]["env_steps"])
+        steps_per_update = int(read_csv(log_file(run, "metrics.csv"))[0]["env_steps"])
         for ax, (kind, key, title) in zip(axes.flat, panels):
             points: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
             if kind == "eval":
-                for r in read_csv(run / "eval.csv"):
+                for r in read_csv(log_file(run, "eval.csv")):
                     if (r["suite"], r["statistic"]) == key:
                         points[r["seed"]][int(r["update"])].append(float(r["value"]))
             else:
-                for r in read_csv(run / "curriculum.csv"):
+                for r in read_csv(log_file(run, "curriculum.csv")):
                     if r["statistic"] == key:
                         points[r["seed"]][int(r["update"])].append(float(r["value"]))
             if not points:
@@ -334,7 +336,7 @@ GENERATOR_PANELS = (
 def _binned_metric(run: Path, name: str, width: int):
     """``{seed: {bin start update: nan-mean of the metric over the bin}}`` from ``metrics.csv``."""
     sums: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in read_csv(run / "metrics.csv"):
+    for r in read_csv(log_file(run, "metrics.csv")):
         value = float(r.get(name) or "nan")
         if not np.isnan(value):
             sums[r["seed"]][int(r["update"]) // width * width].append(value)
@@ -350,13 +352,13 @@ def generator_curves(runs: dict[str, Path], path: Path, width: int = 50) -> None
     fig, axes = plt.subplots(1, len(GENERATOR_PANELS), figsize=(4.4 * len(GENERATOR_PANELS), 3.3))
     for index, (name, run) in enumerate(runs.items()):
         color = f"C{index % 10}"
-        steps_per_update = int(read_csv(run / "metrics.csv")[0]["env_steps"])
+        steps_per_update = int(read_csv(log_file(run, "metrics.csv"))[0]["env_steps"])
         for ax, (key, title) in zip(axes, GENERATOR_PANELS):
             points, style = _binned_metric(run, key, width), "-"
             if not points and key.startswith("generated/"):
                 trained = "trained/" + key.split("/", 1)[1]
                 points = defaultdict(dict)
-                for r in read_csv(run / "curriculum.csv"):
+                for r in read_csv(log_file(run, "curriculum.csv")):
                     if r["statistic"] == trained and not np.isnan(float(r["value"])):
                         points[r["seed"]][int(r["update"]) // width * width] = float(r["value"])
                 style = "--"

@@ -37,7 +37,7 @@ from . import shipped
 from . import snapshots as snapshots_lib
 from .errors import ConfigError, RunError
 from .evaluate import iqm_cell, mean_se, per_seed_matrix
-from .logging import CsvLog, read_csv
+from .logging import CsvLog, log_file, read_csv
 
 CVAR_ALPHAS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 """α's of the CVaR table (the curve shows every α with at least one level)."""
@@ -168,6 +168,8 @@ def evaluations(run: Run, protocol: Protocol, cache: Path, log=print) -> list[di
                 new += evaluate_seed(
                     loaded, i, levels, attempts=protocol.attempts, seed=protocol.seed
                 )
+            if suite == "cvar":  # thousands of levels: keep what the report reads
+                new = [r for r in new if r["level"] == "*" or r["statistic"] == "solve_rate"]
             write_dir.mkdir(parents=True, exist_ok=True)
             tmp = write_dir / (name + ".tmp")
             CsvLog(tmp).write(new)
@@ -281,7 +283,8 @@ def distribution_table(runs: dict[str, Path], window: float = 0.1) -> str:
     head = " | ".join(f"{label} early → late" for _, label, _ in DISTRIBUTION_STATISTICS)
     lines = [f"| run | {head} |", "|---" * (len(DISTRIBUTION_STATISTICS) + 1) + "|"]
     for name, path in runs.items():
-        table = read_csv(path / "curriculum.csv") if (path / "curriculum.csv").exists() else []
+        file = log_file(path, "curriculum.csv")
+        table = read_csv(file) if file.exists() else []
         cells = []
         for key, _, digits in DISTRIBUTION_STATISTICS:
             points = [(int(r["update"]), float(r["value"])) for r in table if r["statistic"] == key]
@@ -309,7 +312,7 @@ def generator_table(runs: dict[str, Path], window: float = 0.1) -> str | None:
         "|---" * (len(keys) + 1) + "|",
     ]
     for name, path in runs.items():
-        rows = read_csv(path / "metrics.csv")
+        rows = read_csv(log_file(path, "metrics.csv"))
         if not rows or not any(k in rows[0] for k in keys):
             continue
         updates = sorted({int(r["update"]) for r in rows})
@@ -495,7 +498,7 @@ def _curriculum_section(doc: Document, runs: list[Run], figures: Path, log) -> N
     """Curriculum diagnostics side by side (training logs and snapshots)."""
     from . import plots
 
-    logged = {r.name: r.path for r in runs if (r.path / "metrics.csv").exists()}
+    logged = {r.name: r.path for r in runs if log_file(r.path, "metrics.csv").exists()}
     if not logged:
         return
     doc.add("h2", "What each curriculum trained on")

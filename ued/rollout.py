@@ -175,6 +175,39 @@ class Player:
         last_values = self.learner.value(params, end.rnn, end.obs, end.resets)
         return trajectory, last_values, end
 
+    def episode(self, key, params, level, max_steps: int) -> tuple[Any, jax.Array, jax.Array]:
+        """One stochastic episode on one (unbatched) ``level``, for watching an agent play.
+
+        Returns ``(states, rewards, length)``: the env state at the reset and after each step
+        (leaves ``[max_steps + 1, ...]``; states after the episode ended repeat its last one),
+        ``rewards f32[max_steps]`` (0 after the end) and ``length int32[]``, the steps taken.
+        """
+        k_reset, k_steps = jax.random.split(key)
+        one = jax.tree_util.tree_map(lambda x: x[None], level)
+        start = self.start(k_reset, one, wrapper=self.env)
+
+        def step(carry, key):
+            c, done, length = carry
+            k_act, k_env = jax.random.split(key)
+            rnn, actions, _, _ = self.act(k_act, params, c.rnn, c.obs, c.resets)
+            obs, state, rewards, terminated, truncated, _ = jax.vmap(self.env.step)(
+                k_env[None], c.state, actions
+            )
+            keep = lambda new, old: jnp.where(done, old, new)
+            state = jax.tree_util.tree_map(keep, state, c.state)
+            nxt = RolloutCarry(obs=obs, state=state, resets=jnp.zeros_like(c.resets), rnn=rnn)
+            ended = (terminated | truncated)[0]
+            return (nxt, done | ended, length + ~done), (state, jnp.where(done, 0.0, rewards[0]))
+
+        init = (start, jnp.zeros((), jnp.bool_), jnp.zeros((), jnp.int32))
+        (_, _, length), (states, rewards) = jax.lax.scan(
+            step, init, jax.random.split(k_steps, max_steps)
+        )
+        states = jax.tree_util.tree_map(
+            lambda first, rest: jnp.concatenate([first, rest[:, 0]]), start.state, states
+        )
+        return states, rewards, length
+
     def count_successes(self, key, params, levels, num_steps: int, max_episodes: int):
         """Play each level (replaying it) for up to ``num_steps`` steps, counting its first
         ``max_episodes`` completed episodes and their successes; stops as soon as every level
