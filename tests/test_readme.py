@@ -75,6 +75,10 @@ def test_command_lines_parse_and_validate(argv):
         tyro.cli(cli.MetaTrainArgs, args=args, return_unknown_args=True)
     elif command == "meta-eval":
         tyro.cli(cli.MetaEvalArgs, args=args)
+    elif command == "report":
+        tyro.cli(cli.ReportArgs, args=args)
+    elif command == "ship":
+        tyro.cli(cli.ShipArgs, args=args)
     else:
         assert command == "bench"
         tyro.cli(cli.BenchArgs, args=args)

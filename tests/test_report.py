@@ -242,6 +242,17 @@ def test_a_shipped_agent_reproduces_its_recorded_classic_solve_rate(name):
             assert abs(rate - recorded) <= 2 / protocol.attempts, (name, seed)
 
 
+def test_ued_report_on_the_shipped_agents_reuses_their_evaluations(tmp_path, capsys):
+    from ued.cli import main
+
+    assert main(["report", "shipped:all", "--out", str(tmp_path / "r"), "--html"]) == 0
+    out = capsys.readouterr().out
+    assert "evaluating" not in out  # every evaluation ships with the agents
+    for name in SHIPPED:
+        assert f"| {name} |" in out
+    assert (tmp_path / "r" / "report.html").stat().st_size > 100_000  # figures embedded
+
+
 def test_ued_eval_by_shipped_name(tmp_path, capsys):
     from ued.cli import main
 

@@ -118,8 +118,9 @@ def open_runs(paths: Sequence[str | Path]) -> list[Run]:
         if not (folder / "config.json").is_file():
             raise RunError(f"{folder}: not a run directory (no config.json)")
         config = config_lib.load(folder / "config.json")
-        runs.append(Run(folder.name, folder, config, _latest_update(folder), False))
-        runs[-1].is_shipped = shipped.is_shipped(folder)
+        runs.append(
+            Run(folder.name, folder, config, _latest_update(folder), shipped.is_shipped(folder))
+        )
     counts = defaultdict(int)
     for run in runs:
         counts[run.name] += 1
@@ -212,7 +213,7 @@ def run_snapshots(run: Run, log=print):
 
 
 # ---- tables ----------------------------------------------------------------------------------
-def _statistic(rows, run, suite) -> str:
+def _statistic(rows, suite) -> str:
     solved = any(r["statistic"] == "solve_rate" for r in rows if r["suite"] == suite)
     return "solve_rate" if solved else "return"
 
@@ -222,7 +223,7 @@ def main_table(rows: list[dict[str, Any]], runs: list[str], suites: list[str]) -
     per seed the mean over the suite's levels, then mean ± s.e. over seeds."""
     lines = ["| run | " + " | ".join(suites) + " |", "|---" * (len(suites) + 1) + "|"]
     for run in runs:
-        cells = [mean_se(per_seed_matrix(rows, run, s, _statistic(rows, run, s))) for s in suites]
+        cells = [mean_se(per_seed_matrix(rows, run, s, _statistic(rows, s))) for s in suites]
         lines.append(f"| {run} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -235,7 +236,7 @@ def suite_table(rows: list[dict[str, Any]], runs: list[str], suite: str) -> str:
         "|---|---|---|---|---|---|",
     ]
     for run in runs:
-        headline = per_seed_matrix(rows, run, suite, _statistic(rows, run, suite))
+        headline = per_seed_matrix(rows, run, suite, _statistic(rows, suite))
         if not headline.size:
             continue
         lines.append(
