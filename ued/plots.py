@@ -197,11 +197,16 @@ def eval_bars(rows: list[dict[str, Any]], path: Path, statistic: str | None = No
     plt.close(fig)
 
 
-def cvar_curve(rows: list[dict[str, Any]], path: Path) -> None:
-    """α-CVaR (debiased, mean ± s.e. over seeds) against α on a log axis, one line per run."""
+def cvar_curve(rows: list[dict[str, Any]], path: Path, min_levels: int = 5) -> None:
+    """α-CVaR (debiased, mean ± s.e. over seeds) against α on a log axis, one line per run; α's
+    whose tail holds fewer than ``min_levels`` levels (one noisy level at α = 0.01% of 1,000)
+    are left out where the rows say how many levels were evaluated."""
     sel = [r for r in rows if r["statistic"] == "cvar"]
     if not sel:
         return
+    levels = {r["level"] for r in rows if r["suite"] == "cvar" and r["level"] != "*"}
+    if levels:
+        sel = [r for r in sel if float(r["alpha"]) * len(levels) >= min_levels - 1e-9]
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for run in sorted({r["run"] for r in sel}):
         alphas = sorted({float(r["alpha"]) for r in sel if r["run"] == run})
