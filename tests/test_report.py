@@ -68,6 +68,10 @@ def test_iqm_agrees_with_rliable():
     for shape in ((3, 8), (5, 100), (10, 7)):
         scores = rng.random(shape)
         assert iqm(scores) == pytest.approx(metrics.aggregate_iqm(scores), abs=1e-12)
+        # The bootstrap resamples every IQM at once; the same as one resample at a time.
+        batched = bootstrap_ci(scores, iqm)
+        one_by_one = bootstrap_ci(scores, lambda s: iqm(s))
+        assert batched == pytest.approx(one_by_one, abs=1e-12)
 
 
 def test_bootstrap_interval_on_a_hand_computed_example():
