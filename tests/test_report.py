@@ -30,11 +30,15 @@ def _rows(run, suite, per_seed_levels, statistic="solve_rate"):
     ]  # fmt: skip
 
 
-def test_main_and_suite_tables_on_synthetic_rows():
+def test_main_and_suite_tables_on_synthetic_evaluation_csvs(tmp_path):
+    from ued.logging import CsvLog, read_csv
+
     a = [[1.0, 0.0, 1.0, 1.0], [0.5, 0.5, 0.5, 0.5], [0.0, 0.0, 1.0, 1.0]]  # seed means .75 .5 .5
     b = [[0.2, 0.2, 0.2, 0.2], [0.4, 0.4, 0.4, 0.4]]  # seed means .2 .4
     rows = _rows("a", "classic", a) + _rows("b", "classic", b) + _rows("a", "random", a)
     rows += _rows("a", "classic", [[0.5] * 4] * 3, "return")
+    CsvLog(tmp_path / "eval.csv").write(rows)  # as `ued eval` and the report's cache write them
+    rows = read_csv(tmp_path / "eval.csv")
     table = main_table(rows, ["a", "b"], ["classic", "random"])
     means = np.array([0.75, 0.5, 0.5])
     se = means.std(ddof=1) / np.sqrt(3)
