@@ -123,6 +123,7 @@ def test_bench_devices_prints_a_scaling_table(capsys):
     assert _run(capsys, "bench", "--devices", "3")[0] == 2  # more than this process has
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_meta_bench_reports_both_backends_and_groove(capsys):
     code, out, _ = _run(
         capsys, "bench", "--program", "meta-train", "--preset", "test", "--chunks", "1",

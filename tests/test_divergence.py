@@ -5,6 +5,7 @@ non-finite state (``ued train`` and ``ued meta-train``)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import jax
 import jax.numpy as jnp
@@ -143,5 +144,7 @@ def test_meta_training_that_diverges_stops_naming_the_meta_loss(tmp_path, capsys
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("ued meta-train: error: ")]
     assert code == 2 and len(lines) == 1, err[-2000:]
-    assert f"{out}: the run diverged at update " in lines[0] and "meta_loss is nan" in lines[0]
+    assert f"{out}: the run diverged at update " in lines[0]
+    # A 1e30 step overflows the meta-loss to inf or nan depending on XLA's kernels.
+    assert re.search(r"meta_loss is (nan|inf)", lines[0]), lines[0]
     assert not any((out / "checkpoints").iterdir())

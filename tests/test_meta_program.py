@@ -61,6 +61,7 @@ def test_killed_meta_training_resumes_bit_exactly(full_run, tmp_path):
         assert (out / name).read_bytes() == (full_run.out / name).read_bytes(), name
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_vmapped_seeds_reproduce_single_seed_runs():
     def go(config):
         program = build_meta(config)
@@ -91,6 +92,7 @@ def test_meta_train_refuses_bad_fields_before_compiling(argv, message, tmp_path,
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_the_es_backend_runs_and_resumes_bit_exactly(tmp_path):
     config = override(preset("lpg", "gridworld", "test"), backend="es", es_lifetime=3)
     full = meta_train(config, tmp_path / "a" / "run", **quiet())

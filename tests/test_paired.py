@@ -297,6 +297,7 @@ def test_invalid_paired_settings_name_the_field(field, value, message):
         validate(replace(config, **{field: value}))
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_killed_paired_run_resumes_bit_exactly_and_seeds_vmap(tmp_path):
     """Three learners' parameters and optimisers, the generator's pending rollout and the
     diagnostics survive a kill: the resumed run's files are byte-identical. Two vmapped seeds
