@@ -146,6 +146,7 @@ def _two_processes(*args: str) -> None:
     assert [p.returncode for p in processes] == [0, 0], "\n".join(log[-3000:] for log in logs)
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_two_processes_train_together_and_write_one_set_of_outputs(runs, tmp_path):
     """Two processes of one CPU device each (``UED_COORDINATOR`` etc.) train the same program as
     one process with two devices; process 0 alone writes the run's files, and both restore its
