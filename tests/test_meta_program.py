@@ -46,7 +46,6 @@ def test_a_meta_training_run_writes_metrics_evaluations_and_plots(full_run):
     assert list((full_run.out / "plots").glob("buffer_*.png"))
 
 
-@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_killed_meta_training_resumes_bit_exactly(full_run, tmp_path):
     out = tmp_path / "run"  # the run's name is part of eval.csv's rows
     config = preset("groove", "gridworld", "test")
