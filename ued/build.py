@@ -367,6 +367,11 @@ def load_run(out: Path, step: int | None = None, iterate: str = "last", log=_std
         step, stored = _newest_intact(out, steps, read, log) if step is None else (step, read(step))
     finally:
         checkpointer.close()
+    return _loaded(out, config, program, step, stored)
+
+
+def _loaded(out: Path, config: TrainConfig, program, step: int, stored) -> LoadedRun:
+    """A ``LoadedRun`` from the students' parameters ``stored`` (seed axis first if several)."""
     several = len(config.seed_list) > 1
     params = [seed_slice(stored, i, several) for i in range(len(config.seed_list))]
     return LoadedRun(out.name, config, program.env, program.spec, program.learner, step, params)
@@ -381,10 +386,7 @@ def _load_shipped(out: Path, config: TrainConfig, step: int | None, iterate: str
         raise ConfigError(f"iterate: shipped agent {out.name} holds only the last iterate")
     program = build(config)
     abstract = jax.eval_shape(program.init, seed_keys(config)).student.params
-    stored = shipped.read_params(out, abstract)
-    several = len(config.seed_list) > 1
-    params = [seed_slice(stored, i, several) for i in range(len(config.seed_list))]
-    return LoadedRun(out.name, config, program.env, program.spec, program.learner, final, params)
+    return _loaded(out, config, program, final, shipped.read_params(out, abstract))
 
 
 def evaluate_runs(

@@ -277,6 +277,18 @@ DISTRIBUTION_STATISTICS = (
 )
 
 
+def _early_late(points: list[tuple[int, float]], window: float) -> tuple[float, float]:
+    """NaN-means of ``(update, value)`` points over the first and the last ``window`` of the
+    updates they cover."""
+    updates = sorted({u for u, _ in points})
+    cut = max(1, round(window * len(updates)))
+    early, late = set(updates[:cut]), set(updates[-cut:])
+    return (
+        float(np.nanmean([v for u, v in points if u in early] or [np.nan])),
+        float(np.nanmean([v for u, v in points if u in late] or [np.nan])),
+    )
+
+
 def distribution_table(runs: dict[str, Path], window: float = 0.1) -> str:
     """What each curriculum rolled out (each chunk's last update) and kept (replay-weighted
     buffer), means over seeds over the first and the last ``window`` of training, from
@@ -292,11 +304,7 @@ def distribution_table(runs: dict[str, Path], window: float = 0.1) -> str:
             if not points:
                 cells.append("-")
                 continue
-            updates = sorted({u for u, _ in points})
-            cut = max(1, round(window * len(updates)))
-            early, late = set(updates[:cut]), set(updates[-cut:])
-            a = np.nanmean([v for u, v in points if u in early])
-            b = np.nanmean([v for u, v in points if u in late])
+            a, b = _early_late(points, window)
             cells.append(f"{a:.{digits}f} → {b:.{digits}f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -316,14 +324,10 @@ def generator_table(runs: dict[str, Path], window: float = 0.1) -> str | None:
         rows = read_csv(log_file(path, "metrics.csv"))
         if not rows or not any(k in rows[0] for k in keys):
             continue
-        updates = sorted({int(r["update"]) for r in rows})
-        cut = max(1, round(window * len(updates)))
-        early, late = set(updates[:cut]), set(updates[-cut:])
         cells = []
         for key in keys:
-            values = [(int(r["update"]), float(r.get(key) or "nan")) for r in rows]
-            a = np.nanmean([v for u, v in values if u in early] or [np.nan])
-            b = np.nanmean([v for u, v in values if u in late] or [np.nan])
+            points = [(int(r["update"]), float(r.get(key) or "nan")) for r in rows]
+            a, b = _early_late(points, window)
             cells.append(f"{a:.2f} → {b:.2f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) if len(lines) > 2 else None
