@@ -75,7 +75,8 @@ def preset(base: TrainConfig, name: str) -> TrainConfig:
     """DR on the env family's preset ``name``; per-episode levels at ``paper`` scale, unless the
     env's level generation is too slow for that (``EnvSpec.slow_generation``)."""
     slow = registry.ENVS.get(base.env).slow_generation
-    resample = "episode" if name == "paper" and not slow else "update"
+    # minimax's and dcd's DR draw a new level every episode, as the paper preset does.
+    resample = "episode" if name in ("paper", "minimax", "dcd") and not slow else "update"
     return dataclasses.replace(base, curriculum=Config(resample=resample))
 
 
@@ -111,5 +112,6 @@ SPEC = registry.ALGORITHMS.register(
         make,
         validate,
         summary="domain randomisation: fresh random levels every update (or every episode)",
+        presets=("test", "cpu", "paper", "minimax", "dcd"),
     ),
 )

@@ -1,15 +1,23 @@
-"""PAIRED (Dennis et al. 2020) and the minimax adversary: a learned generator builds the levels.
+"""PAIRED (Dennis et al. 2020), flexible PAIRED, the minimax adversary and REPAIRED (Jiang et al.
+2021b): a learned generator builds the levels.
 
-Every update, inside the one jitted training update:
+PAIRED, every update, inside the one jitted training update:
   1. the generator (adversary) builds B levels in the env family's level editor
-     (``ued.editor.LevelGenerator``: recurrent PPO, per-phase action masks, fresh noise z);
+     (``ued.editor.LevelGenerator``: recurrent PPO, per-phase action masks, noise z);
   2. the protagonist, the program's student, plays them (the shared loop's rollout);
   3. the antagonist plays the same levels for as many steps and takes a PPO update;
-  4. the generator is rewarded at its last editor step only, with the flexible-PAIRED regret
-     estimate ``max antagonist return - mean protagonist return`` over each level's completed
-     episodes (the minimax adversary: ``-mean protagonist return``, and no antagonist), and
-     takes a PPO update;
+  4. the generator is rewarded at its last editor step only, with PAIRED's regret
+     ``max(0, antagonist max return - protagonist mean return)`` over each level's completed
+     episodes, clipped at 0 as in both author implementations (minimax
+     ``util/rl/ued_scores.py`` RELATIVE_REGRET, dcd ``adversarial_runner.py``), and takes a PPO
+     update;
   5. the protagonist takes its PPO update (the shared loop).
+Flexible PAIRED (dcd ``flexible_paired``): per level, whichever student has the higher max return
+plays the antagonist's role: ``max(0, better's max - other's mean)``. The minimax adversary:
+``-protagonist mean return``, no antagonist. REPAIRED (dcd: ``paired`` with ``use_plr`` and
+``no_exploratory_grad_updates``): PAIRED's triple plus robust PLR on the protagonist; see
+``REPAIRED``.
+
 Each learner has its own network and PPO settings (``curriculum.generator``,
 ``curriculum.antagonist_network`` / ``antagonist_ppo``; the protagonist's are ``network``/``ppo``).
 Env steps are logged per learner (``env_steps/...``); the run's ``env_steps`` column counts the
@@ -28,50 +36,81 @@ from flax import struct
 
 from ued import registry
 from ued import scores as score_fns
+from ued.buffer import BufferConfig, validate_buffer
 from ued.config import (
     ConfigError,
     NetworkConfig,
     PPOConfig,
     TrainConfig,
+    probability,
     require,
     validate_network,
     validate_ppo,
 )
-from ued.curriculum import AlgorithmSpec, Curriculum, UpdatePlan, level_statistics
+from ued.curriculum import REPLAY, AlgorithmSpec, Curriculum, UpdatePlan, level_statistics
 from ued.editor import (
+    REFERENCE_PRESETS,
     GeneratorConfig,
     GeneratorState,
     LevelGenerator,
+    generator_metrics,
+    generator_preset,
     make_generator,
-    validate_generator,
+    validate_generator_for_env,
 )
+from ued.learner import conditional_update
 from ued.ppo import PPOState, make_ppo_learner
 from ued.rollout import Player
 from ued.train import episode_metrics
 
-OBJECTIVES = ("regret", "minimax")
-ALGO_OBJECTIVE = {"paired": "regret", "minimax-adversary": "minimax"}
+from . import plr
+
+OBJECTIVES = ("regret", "flexible_regret", "minimax")
+ALGO_OBJECTIVE = {
+    "paired": "regret",
+    "flexible-paired": "flexible_regret",
+    "minimax-adversary": "minimax",
+    "repaired": "regret",
+}
 """The objective each registered name stands for."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """PAIRED / minimax-adversary settings."""
+    """PAIRED / flexible PAIRED / minimax-adversary settings."""
 
-    objective: Literal["regret", "minimax"] = "regret"
-    """The generator's reward: ``regret`` (PAIRED: antagonist max - protagonist mean return)
-    or ``minimax`` (-protagonist mean return; no antagonist)."""
+    objective: Literal["regret", "flexible_regret", "minimax"] = "regret"
+    """The generator's reward: ``regret`` (PAIRED: antagonist max - protagonist mean return),
+    ``flexible_regret`` (flexible PAIRED: the better student's max - the other's mean) or
+    ``minimax`` (-protagonist mean return; no antagonist)."""
+    clip_regret: bool = True
+    """Clip the regret at 0, as minimax and dcd do. False (not from a paper, off in every
+    preset): the unclipped estimate, whose mean is 0 on every level when the students are
+    equally good."""
     generator: GeneratorConfig = dataclasses.field(default_factory=GeneratorConfig)
     """The generator (adversary): editor episode, network and PPO."""
     antagonist_network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
-    """The antagonist's network (presets copy the protagonist's)."""
+    """The antagonist's network (presets copy the protagonist's, as both references do)."""
     antagonist_ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
     """The antagonist's PPO (presets copy the protagonist's; it plays as many envs and steps)."""
 
 
+@dataclasses.dataclass(frozen=True)
+class RepairedConfig(Config):
+    """REPAIRED: PAIRED's settings plus robust PLR's on the protagonist."""
+
+    score: Literal["pvl", "maxmc", "l1_value_loss", "learnability", "oracle_regret"] = "maxmc"
+    """The buffer's level score (dcd's REPAIRED: grounded signed value loss, i.e. MaxMC)."""
+    replay_prob: float = 0.8
+    """Probability of a replay update once the buffer is min_fill full (dcd's maze REPAIRED
+    0.95, preset dcd; 0.8 elsewhere, as this library's robust PLR)."""
+    buffer: BufferConfig = dataclasses.field(default_factory=BufferConfig)
+    """The level buffer (dcd: 4,000 levels, rank temperature 0.1, staleness 0.3)."""
+
+
 @struct.dataclass
 class Generated:
-    """The last update's generated levels and what the students made of them.
+    """The last update's levels and what the students made of them.
 
     Attributes:
         levels: ``[B]``; protagonist, antagonist: ``f32[B]`` mean and max return (0 without an
@@ -86,30 +125,57 @@ class Generated:
 
 @struct.dataclass
 class State:
-    """The curriculum's state: the generator, the antagonist (None for minimax) and the last
-    generated levels (for diagnostics)."""
+    """PAIRED's state: the generator, the antagonist (None for minimax) and the last generated
+    levels (for diagnostics)."""
 
     generator: GeneratorState
     antagonist: PPOState | None
     last: Generated
 
 
-def flexible_regret(protagonist, antagonist) -> jax.Array:
-    """PAIRED's regret estimate per level from two rollouts on the same levels (``Trajectory
-    [T, B]`` each): the antagonist's highest return minus the protagonist's mean return over
-    each level's completed episodes (``ued.scores.episode_returns``). Returns ``f32[B]``."""
+@struct.dataclass
+class RepairedState:
+    """REPAIRED's state: robust PLR's (buffer, slots, branch, generator), the antagonist and
+    the last update's levels."""
+
+    replay: plr.State
+    antagonist: PPOState
+    last: Generated
+
+
+def paired_regret(protagonist, antagonist, clip: bool = True) -> jax.Array:
+    """PAIRED's regret per level from two rollouts on the same levels (``Trajectory [T, B]``
+    each): the antagonist's highest return minus the protagonist's mean return over each level's
+    completed episodes (``ued.scores.episode_returns``), clipped at 0 unless ``clip`` is False.
+    Returns ``f32[B]``."""
     protagonist_mean, _ = score_fns.episode_returns(protagonist.rewards, protagonist.dones)
     _, antagonist_max = score_fns.episode_returns(antagonist.rewards, antagonist.dones)
-    return antagonist_max - protagonist_mean
+    regret = antagonist_max - protagonist_mean
+    return jnp.maximum(regret, 0.0) if clip else regret
+
+
+def flexible_regret(protagonist, antagonist, clip: bool = True) -> jax.Array:
+    """Flexible PAIRED's regret per level (dcd ``_compute_env_return``): the student with the
+    higher max return plays the antagonist (ties: the protagonist), so the reward is that
+    student's max return minus the other's mean return, clipped at 0 unless ``clip`` is False.
+    Returns ``f32[B]``."""
+    p_mean, p_max = score_fns.episode_returns(protagonist.rewards, protagonist.dones)
+    a_mean, a_max = score_fns.episode_returns(antagonist.rewards, antagonist.dones)
+    regret = jnp.where(a_max > p_max, a_max - p_mean, p_max - a_mean)
+    return jnp.maximum(regret, 0.0) if clip else regret
+
+
+REGRETS = {"regret": paired_regret, "flexible_regret": flexible_regret}
 
 
 @dataclasses.dataclass(frozen=True)
 class PAIRED(Curriculum):
-    """The generator-agent curriculum (PAIRED, or the minimax adversary without antagonist).
+    """The generator-agent curriculum (PAIRED, flexible PAIRED, or the minimax adversary).
 
     Attributes:
         env: the training env; generator: the ``LevelGenerator``.
         antagonist: the antagonist's learner, or None (minimax).
+        objective: ``regret``, ``flexible_regret`` or ``minimax``; clip_regret: clip at 0.
         num_envs, num_steps: the students' rollout (B levels, T steps each).
         total_updates: the run's updates (the learning-rate schedules' horizon).
         describe: the env's level descriptors on a batch (``levels -> {name: f32[B]}``) or None.
@@ -119,6 +185,8 @@ class PAIRED(Curriculum):
     env: Any
     generator: LevelGenerator
     antagonist: Any
+    objective: str
+    clip_regret: bool
     num_envs: int
     num_steps: int
     total_updates: int
@@ -126,75 +194,114 @@ class PAIRED(Curriculum):
     success: bool = True
     caption_order: ClassVar[tuple[str, ...]] = ("P", "A", "R")
 
+    def _empty(self, key) -> Generated:
+        zeros = jnp.zeros((self.num_envs,), jnp.float32)
+        editor = self.generator.editor
+        levels = jax.vmap(editor.level)(
+            jax.vmap(editor.reset)(jax.random.split(key, self.num_envs))[1]
+        )
+        return Generated(levels, zeros, zeros, zeros)
+
     def init(self, key) -> State:
         k_gen, k_ant = jax.random.split(key)
-        generator = self.generator.init(k_gen)
         antagonist = None
         if self.antagonist is not None:
             antagonist = self.antagonist.init(k_ant, self.env.dummy_observation())
-        zeros = jnp.zeros((self.num_envs,), jnp.float32)
-        levels = jax.vmap(self.generator.editor.level)(
-            jax.vmap(self.generator.editor.reset)(jax.random.split(k_gen, self.num_envs))[1]
-        )
-        return State(generator, antagonist, Generated(levels, zeros, zeros, zeros))
+        return State(self.generator.init(k_gen), antagonist, self._empty(k_gen))
 
     def levels_for_update(self, key, state: State, student, update):
         levels, generator = self.generator.generate(key, state.generator)
         return levels, UpdatePlan.train_on(), state.replace(generator=generator)
 
-    def after_rollout(self, key, state: State, result, plan, student, update):
-        k_play, k_learn, k_gen = jax.random.split(key, 3)
-        traj = result.trajectory
-        protagonist_mean, protagonist_max = score_fns.episode_returns(traj.rewards, traj.dones)
-        steps = float(self.num_envs * self.num_steps)
-        metrics = {
-            "protagonist/mean_return": protagonist_mean.mean(),
-            "protagonist/max_return": protagonist_max.mean(),
-            "env_steps/protagonist": jnp.float32(steps),
-            "env_steps/generator": jnp.float32(self.generator.steps_per_call),
-        }
-        antagonist, antagonist_max = state.antagonist, jnp.zeros_like(protagonist_mean)
-        if self.antagonist is None:
-            reward = -protagonist_mean
-        else:
-            player = Player(self.env, self.antagonist)
-            rollout, last_value = player.rollout(
-                k_play, antagonist.params, result.levels, self.num_steps
-            )
-            batch = self.antagonist.prepare(
-                rollout, last_value, self.antagonist.initial_carry(self.num_envs)
-            )
-            antagonist, learn = self.antagonist.update(
+    def play_antagonist(self, key, antagonist, levels, update, learn=None):
+        """The antagonist plays ``levels`` for the students' rollout length and takes a PPO
+        update (only where ``learn``, ``bool[]``, holds, if given). Returns ``(antagonist state,
+        rollout Trajectory [T, B], metrics)``."""
+        k_play, k_learn = jax.random.split(key)
+        rollout, last_value = Player(self.env, self.antagonist).rollout(
+            k_play, antagonist.params, levels, self.num_steps
+        )
+        batch = self.antagonist.prepare(
+            rollout, last_value, self.antagonist.initial_carry(self.num_envs)
+        )
+        if learn is None:
+            antagonist, metrics = self.antagonist.update(
                 k_learn, antagonist, batch, update, self.total_updates
             )
-            antagonist_mean, antagonist_max = score_fns.episode_returns(
-                rollout.rewards, rollout.dones
+        else:
+            antagonist, metrics = conditional_update(
+                learn, self.antagonist, k_learn, antagonist, batch, update, self.total_updates
             )
-            reward = flexible_regret(traj, rollout)
-            metrics |= {
-                "paired/regret": reward.mean(),
-                "antagonist/mean_return": antagonist_mean.mean(),
-                "antagonist/max_return": antagonist_max.mean(),
-                "env_steps/antagonist": jnp.float32(steps),
-                **{f"antagonist/{k}": v for k, v in episode_metrics(rollout, self.success).items()},
-                **{f"antagonist/{k}": v for k, v in learn.items()},
-            }
-            steps *= 2
+        mean, best = score_fns.episode_returns(rollout.rewards, rollout.dones)
+        metrics = {
+            "antagonist/mean_return": mean.mean(),
+            "antagonist/max_return": best.mean(),
+            "env_steps/antagonist": jnp.float32(self.num_envs * self.num_steps),
+            **{f"antagonist/{k}": v for k, v in episode_metrics(rollout, self.success).items()},
+            **{f"antagonist/{k}": v for k, v in metrics.items()},
+        }
+        return antagonist, rollout, metrics
+
+    def generator_reward(self, protagonist, antagonist):
+        """The generator's reward ``f32[B]`` and its metrics, from the protagonist's rollout and
+        the antagonist's (None for minimax). ``paired/regret`` is the reward the generator
+        receives, ``paired/regret_unclipped`` the estimate before clipping."""
+        if antagonist is None:
+            mean, _ = score_fns.episode_returns(protagonist.rewards, protagonist.dones)
+            return -mean, {}
+        regret = REGRETS[self.objective]
+        unclipped = regret(protagonist, antagonist, clip=False)
+        reward = jnp.maximum(unclipped, 0.0) if self.clip_regret else unclipped
+        return reward, {
+            "paired/regret": reward.mean(),
+            "paired/regret_unclipped": unclipped.mean(),
+            "paired/negative_regret_frac": jnp.mean(unclipped < 0),
+        }
+
+    def protagonist_metrics(self, traj):
+        """The protagonist's mean and max return per level (``f32[B]`` each) and their means."""
+        mean, best = score_fns.episode_returns(traj.rewards, traj.dones)
+        metrics = {
+            "protagonist/mean_return": mean.mean(),
+            "protagonist/max_return": best.mean(),
+            "env_steps/protagonist": jnp.float32(self.num_envs * self.num_steps),
+        }
+        return mean, metrics
+
+    def after_rollout(self, key, state: State, result, plan, student, update):
+        k_ant, k_gen = jax.random.split(key)
+        traj = result.trajectory
+        protagonist_mean, metrics = self.protagonist_metrics(traj)
+        antagonist, rollout, antagonist_max = (
+            state.antagonist,
+            None,
+            jnp.zeros_like(protagonist_mean),
+        )
+        if self.antagonist is not None:
+            antagonist, rollout, learn = self.play_antagonist(
+                k_ant, antagonist, result.levels, update
+            )
+            antagonist_max = score_fns.episode_returns_max(rollout.rewards, rollout.dones)
+            metrics |= learn
+        reward, reward_metrics = self.generator_reward(traj, rollout)
         generator, learn = self.generator.learn(
             k_gen, state.generator, reward, update, self.total_updates
         )
+        students = 1 if self.antagonist is None else 2
         metrics |= {
-            "generator/reward": reward.mean(),
-            "env_steps/total": jnp.float32(steps + self.generator.steps_per_call),
-            **{f"generator/{k}": v for k, v in learn.items()},
+            **reward_metrics,
+            **generator_metrics(self.generator, learn, reward, jnp.bool_(True)),
+            "env_steps/total": jnp.float32(
+                students * self.num_envs * self.num_steps + self.generator.steps_per_call
+            ),
             **level_statistics(self.describe, result.levels, "generated/"),
         }
         last = Generated(result.levels, protagonist_mean, antagonist_max, reward)
         return State(generator, antagonist, last), metrics
 
-    def inspect(self, state: State) -> dict[str, Any]:
-        """The last update's generated levels, scored by the generator's reward and captioned
-        with P (protagonist mean return), A (antagonist max return) and R (reward)."""
+    def inspect(self, state) -> dict[str, Any]:
+        """The last update's levels, scored by the generator's reward and captioned with P
+        (protagonist mean return), A (antagonist max return) and R (reward)."""
         last = state.last
         captions = {"P": last.protagonist, "R": last.reward}
         if self.antagonist is not None:
@@ -208,26 +315,70 @@ class PAIRED(Curriculum):
         }
 
 
+@dataclasses.dataclass(frozen=True)
+class REPAIRED(PAIRED):
+    """REPAIRED (Jiang et al. 2021b; dcd ``paired`` + ``use_plr`` +
+    ``no_exploratory_grad_updates``): PAIRED's protagonist, antagonist and generator, with robust
+    PLR on the protagonist. Each update decides replay or new (``replay``'s rule):
+
+    * new: the generator builds the levels, both students play them without a gradient, the
+      generator learns from PAIRED's clipped regret, and the levels are scored with the buffer's
+      score (from the protagonist's rollout) and offered to the buffer;
+    * replay: both students play levels replayed from the buffer and learn from them; their
+      scores are refreshed; the generator neither builds nor learns.
+
+    ``replay`` is a ``plr.ReplayCurriculum`` whose level source is ``generator``.
+    """
+
+    replay: Any = None
+
+    def init(self, key) -> RepairedState:
+        k_replay, k_ant = jax.random.split(key)
+        return RepairedState(
+            replay=self.replay.init(k_replay),
+            antagonist=self.antagonist.init(k_ant, self.env.dummy_observation()),
+            last=self._empty(k_replay),
+        )
+
+    def levels_for_update(self, key, state: RepairedState, student, update):
+        levels, plan, replay = self.replay.levels_for_update(key, state.replay, student, update)
+        return levels, plan, state.replace(replay=replay)
+
+    def after_rollout(self, key, state: RepairedState, result, plan, student, update):
+        k_ant, k_gen, k_buffer = jax.random.split(key, 3)
+        replayed = state.replay.branch == REPLAY
+        generated = ~replayed
+        traj = result.trajectory
+        protagonist_mean, metrics = self.protagonist_metrics(traj)
+        antagonist, rollout, learn = self.play_antagonist(
+            k_ant, state.antagonist, result.levels, update, learn=replayed
+        )
+        metrics |= learn
+        reward, reward_metrics = self.generator_reward(traj, rollout)
+        replay, _, buffer_metrics = self.replay.update_buffer(
+            k_buffer, state.replay, result, student
+        )
+        generator, learn = self.generator.learn_if(
+            generated, k_gen, replay.generator, reward, update, self.total_updates
+        )
+        editor_steps = jnp.where(generated, jnp.float32(self.generator.steps_per_call), 0.0)
+        metrics |= {
+            **reward_metrics,
+            **buffer_metrics,
+            **generator_metrics(self.generator, learn, reward, generated),
+            "env_steps/total": 2 * jnp.float32(self.num_envs * self.num_steps) + editor_steps,
+            **level_statistics(self.describe, result.levels, "generated/", generated),
+        }
+        antagonist_max = score_fns.episode_returns_max(rollout.rewards, rollout.dones)
+        last = Generated(result.levels, protagonist_mean, antagonist_max, reward)
+        replay = replay.replace(generator=generator)
+        return RepairedState(replay, antagonist, last), metrics
+
+
 # ---- presets and registry hooks -----------------------------------------------------------------
-def generator_preset(base: TrainConfig, name: str) -> GeneratorConfig:
-    """The generator at preset ``name``: PAIRED's adversary (conv 128, LSTM 256, 50 editor
-    steps, the student's PPO) for ``paper``; for ``cpu`` LSTM 64 on the flattened grid (a
-    16-filter convolution made the generator's update 5-6x slower on a 2-core CPU, see the
-    README's design notes); tiny shapes for ``test``. One level per student env."""
-    steps = {"paper": 50, "cpu": 50, "test": 8}[name]
-    width, hidden, noise = {"paper": (128, 256, 16), "cpu": (0, 64, 16), "test": (4, 8, 4)}[name]
-    return GeneratorConfig(
-        editor_steps=steps,
-        noise_dim=noise,
-        encoder_width=width,
-        network=dataclasses.replace(base.network, hidden_size=hidden),
-        ppo=dataclasses.replace(base.ppo, num_steps=steps),
-    )
-
-
 def preset(base: TrainConfig, name: str, objective: str = "regret") -> TrainConfig:
-    """PAIRED (``objective="regret"``) or the minimax adversary on the env family's preset
-    ``name``; the antagonist copies the protagonist's network and PPO."""
+    """PAIRED, flexible PAIRED or the minimax adversary on the env family's preset ``name``;
+    the antagonist copies the protagonist's network and PPO (as in minimax and dcd)."""
     return dataclasses.replace(
         base,
         curriculum=Config(
@@ -239,11 +390,29 @@ def preset(base: TrainConfig, name: str, objective: str = "regret") -> TrainConf
     )
 
 
-def make(env, spec, config: TrainConfig) -> PAIRED:
-    """Build the curriculum for a validated config."""
+def repaired_preset(base: TrainConfig, name: str) -> TrainConfig:
+    """REPAIRED on the env family's preset ``name``: PAIRED's generator and antagonist, robust
+    PLR's buffer at that preset; ``dcd``: dcd's maze REPAIRED (``mg_25b_repaired.json``: replay
+    0.95, a feed-forward generator)."""
+    paired = preset(base, name).curriculum
+    buffer = plr.BUFFERS["paper" if name in REFERENCE_PRESETS else name]
+    generator = paired.generator
+    if name == "dcd":  # recurrent_adversary_env false
+        generator = dataclasses.replace(
+            generator, network=dataclasses.replace(generator.network, cell="none")
+        )
+    fields = {f.name: getattr(paired, f.name) for f in dataclasses.fields(paired)}
+    fields["generator"] = generator
+    replay_prob = 0.95 if name == "dcd" else RepairedConfig.replay_prob
+    return dataclasses.replace(
+        base, curriculum=RepairedConfig(**fields, buffer=buffer, replay_prob=replay_prob)
+    )
+
+
+def _generator_and_antagonist(env, spec, config: TrainConfig):
     c = config.curriculum
     antagonist = None
-    if c.objective == "regret":
+    if c.objective != "minimax":
         encoder = spec.make_encoder(config.env_config)
         antagonist = make_ppo_learner(
             env.num_actions, encoder, c.antagonist_network, c.antagonist_ppo
@@ -251,44 +420,53 @@ def make(env, spec, config: TrainConfig) -> PAIRED:
     describe = None
     if spec.descriptors is not None:
         describe = functools.partial(spec.descriptors, env)
-    return PAIRED(
+    generator = make_generator(spec, config.env_config, c.generator, config.ppo.num_envs)
+    return {
+        "env": env,
+        "generator": generator,
+        "antagonist": antagonist,
+        "objective": c.objective,
+        "clip_regret": c.clip_regret,
+        "num_envs": config.ppo.num_envs,
+        "num_steps": config.ppo.num_steps,
+        "total_updates": config.updates,
+        "describe": describe,
+        "success": spec.success,
+    }
+
+
+def make(env, spec, config: TrainConfig) -> PAIRED:
+    """Build PAIRED / flexible PAIRED / the minimax adversary for a validated config."""
+    return PAIRED(**_generator_and_antagonist(env, spec, config))
+
+
+def make_repaired(env, spec, config: TrainConfig) -> REPAIRED:
+    """Build REPAIRED for a validated config: robust PLR whose new levels come from the
+    generator."""
+    parts = _generator_and_antagonist(env, spec, config)
+    c = config.curriculum
+    replay = plr.ReplayCurriculum(
         env=env,
-        generator=make_generator(spec, config.env_config, c.generator, config.ppo.num_envs),
-        antagonist=antagonist,
+        config=plr.Config(score=c.score, robust=True, replay_prob=c.replay_prob, buffer=c.buffer),
         num_envs=config.ppo.num_envs,
-        num_steps=config.ppo.num_steps,
+        gamma=config.ppo.gamma,
+        oracle=spec.oracle,
+        generator=parts["generator"],
         total_updates=config.updates,
-        describe=describe,
-        success=spec.success,
+        describe=parts["describe"],
     )
+    return REPAIRED(**parts, replay=replay)
 
 
 def requires(config: TrainConfig) -> frozenset[str]:
-    """A level editor."""
-    return frozenset({"editor"})
-
-
-def validate_generator_for_env(config: TrainConfig, generator: GeneratorConfig, prefix: str):
-    """The generator's settings, and that the env's editor can build a level in its steps."""
-    validate_generator(generator, config.ppo.num_envs, prefix)
-    spec = registry.ENVS.get(config.env)
-    if spec.editor is not None:
-        editor = spec.editor(config.env_config, generator)
-        require(
-            generator.editor_steps >= editor.min_steps,
-            f"{prefix}editor_steps",
-            f"env {config.env!r}'s editor needs at least {editor.min_steps} steps to build a "
-            f"level, got {generator.editor_steps}",
-        )
+    """A level editor (REPAIRED: and what its buffer's score needs)."""
+    extra = score_fns.REQUIRES.get(getattr(config.curriculum, "score", ""), ())
+    return frozenset({"editor", *extra})
 
 
 def validate(config: TrainConfig) -> None:
     """Check the curriculum's settings; raises ``ConfigError`` naming the field."""
     c = config.curriculum
-    if c.objective not in OBJECTIVES:
-        raise ConfigError(
-            f"curriculum.objective: unknown {c.objective!r}; choose one of {OBJECTIVES}"
-        )
     expected = ALGO_OBJECTIVE.get(config.algo, c.objective)
     require(
         c.objective == expected,
@@ -296,7 +474,7 @@ def validate(config: TrainConfig) -> None:
         f"--algo {config.algo} means objective {expected!r}, got {c.objective!r}",
     )
     validate_generator_for_env(config, c.generator, "curriculum.generator.")
-    if c.objective == "regret":
+    if c.objective != "minimax":
         validate_network(c.antagonist_network, "curriculum.antagonist_network.")
         validate_ppo(c.antagonist_ppo, "curriculum.antagonist_ppo.")
         for name in ("num_envs", "num_steps"):
@@ -307,10 +485,24 @@ def validate(config: TrainConfig) -> None:
                 f"the antagonist plays the protagonist's levels for as long (the regret compares "
                 f"their returns), so it must equal ppo.{name} ({theirs}), got {ours}",
             )
+    if isinstance(c, RepairedConfig):
+        validate_buffer(c.buffer, config.ppo.num_envs)
+        probability(c, "curriculum.", "replay_prob")
+        if c.score not in score_fns.SCORES:
+            raise ConfigError(
+                f"curriculum.score: unknown score {c.score!r}; choose one of {score_fns.SCORES}"
+            )
 
+
+GENERATOR_AGENT_PRESETS = ("test", "cpu", "paper", *REFERENCE_PRESETS)
 
 for _name, _objective, _summary in (
-    ("paired", "regret", "PAIRED: a generator agent maximises antagonist-protagonist regret"),
+    ("paired", "regret", "PAIRED: a generator agent maximises the clipped regret"),
+    (
+        "flexible-paired",
+        "flexible_regret",
+        "flexible PAIRED: the better student on each level plays the antagonist",
+    ),
     ("minimax-adversary", "minimax", "a generator agent minimises the student's return"),
 ):
     registry.ALGORITHMS.register(
@@ -323,5 +515,19 @@ for _name, _objective, _summary in (
             validate,
             requires,
             _summary,
+            presets=GENERATOR_AGENT_PRESETS,
         ),
     )
+registry.ALGORITHMS.register(
+    "repaired",
+    AlgorithmSpec(
+        "repaired",
+        RepairedConfig,
+        repaired_preset,
+        make_repaired,
+        validate,
+        requires,
+        "REPAIRED: PAIRED's generator, antagonist and regret, robust PLR on the protagonist",
+        presets=GENERATOR_AGENT_PRESETS,
+    ),
+)

@@ -35,7 +35,15 @@ from ued.curriculum import (
     UpdatePlan,
     level_statistics,
 )
-from ued.editor import GeneratorConfig, GeneratorState, LevelGenerator, make_generator
+from ued.editor import (
+    GeneratorConfig,
+    GeneratorState,
+    LevelGenerator,
+    generator_metrics,
+    generator_preset,
+    make_generator,
+    validate_generator_for_env,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +65,8 @@ class Config:
     """The level buffer."""
     level_source: Literal["random", "generator"] = "random"
     """Where new levels come from: the env's random generator, or a generator agent (needs an
-    env with a level editor) rewarded with the score of the levels it builds (REPAIRED)."""
+    env with a level editor) rewarded with the buffer score of the levels it builds
+    (``plr-generator``, not from a paper; REPAIRED is ``algorithms/paired.py``)."""
     generator: GeneratorConfig = dataclasses.field(default_factory=GeneratorConfig)
     """The generator agent (used only with ``level_source = "generator"``)."""
 
@@ -91,8 +100,8 @@ class ReplayCurriculum(Curriculum):
         oracle: the env family's ``(env, level, gamma) -> V*`` (for oracle regret), or None.
         mutator: ``(key, level) -> level``; when given, every replay update is followed by an
             update on mutations of the replayed levels (ACCEL), which get no gradient.
-        generator: a ``LevelGenerator`` that builds the new levels (REPAIRED), trained on their
-            scores, or None for the env's random generator.
+        generator: a ``LevelGenerator`` that builds the new levels, or None for the env's random
+            generator (``plr-generator`` trains it on their scores; REPAIRED on PAIRED's regret).
         total_updates: the run's updates (the generator's learning-rate schedule).
         describe: the env's level descriptors (``levels -> {name: f32[B]}``), logged for
             generated levels; or None.
@@ -188,7 +197,9 @@ class ReplayCurriculum(Curriculum):
             extras["max_return"] = max_return
         return scores, extras, steps
 
-    def after_rollout(self, key, state: State, result: RolloutResult, plan, student, update):
+    def update_buffer(self, key, state: State, result: RolloutResult, student: Student):
+        """Score this update's levels and refresh their slots (replay) or offer them to the
+        buffer (new, mutated). Returns ``(state, scores f32[B], metrics)``."""
         scores, extras, steps = self.level_scores(key, state, result, student)
 
         def refresh(buffer):
@@ -204,19 +215,21 @@ class ReplayCurriculum(Curriculum):
         metrics["curriculum/level_score"] = scores.mean()
         if self.config.score == "learnability":
             metrics["curriculum/scoring_env_steps"] = steps
-        generator = state.generator
-        if self.generator is not None:  # REPAIRED: the generator learns from its levels' scores
-            generated = state.branch == NEW
-            generator, learn = self.generator.learn_if(
-                generated, jax.random.fold_in(key, 1), generator, scores, update, self.total_updates
-            )
-            metrics |= {f"generator/{k}": v for k, v in learn.items()}
-            metrics["generated/reward"] = jnp.where(generated, scores.mean(), jnp.nan)
-            metrics["env_steps/generator"] = jnp.where(
-                generated, jnp.float32(self.generator.steps_per_call), 0.0
-            )
-            metrics |= level_statistics(self.describe, result.levels, "generated/", generated)
-        return state.replace(buffer=buffer, generator=generator), metrics
+        return state.replace(buffer=buffer), scores, metrics
+
+    def after_rollout(self, key, state: State, result: RolloutResult, plan, student, update):
+        state, scores, metrics = self.update_buffer(key, state, result, student)
+        if self.generator is None:
+            return state, metrics
+        # plr-generator: the generator learns from the buffer scores of the levels it built.
+        generated = state.branch == NEW
+        generator, learn = self.generator.learn_if(
+            generated, jax.random.fold_in(key, 1), state.generator, scores, update,
+            self.total_updates,
+        )  # fmt: skip
+        metrics |= generator_metrics(self.generator, learn, scores, generated)
+        metrics |= level_statistics(self.describe, result.levels, "generated/", generated)
+        return state.replace(generator=generator), metrics
 
     def inspect(self, state: State) -> dict[str, jax.Array]:
         """The buffer for diagnostics: levels, scores, replay weights and the filled mask."""
@@ -241,10 +254,8 @@ def preset(
     base: TrainConfig, name: str, robust: bool = True, level_source: str = "random"
 ) -> TrainConfig:
     """PLR (``robust=False``) or robust PLR on the env family's preset ``name``; the ``cpu`` and
-    ``test`` presets shrink the buffer. With ``level_source="generator"`` (REPAIRED) new levels
-    come from PAIRED's generator agent at that preset."""
-    from .paired import generator_preset
-
+    ``test`` presets shrink the buffer. With ``level_source="generator"`` (``plr-generator``) new
+    levels come from PAIRED's generator agent at that preset."""
     return dataclasses.replace(
         base,
         curriculum=Config(
@@ -302,8 +313,6 @@ def validate(config: TrainConfig) -> None:
             f"curriculum.level_source: unknown {c.level_source!r}; choose random or generator"
         )
     if c.level_source == "generator":
-        from .paired import validate_generator_for_env
-
         validate_generator_for_env(config, c.generator, "curriculum.generator.")
 
 
@@ -311,10 +320,11 @@ for _name, _robust, _source, _summary in (
     ("plr", False, "random", "PLR: replay high-regret levels; learn on new levels too"),
     ("robust-plr", True, "random", "robust PLR (PLR⊥): learn only on replayed levels"),
     (
-        "repaired",
+        "plr-generator",
         True,
         "generator",
-        "REPAIRED: robust PLR whose new levels come from a generator agent",
+        "robust PLR whose new levels come from a generator agent rewarded with their buffer "
+        "score (not from a paper; REPAIRED is --algo repaired)",
     ),
 ):
     registry.ALGORITHMS.register(

@@ -14,7 +14,7 @@ from conftest import quiet, run_chunks
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algorithms.paired import flexible_regret
+from algorithms.paired import flexible_regret, paired_regret
 from envs.maze.editor import MazeEditor
 from envs.maze.level import is_valid
 from ued.build import build, preset, train
@@ -24,68 +24,77 @@ from ued.editor import GeneratorConfig, LevelGenerator, make_generator
 from ued.logging import read_csv
 from ued.ppo import ppo_loss
 from ued.rollout import Trajectory
+from ued.train import Trainer
 
 
 class Killed(Exception):
     pass
 
 
-EDITOR = MazeEditor(height=5, width=6, num_steps=10, noise_dim=4)
+EDITOR = MazeEditor(height=5, width=6, num_steps=10, noise_dim=4, random_walls=8)
 
 
 def _apply(editor, actions, key=0):
     obs, state = editor.reset(jax.random.key(key))
-    masks = []
+    masks, observations = [], [obs]
     for a in actions:
         masks.append(np.asarray(editor.action_mask(state)))
         obs, state = editor.step(state, jnp.int32(a))
-    return obs, state, masks
+        observations.append(obs)
+    return observations, state, masks
 
 
 # ---- the maze editor ----------------------------------------------------------------------------
-def test_editor_places_goal_then_agent_then_walls():
+def test_editor_places_walls_then_goal_then_agent_as_the_references():
+    """minimax (fixed_n_wall_steps) and dcd (choose_goal_last): walls, then the goal, then the
+    agent; the goal and the agent clear a wall under them."""
     w = EDITOR.width
-    goal, agent, wall = 1 * w + 2, 3 * w + 4, 2 * w + 0
-    obs, state, masks = _apply(EDITOR, [goal, agent, wall, wall, goal, agent])
+    wall_a, wall_b, goal, agent = 2 * w + 0, 1 * w + 2, 1 * w + 2, 3 * w + 4
+    walls = [wall_a, wall_a, wall_b, agent, 4 * w + 5, 4 * w + 5, 0, 0]  # 8 wall steps
+    observations, state, masks = _apply(EDITOR, [*walls, goal, agent])
     level = EDITOR.level(state)
     assert level.goal_pos.tolist() == [2, 1] and level.agent_pos.tolist() == [4, 3]
-    # Re-placing a wall, or a wall on the goal or the agent, changes nothing.
-    assert np.argwhere(np.asarray(level.wall_map)).tolist() == [[2, 0]]
-    assert int(state.time) == 6
-    # Phase masks: any cell for the goal, not the goal for the agent, neither for walls.
-    assert masks[0].all()
-    assert not masks[1][goal] and masks[1].sum() == EDITOR.num_actions - 1
-    for mask in masks[2:]:
-        assert not mask[goal] and not mask[agent] and mask.sum() == EDITOR.num_actions - 2
-    # The observation shows walls, agent and goal in their channels.
-    grid = np.asarray(obs.grid)
-    assert grid[..., 0].sum() == 1 and grid[2, 0, 0]
-    assert grid[3, 4, 1] and grid[..., 1].sum() == 1
-    assert grid[1, 2, 2] and grid[..., 2].sum() == 1
+    # Repeated walls count once; the goal and the agent removed the walls under them.
+    assert sorted(np.argwhere(np.asarray(level.wall_map)).tolist()) == [[0, 0], [2, 0], [4, 5]]
+    assert int(state.time) == 10
+    # Masks: any cell for walls and the goal, not the goal for the agent.
+    assert all(m.all() for m in masks[:9])
+    assert not masks[9][goal] and masks[9].sum() == EDITOR.num_actions - 1
+    # The observation shows the goal only once placed, the agent only at the end.
+    grids = [np.asarray(o.grid) for o in observations]
+    assert not grids[8][..., 1:].any()
+    assert grids[9][1, 2, 2] and grids[9][..., 2].sum() == 1 and not grids[9][..., 1].any()
+    assert grids[10][3, 4, 1] and grids[10][..., 1].sum() == 1
+    assert grids[10][..., 0].sum() == 3
 
 
-def test_editor_observation_hides_unplaced_agent_and_goal():
-    obs, state = EDITOR.reset(jax.random.key(0))
-    assert not np.asarray(obs.grid).any() and int(obs.time) == 0
-    obs, state = EDITOR.step(state, jnp.int32(7))
-    assert np.asarray(obs.grid)[..., 2].sum() == 1 and not np.asarray(obs.grid)[..., 1].any()
+def test_matched_steps_give_the_random_generators_wall_budget():
+    assert EDITOR.matched_steps == EDITOR.random_walls + 2
+    config = preset("paired", "maze", "test")
+    spec = build(config).spec
+    editor = spec.editor(config.env_config, config.curriculum.generator)
+    assert editor.num_steps == config.env_config.n_walls + 2
 
 
 @given(st.lists(st.integers(0, EDITOR.num_actions - 1), min_size=10, max_size=10))
 def test_any_action_sequence_builds_a_valid_level(actions):
-    """Even actions the masks forbid (agent on the goal, walls on either) leave a valid level."""
+    """Even actions the masks forbid (the agent on the goal) leave a valid level."""
     _, state, _ = _apply(EDITOR, actions)
     assert bool(is_valid(EDITOR.level(state)))
 
 
-def test_noise_is_fresh_per_episode_and_non_zero():
-    zs = np.stack([np.asarray(EDITOR.reset(jax.random.key(k))[0].z) for k in range(8)])
-    assert np.all(zs != 0)
-    assert len({tuple(z) for z in zs}) == 8
-    # z stays fixed within an episode.
-    obs, state = EDITOR.reset(jax.random.key(0))
-    later, _ = EDITOR.step(state, jnp.int32(3))
-    np.testing.assert_array_equal(obs.z, later.z)
+def test_noise_is_uniform_and_fresh_at_every_step_as_the_references():
+    observations, _, _ = _apply(EDITOR, [0] * 10)
+    zs = np.stack([np.asarray(o.z) for o in observations])
+    assert zs.shape == (11, EDITOR.noise_dim) and np.all((zs >= 0) & (zs < 1))
+    assert len({tuple(z) for z in zs}) == 11
+    other = np.asarray(EDITOR.reset(jax.random.key(1))[0].z)
+    assert not np.array_equal(other, zs[0])
+    # One z per episode, N(0, I), on request.
+    fixed = dataclasses.replace(EDITOR, noise="normal", noise_per_step=False)
+    observations, _, _ = _apply(fixed, [0] * 10)
+    zs = np.stack([np.asarray(o.z) for o in observations])
+    assert (zs < 0).any() and np.all(zs == zs[0])
 
 
 # ---- the generator agent ------------------------------------------------------------------------
@@ -147,16 +156,18 @@ def test_ppo_ratio_uses_the_masked_distribution(generator, generated):
     assert float(masked["approx_kl"]) < 1e-6 and float(masked["clip_frac"]) == 0.0
     unmasked = batch.replace(trajectory=batch.trajectory.replace(action_mask=None))
     _, plain = ppo_loss(state.learner.params, network, unmasked, config)
-    assert float(plain["approx_kl"]) > 1e-4
+    # Only the agent's step is masked (one cell of 30, one step of 10): the approx-KL of the
+    # unmasked ratio is about 0.5 * ln(30/29)^2 / 10 = 5.7e-5 there, 0 with the mask.
+    assert float(plain["approx_kl"]) > 2e-5
 
 
-def test_generated_levels_are_valid_and_z_differs_per_episode(generator, generated):
+def test_generated_levels_are_valid_and_z_differs_per_episode_and_step(generator, generated):
     levels, state = generated
     assert np.asarray(jax.vmap(is_valid)(levels)).all()
     z = np.asarray(state.rollout.obs.z)  # [T, B, noise]
     assert np.all(z != 0)
     assert len({tuple(row) for row in z[0]}) == z.shape[1]  # a different z in every episode
-    np.testing.assert_array_equal(z[0], z[-1])  # and the same one throughout it
+    assert not np.array_equal(z[0], z[-1])  # and at every step
     _, state2 = jax.jit(generator.generate)(jax.random.key(2), state)
     assert not np.array_equal(np.asarray(state2.rollout.obs.z), z)
 
@@ -188,18 +199,45 @@ def _traj(rewards, dones):
     )
 
 
-def test_flexible_regret_matches_a_hand_built_pair_of_trajectories():
-    # Level 0: protagonist episodes return 1 and 0 (mean 0.5); antagonist 0.2 and 0.9 (max 0.9).
-    # Level 1: protagonist completes nothing (return so far 0); antagonist one episode of 0.6.
-    protagonist = _traj(
-        rewards=[[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0]],
-        dones=[[0, 0], [1, 0], [0, 0], [1, 0]],
+# Level 0: protagonist episodes return 1 and 0 (mean 0.5, max 1); antagonist 0.2 and 0.9
+# (mean 0.55, max 0.9). Level 1: protagonist completes nothing (return so far 0); antagonist one
+# episode of 0.6. Level 2: protagonist 1 and 1; antagonist 0.
+PROTAGONIST = _traj(
+    rewards=[[0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
+    dones=[[0, 0, 1], [1, 0, 1], [0, 0, 0], [1, 0, 0]],
+)
+ANTAGONIST = _traj(
+    rewards=[[0.2, 0.0, 0.0], [0.0, 0.6, 0.0], [0.9, 0.0, 0.0], [0.0, 0.0, 0.0]],
+    dones=[[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 1]],
+)
+
+
+def test_paired_regret_is_clipped_at_zero_as_both_references():
+    """minimax RELATIVE_REGRET and dcd: max(antagonist max - protagonist mean, 0)."""
+    np.testing.assert_allclose(
+        paired_regret(PROTAGONIST, ANTAGONIST, clip=False), [0.4, 0.6, -1.0], atol=1e-6
     )
-    antagonist = _traj(
-        rewards=[[0.2, 0.0], [0.0, 0.6], [0.9, 0.0], [0.0, 0.0]],
-        dones=[[1, 0], [0, 1], [1, 0], [0, 0]],
+    np.testing.assert_allclose(paired_regret(PROTAGONIST, ANTAGONIST), [0.4, 0.6, 0.0], atol=1e-6)
+
+
+def test_flexible_regret_lets_the_better_student_play_the_antagonist():
+    """dcd flexible_paired: level 0 the protagonist's max (1) beats the antagonist's (0.9), so
+    1 - 0.55; level 1 the antagonist's: 0.6 - 0; level 2 the protagonist's: 1 - 0."""
+    np.testing.assert_allclose(
+        flexible_regret(PROTAGONIST, ANTAGONIST), [0.45, 0.6, 1.0], atol=1e-6
     )
-    np.testing.assert_allclose(flexible_regret(protagonist, antagonist), [0.4, 0.6], atol=1e-6)
+    assert np.all(np.asarray(flexible_regret(ANTAGONIST, PROTAGONIST)) >= 0)
+
+
+@given(
+    st.lists(st.floats(0, 1, width=32), min_size=16, max_size=16),
+    st.lists(st.booleans(), min_size=16, max_size=16),
+)
+def test_the_generators_regret_is_never_negative(rewards, dones):
+    p = np.array(rewards, np.float32).reshape(4, 4)
+    d = np.array(dones).reshape(4, 4)
+    for regret in (paired_regret, flexible_regret):
+        assert np.all(np.asarray(regret(_traj(p, d), _traj(p[::-1], d[::-1]))) >= 0)
 
 
 # ---- the curricula in the training program -------------------------------------------------
@@ -213,7 +251,7 @@ def test_env_steps_cover_all_three_learners_and_one_compile(paired_chunks):
     assert traces == 1
     c = program.config
     student = c.ppo.num_envs * c.ppo.num_steps
-    editor = c.ppo.num_envs * c.curriculum.generator.editor_steps
+    editor = c.ppo.num_envs * (c.env_config.n_walls + 2)  # the matched budget
     assert np.all(metrics["env_steps/protagonist"] == student)
     assert np.all(metrics["env_steps/antagonist"] == student)
     assert np.all(metrics["env_steps/generator"] == editor)
@@ -224,8 +262,10 @@ def test_paired_updates_all_three_learners(paired_chunks):
     program, state, metrics, _, _ = paired_chunks
     for learner in ("student", "antagonist", "generator"):
         assert np.all(metrics[f"{learner}/grad_norm"] > 0), learner
-    # The generator's reward is the logged regret, and the generated levels are described.
-    np.testing.assert_allclose(metrics["generator/reward"], metrics["paired/regret"])
+    # The generator's reward is the logged (clipped) regret, and the levels are described.
+    np.testing.assert_allclose(metrics["generated/reward"], metrics["paired/regret"])
+    assert np.all(metrics["paired/regret"] >= 0)
+    assert np.all(metrics["paired/regret_unclipped"] <= metrics["paired/regret"])
     for name in ("generated/walls", "generated/solvable"):
         assert np.all(np.isfinite(metrics[name])), name
     # Three separate parameter sets that all moved away from their initialisation.
@@ -243,38 +283,67 @@ def test_minimax_adversary_has_no_antagonist_and_rewards_minus_the_return():
     program, state, metrics, traces, _ = run_chunks(preset("minimax-adversary", "maze", "test"), 1)
     assert traces == 1 and state.curriculum.antagonist is None
     assert "paired/regret" not in metrics and "env_steps/antagonist" not in metrics
-    np.testing.assert_allclose(metrics["generator/reward"], -metrics["protagonist/mean_return"])
+    np.testing.assert_allclose(metrics["generated/reward"], -metrics["protagonist/mean_return"])
     c = program.config
     assert np.all(
         metrics["env_steps/total"]
-        == c.ppo.num_envs * (c.ppo.num_steps + c.curriculum.generator.editor_steps)
+        == c.ppo.num_envs * (c.ppo.num_steps + c.env_config.n_walls + 2)
     )
 
 
-def test_repaired_learns_the_generator_only_on_new_levels():
-    config = replace(
-        preset("repaired", "maze", "test"),
-        updates=8,
-        updates_per_chunk=4,
-        eval_every=4,
-        checkpoint_every=4,
-    )
-    _, state, metrics, traces, _ = run_chunks(config, 2)
-    assert traces == 1 and state.curriculum.generator is not None
-    new = metrics["curriculum/branch"] == 0
-    assert new.any() and (~new).any()
-    assert np.all(metrics["generator/grad_norm"][new] > 0)
-    assert np.all(metrics["generator/grad_norm"][~new] == 0)
-    assert np.all(np.isnan(metrics["generated/reward"][~new]))
-    np.testing.assert_allclose(
-        metrics["generated/reward"][new], metrics["curriculum/level_score"][new], rtol=1e-6
-    )
-    assert np.all(metrics["env_steps/generator"][~new] == 0)
+def _moved(old, new) -> bool:
+    leaves = zip(jax.tree_util.tree_leaves(old), jax.tree_util.tree_leaves(new))
+    return any(not np.array_equal(a, b) for a, b in leaves)
+
+
+def test_repaired_is_paireds_triple_with_robust_plr_on_the_protagonist():
+    """dcd's REPAIRED, one update at a time: a new-level update trains only the generator (on
+    the clipped regret) and inserts its levels into the buffer; a replay update trains both
+    students on replayed levels and leaves the generator alone."""
+    config = replace(preset("repaired", "maze", "test"), curriculum__replay_prob=1.0)
+    program = build(config)
+    trainer = Trainer(program.env, program.curriculum, program.learner, config)
+    update = jax.jit(trainer.update)
+    state = jax.jit(trainer.init)(program.seed_keys())
+    assert state.curriculum.antagonist is not None
+    capacity = config.curriculum.buffer.capacity
+    seen = set()
+    for i in range(8):
+        new_state, metrics, levels = update(state, jnp.int32(i))
+        m = {k: np.asarray(v) for k, v in metrics.items()}
+        old, new = state.curriculum, new_state.curriculum
+        if int(m["curriculum/branch"]) == 0:  # new levels from the generator
+            seen.add("new")
+            assert _moved(old.replay.generator.learner, new.replay.generator.learner)
+            assert not _moved(state.student, new_state.student)
+            assert not _moved(old.antagonist, new.antagonist)
+            np.testing.assert_allclose(m["generated/reward"], m["paired/regret"], rtol=1e-6)
+            assert m["paired/regret"] >= 0 and m["env_steps/generator"] > 0
+            inserted = int(m["buffer/inserted"])
+            assert inserted > 0
+            assert int(new.replay.buffer.filled.sum()) == min(
+                capacity, int(old.replay.buffer.filled.sum()) + inserted
+            )
+            # The generated levels (the rollout's) are what entered the buffer.
+            stored = {tuple(np.asarray(w).ravel()) for w in new.replay.buffer.levels.wall_map}
+            built = {tuple(np.asarray(w).ravel()) for w in levels.wall_map}
+            assert built & stored
+        else:  # replayed levels
+            seen.add("replay")
+            assert not _moved(old.replay.generator.learner, new.replay.generator.learner)
+            assert _moved(state.student, new_state.student)
+            assert _moved(old.antagonist, new.antagonist)
+            assert np.isnan(m["generated/reward"]) and m["env_steps/generator"] == 0
+            assert int(m["buffer/inserted"]) == 0
+            assert np.all(np.asarray(new.replay.slots) >= 0)  # levels from the buffer
+        state = new_state
+    assert seen == {"new", "replay"}
 
 
 def test_level_source_is_a_setting_of_the_replay_curricula():
     accel = replace(preset("accel", "maze", "test"), curriculum__level_source="generator")
     assert build(accel).curriculum.generator is not None
+    assert build(preset("plr-generator", "maze", "test")).curriculum.generator is not None
     with pytest.raises(ConfigError, match=r"curriculum\.level_source"):
         validate(replace(preset("robust-plr", "maze", "test"), curriculum__level_source="agent"))
 
@@ -291,8 +360,6 @@ def test_level_source_is_a_setting_of_the_replay_curricula():
 )
 def test_invalid_paired_settings_name_the_field(field, value, message):
     config = preset("paired", "maze", "test")
-    if field == "curriculum__generator__editor_steps":  # keep the PPO length consistent
-        config = replace(config, curriculum__generator__ppo__num_steps=value)
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         validate(replace(config, **{field: value}))
 

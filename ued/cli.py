@@ -40,12 +40,13 @@ class TrainArgs:
     """Train a student with a curriculum. Other config fields: see --help-config."""
 
     algo: str = "dr"
-    """Curriculum: dr, plr, robust-plr, accel, sfl, ncc-theory, ncc-reg, ncc-learn (or any
-    registered one)."""
+    """Curriculum: dr, plr, robust-plr, accel, sfl, ncc-theory, ncc-reg, ncc-learn, paired,
+    flexible-paired, minimax-adversary, repaired, plr-generator (or any registered one)."""
     env: str = "maze"
     """Environment family (maze, or any registered one)."""
-    preset: Literal["test", "cpu", "paper"] = "cpu"
-    """Settings preset: paper (the literature's), cpu (minutes on a laptop), test (tiny)."""
+    preset: Literal["test", "cpu", "paper", "minimax", "dcd"] = "cpu"
+    """Settings preset: paper (the literature's), cpu (minutes on a laptop), test (tiny);
+    minimax / dcd: that author implementation's maze settings (DR and the generator agents)."""
     seed: int = 0
     """Random seed."""
     seeds: str | None = None
@@ -244,7 +245,7 @@ def eval_main(argv: list[str]) -> int:
 class BenchArgs:
     """Speed benchmark: compile time and steady-state env steps/s, JSON lines on stdout."""
 
-    preset: Literal["paper", "cpu", "test"] | None = None
+    preset: Literal["paper", "cpu", "test", "minimax", "dcd"] | None = None
     """Preset to time (default: paper and cpu)."""
     env: str = "maze"
     """Environment family."""

@@ -21,7 +21,7 @@ from typing import Any, Generic, Literal, TypeVar
 from . import registry
 from .errors import ConfigError
 
-PRESETS = ("test", "cpu", "paper")
+PRESETS = ("test", "cpu", "paper", "minimax", "dcd")
 SAMPLED_SUITES = ("random", "cvar")
 """Evaluation suites every env has: levels drawn from the training distribution."""
 
@@ -363,11 +363,17 @@ def validate(config: TrainConfig) -> TrainConfig:
 
 # ---- presets ---------------------------------------------------------------------------------
 def preset_config(algo: str, env: str, preset: str) -> TrainConfig:
-    """The config of ``algo`` on ``env`` at preset ``preset`` (``test``, ``cpu`` or ``paper``):
-    the env family's settings, student and loop for that preset, then the curriculum's."""
+    """The config of ``algo`` on ``env`` at preset ``preset`` (``test``, ``cpu``, ``paper``, or
+    a reference implementation's, ``minimax`` / ``dcd``, where the curriculum has one): the env
+    family's settings, student and loop for that preset, then the curriculum's."""
     require(preset in PRESETS, "preset", f"unknown preset {preset!r}; choose one of {PRESETS}")
     spec = registry.ENVS.get(env)
     algorithm = registry.ALGORITHMS.get(algo)
+    require(
+        preset in algorithm.presets,
+        "preset",
+        f"--algo {algo} has no {preset!r} preset; it has {', '.join(algorithm.presets)}",
+    )
     base = dataclasses.replace(spec.preset(preset, algo), algo=algo, env=env, preset=preset)
     return algorithm.preset(base, preset)
 

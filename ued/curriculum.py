@@ -153,6 +153,8 @@ class AlgorithmSpec:
         requires: ``config -> set of env capabilities`` it needs with those settings (e.g.
             ``{"oracle"}`` for oracle regret); validation refuses an env that lacks one.
         summary: one line for ``--help``.
+        presets: the preset names it has settings for (``minimax`` and ``dcd`` reproduce an
+            author implementation's maze PAIRED and DR; only the curricula they define).
     """
 
     name: str
@@ -162,6 +164,7 @@ class AlgorithmSpec:
     validate: Callable[[Any], None]
     requires: Callable[[Any], frozenset[str]] = lambda config: frozenset()
     summary: str = ""
+    presets: tuple[str, ...] = ("test", "cpu", "paper")
 
 
 UNDEFINED_PREFIX = "generated/"

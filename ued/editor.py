@@ -4,8 +4,8 @@ An env family that can be generated step by step declares ``EnvSpec.editor``: a 
 ``LevelEditor``, a fixed-length, deterministic "env" whose state is a level under construction.
 Each step the generator picks one of ``num_actions`` actions (for the maze: a cell), restricted
 by a per-phase ``action_mask``; after ``num_steps`` steps ``level(state)`` is the generated level.
-The editor's observation carries a fresh noise vector ``z`` per episode, so one policy can
-generate many levels.
+The editor's observation carries a noise vector ``z`` (fresh each step in the references), so
+one policy can generate many levels.
 
 ``LevelGenerator`` is the env-agnostic half: it plays a learner (recurrent PPO) in an editor to
 build a batch of levels, keeps that rollout in its state (it is trained only after the students
@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from .config import NetworkConfig, PPOConfig, positive, require
+from .config import NetworkConfig, PPOConfig, require
 from .rollout import Trajectory
 
 
@@ -41,6 +41,9 @@ class LevelEditor(abc.ABC):
     num_steps: int
     num_actions: ClassVar[int] | int
     min_steps: ClassVar[int] = 1
+    matched_steps: ClassVar[int] | int = 0
+    """The steps that give a generator the budget of the env's random generator (0: unknown).
+    ``GeneratorConfig.editor_steps = 0`` means these."""
 
     @abc.abstractmethod
     def reset(self, key: jax.Array) -> tuple[Any, Any]:
@@ -70,22 +73,36 @@ class LevelEditor(abc.ABC):
         return self.reset(jax.random.key(0))[0]
 
 
+MINIMAX_TEACHER_PPO = PPOConfig(lr=1e-4, anneal_lr=False, ent_coef=0.05)
+"""minimax's maze PAIRED teacher (``configs/maze/paired.json``): lr 1e-4 constant, 5 epochs x 1
+minibatch, clip 0.2 (values too), gamma 0.995, lambda 0.98, entropy 0.05, value 0.5, grad norm
+0.5, Adam eps 1e-5. ``num_envs``/``num_steps`` are set by the curriculum."""
+
+
 @dataclasses.dataclass(frozen=True)
 class GeneratorConfig:
-    """A generator agent: its editor episode, network and PPO settings."""
+    """A generator agent: its editor episode, network and PPO settings (defaults: minimax's maze
+    PAIRED teacher, ``configs/maze/paired.json``)."""
 
-    editor_steps: int = 50
-    """Editor steps per level (50 on 13x13 mazes: goal, agent, then up to 48 walls)."""
-    noise_dim: int = 16
-    """Size of the per-episode noise vector z in the editor's observation (0 = none)."""
+    editor_steps: int = 0
+    """Editor steps per level; 0: the env's random-generator budget (the maze: n_walls walls, the
+    goal and the agent; minimax 60 + 2, dcd 25 + 2), so the generator and DR build levels of the
+    same size."""
+    noise_dim: int = 50
+    """Size of the noise vector z in the editor's observation (minimax 50, dcd 50; 0 = none)."""
+    noise: Literal["uniform", "normal"] = "uniform"
+    """Distribution of z: uniform in [0, 1) (minimax, dcd) or N(0, I)."""
+    noise_per_step: bool = True
+    """A fresh z at every editor step (minimax, dcd) or one per level."""
     encoder_width: int = 128
-    """Width of the editor's observation encoder (maze: filters of its 3x3 convolution; 0 =
-    none, the grid is flattened)."""
+    """Width of the editor's observation encoder (maze: filters of its 3x3 convolution, 128 in
+    minimax; 0 = none, the grid is flattened)."""
     network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
-    """The generator's recurrent actor-critic (LSTM 256 in PAIRED)."""
-    ppo: PPOConfig = dataclasses.field(default_factory=lambda: PPOConfig(num_steps=50))
-    """The generator's PPO. ``num_envs`` and ``num_steps`` are not free: one level per student
-    env, ``editor_steps`` steps each (validation checks they agree)."""
+    """The generator's recurrent actor-critic (LSTM 256 in minimax and dcd)."""
+    ppo: PPOConfig = dataclasses.field(default_factory=lambda: MINIMAX_TEACHER_PPO)
+    """The generator's PPO (minimax: entropy 0.05 and a constant learning rate; dcd: entropy 0).
+    ``num_envs`` must equal the students' (one level per student env); ``num_steps`` is set to
+    the editor's steps."""
 
 
 def validate_generator(config: GeneratorConfig, num_levels: int, prefix: str) -> None:
@@ -93,8 +110,7 @@ def validate_generator(config: GeneratorConfig, num_levels: int, prefix: str) ->
     ``ConfigError`` naming ``prefix + field``."""
     from .config import validate_network, validate_ppo
 
-    positive(config, prefix, "editor_steps")
-    for name in ("noise_dim", "encoder_width"):
+    for name in ("editor_steps", "noise_dim", "encoder_width"):
         value = getattr(config, name)
         require(value >= 0, f"{prefix}{name}", f"must be >= 0, got {value}")
     validate_network(config.network, f"{prefix}network.")
@@ -105,12 +121,52 @@ def validate_generator(config: GeneratorConfig, num_levels: int, prefix: str) ->
         f"the generator builds one level per student env, so it must equal ppo.num_envs "
         f"({num_levels}), got {config.ppo.num_envs}",
     )
-    require(
-        config.ppo.num_steps == config.editor_steps,
-        f"{prefix}ppo.num_steps",
-        f"an editor episode is {prefix}editor_steps ({config.editor_steps}) steps, so it must "
-        f"equal that, got {config.ppo.num_steps}",
+
+
+def generator_preset(base, name: str) -> GeneratorConfig:
+    """The generator at preset ``name``, always with the random generator's wall budget
+    (``editor_steps = 0``). ``paper`` and ``minimax``: minimax's maze PAIRED teacher (conv 128,
+    LSTM 256, 50-dim uniform noise fresh each step, entropy 0.05, constant lr 1e-4); ``dcd``: the
+    same with dcd's entropy 0 and GAE lambda 0.95; ``cpu``: LSTM 64 on the flattened grid (a
+    16-filter convolution made the generator's update 5-6x slower on a 2-core CPU, see the
+    README's design notes) with the student's CPU-sized PPO but the teacher's entropy and a
+    constant learning rate; tiny shapes for ``test``. One level per student env. ``base`` is
+    the ``TrainConfig`` of the env family's preset (the student's network and PPO)."""
+    num_envs = base.ppo.num_envs
+    if name in ("paper", "minimax", "dcd"):
+        ppo = dataclasses.replace(MINIMAX_TEACHER_PPO, num_envs=num_envs)
+        if name == "dcd":  # dcd arguments.py: adv_entropy_coef 0, gae_lambda 0.95
+            ppo = dataclasses.replace(ppo, ent_coef=0.0, gae_lambda=0.95)
+        return GeneratorConfig(ppo=ppo)
+    width, hidden, noise = {"cpu": (0, 64, 50), "test": (4, 8, 4)}[name]
+    teacher = {"ent_coef": MINIMAX_TEACHER_PPO.ent_coef, "anneal_lr": False}
+    return GeneratorConfig(
+        noise_dim=noise,
+        encoder_width=width,
+        network=dataclasses.replace(base.network, hidden_size=hidden),
+        ppo=dataclasses.replace(base.ppo, **teacher),
     )
+
+
+REFERENCE_PRESETS = ("minimax", "dcd")
+"""Presets that reproduce an author implementation's maze PAIRED settings."""
+
+
+def validate_generator_for_env(config, generator: GeneratorConfig, prefix: str) -> None:
+    """The generator's settings in training config ``config``, and that the env's editor can
+    build a level in its steps; raises ``ConfigError`` naming ``prefix + field``."""
+    from . import registry
+
+    validate_generator(generator, config.ppo.num_envs, prefix)
+    spec = registry.ENVS.get(config.env)
+    if spec.editor is not None:
+        editor = spec.editor(config.env_config, generator)
+        require(
+            editor.num_steps >= editor.min_steps,
+            f"{prefix}editor_steps",
+            f"env {config.env!r}'s editor needs at least {editor.min_steps} steps to build a "
+            f"level, got {generator.editor_steps}",
+        )
 
 
 @struct.dataclass
@@ -222,6 +278,17 @@ class LevelGenerator:
         return self.editor.num_steps * self.num_levels
 
 
+def generator_metrics(generator: LevelGenerator, learn: dict, reward, generated) -> dict:
+    """The metrics of a generator that built this update's levels where ``generated``
+    (``bool[]``): its learner's metrics (``generator/...``), its mean reward (``generated/reward``,
+    NaN on updates that generated nothing) and its env steps."""
+    return {
+        **{f"generator/{k}": v for k, v in learn.items()},
+        "generated/reward": jnp.where(generated, reward.mean(), jnp.nan),
+        "env_steps/generator": jnp.where(generated, jnp.float32(generator.steps_per_call), 0.0),
+    }
+
+
 def make_generator(spec, env_settings, config: GeneratorConfig, num_levels: int) -> LevelGenerator:
     """The generator agent for env family ``spec`` (which must declare an editor) with env
     settings ``env_settings``: a recurrent PPO learner over the editor's encoder."""
@@ -229,5 +296,6 @@ def make_generator(spec, env_settings, config: GeneratorConfig, num_levels: int)
 
     editor = spec.editor(env_settings, config)
     encoder = editor.encoder(config.encoder_width)
-    learner = make_ppo_learner(editor.num_actions, encoder, config.network, config.ppo)
+    ppo = dataclasses.replace(config.ppo, num_steps=editor.num_steps)
+    learner = make_ppo_learner(editor.num_actions, encoder, config.network, ppo)
     return LevelGenerator(editor, learner, num_levels)

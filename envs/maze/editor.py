@@ -1,18 +1,25 @@
 """The maze's level editor: the env PAIRED's adversary builds mazes in (``ued.editor``).
 
 A level is built from an empty ``H x W`` grid in ``num_steps`` steps; each action is a cell index
-``y * W + x``. Step 0 places the goal, step 1 the agent, every later step places a wall (the
-references' semantics: a cell already walled stays a wall, so the adversary controls the wall
-count by re-choosing walls). The per-phase mask forbids the agent on the goal and walls on the
-agent or goal (``step`` still keeps every level valid if given one). The agent's direction is drawn
-at reset. The observation is the grid being built (channels: wall, agent, goal), the time step
-and a fresh noise vector ``z ~ N(0, I)`` per episode.
+``y * W + x``. As in both author implementations (minimax ``envs/maze/maze_ued.py`` with
+``fixed_n_wall_steps``; dcd ``envs/multigrid/adversarial.py`` with ``choose_goal_last``, the
+``GoalLast*`` envs of its maze configs), the first ``num_steps - 2`` steps place walls, the next
+places the goal and the last one the agent: a wall placed on a wall changes nothing, and the goal
+and the agent clear a wall under them. The agent may not be placed on the goal: the references
+move such an agent to a random free cell; here the phase's action mask forbids that cell (and
+``step`` still takes the next cell if given it, so every level is valid). With ``num_steps =
+n_walls + 2`` the generator has the random generator's wall budget. The agent's direction is
+drawn at reset.
+
+The observation is the grid being built (channels: wall, agent, goal), the time step and a noise
+vector ``z`` (``noise_dim`` values, uniform in [0, 1) and fresh at every step, as in both
+references; or N(0, I), or drawn once per episode).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import flax.linen as nn
 import jax
@@ -31,8 +38,8 @@ class EditorObs:
 
     Attributes:
         grid: ``bool[H, W, 3]``: wall, agent and goal channels of the level so far.
-        time: ``int32[]``, the editor step (0 = the goal is placed next).
-        z: ``f32[noise_dim]``, the episode's noise.
+        time: ``int32[]``, the editor step (0 = the first wall is placed next).
+        z: ``f32[noise_dim]``, the noise of this step.
     """
 
     grid: jax.Array
@@ -42,11 +49,13 @@ class EditorObs:
 
 @struct.dataclass
 class EditorState:
-    """A maze under construction: the level so far, the step, and the episode's noise."""
+    """A maze under construction: the level so far, the step, the noise shown with the current
+    observation and the episode's noise key (fresh noise per step is drawn from it)."""
 
     level: Level
     time: jax.Array
     z: jax.Array
+    noise_key: jax.Array
 
 
 class EditorEncoder(nn.Module):
@@ -74,33 +83,54 @@ class MazeEditor(LevelEditor):
 
     Attributes:
         height, width: the grid (the training maze's static size).
-        num_steps: editor steps: goal, agent, then ``num_steps - 2`` wall placements.
+        num_steps: editor steps: ``num_steps - 2`` wall placements, the goal, the agent.
         noise_dim: size of z.
+        noise: ``uniform`` in [0, 1) (the references) or ``normal``.
+        noise_per_step: a fresh z at every step (the references) or one per episode.
+        random_walls: the wall draws of the env's random generator (its ``n_walls``):
+            ``matched_steps`` gives the generator the same budget.
     """
 
     height: int = 13
     width: int = 13
-    num_steps: int = 50
-    noise_dim: int = 16
+    num_steps: int = 27
+    noise_dim: int = 50
+    noise: Literal["uniform", "normal"] = "uniform"
+    noise_per_step: bool = True
+    random_walls: int = 25
     min_steps: ClassVar[int] = 2
 
     @property
     def num_actions(self) -> int:
         return self.height * self.width
 
+    @property
+    def matched_steps(self) -> int:
+        """``random_walls`` wall placements, then the goal and the agent."""
+        return self.random_walls + 2
+
+    def _noise(self, key, time):
+        key = jax.random.fold_in(key, jnp.where(self.noise_per_step, time, 0))
+        if self.noise == "normal":
+            return jax.random.normal(key, (self.noise_dim,), jnp.float32)
+        return jax.random.uniform(key, (self.noise_dim,), jnp.float32)
+
     def _observe(self, state: EditorState) -> EditorObs:
         level, time = state.level, state.time
+        goal_step = self.num_steps - 2
         cells = jnp.zeros((self.height, self.width), jnp.bool_)
-        agent = cells.at[level.agent_pos[1], level.agent_pos[0]].set(time >= 2)
-        goal = cells.at[level.goal_pos[1], level.goal_pos[0]].set(time >= 1)
+        agent = cells.at[level.agent_pos[1], level.agent_pos[0]].set(time > goal_step + 1)
+        goal = cells.at[level.goal_pos[1], level.goal_pos[0]].set(time > goal_step)
         return EditorObs(
             grid=jnp.stack([level.wall_map, agent, goal], axis=-1), time=time, z=state.z
         )
 
     def reset(self, key):
-        """An empty grid, a random agent direction and fresh noise. Returns ``(obs, state)``."""
-        k_dir, k_z = jax.random.split(key)
+        """An empty grid, a random agent direction and the first noise. Returns ``(obs,
+        state)``."""
+        k_dir, k_noise = jax.random.split(key)
         origin = jnp.zeros(2, jnp.int32)
+        time = jnp.zeros((), jnp.int32)
         state = EditorState(
             level=Level(
                 wall_map=jnp.zeros((self.height, self.width), jnp.bool_),
@@ -108,8 +138,9 @@ class MazeEditor(LevelEditor):
                 agent_dir=jax.random.randint(k_dir, (), 0, 4, jnp.int32),
                 goal_pos=origin,
             ),
-            time=jnp.zeros((), jnp.int32),
-            z=jax.random.normal(k_z, (self.noise_dim,), jnp.float32),
+            time=time,
+            z=self._noise(k_noise, time),
+            noise_key=k_noise,
         )
         return self._observe(state), state
 
@@ -117,31 +148,34 @@ class MazeEditor(LevelEditor):
         return jnp.stack([action % self.width, action // self.width]).astype(jnp.int32)
 
     def step(self, state: EditorState, action):
-        """Place the goal (step 0), the agent (step 1) or a wall (later) at cell ``action``."""
+        """Place a wall (steps ``< num_steps - 2``), the goal (``num_steps - 2``) or the agent
+        (last) at cell ``action``; the goal and the agent clear a wall under them."""
         level, time = state.level, state.time
+        goal_step = self.num_steps - 2
         cell = self._cell(action)
-        on_goal = jnp.all(cell == level.goal_pos)
-        on_agent = jnp.all(cell == level.agent_pos)
-        goal_pos = jnp.where(time == 0, cell, level.goal_pos)
+        is_goal, is_agent = time == goal_step, time == goal_step + 1
+        goal_pos = jnp.where(is_goal, cell, level.goal_pos)
         # A (masked) agent placement on the goal takes the next cell, so every level is valid.
+        on_goal = jnp.all(cell == level.goal_pos)
         agent_cell = jnp.where(on_goal, self._cell((action + 1) % self.num_actions), cell)
-        agent_pos = jnp.where(time == 1, agent_cell, level.agent_pos)
-        wall = (time >= 2) & ~on_goal & ~on_agent
-        wall_map = level.wall_map.at[cell[1], cell[0]].set(level.wall_map[cell[1], cell[0]] | wall)
+        agent_pos = jnp.where(is_agent, agent_cell, level.agent_pos)
+        placed = jnp.where(is_agent, agent_cell, cell)
+        wall_map = level.wall_map.at[placed[1], placed[0]].set(time < goal_step)
+        time = time + 1
         state = EditorState(
             level=level.replace(wall_map=wall_map, agent_pos=agent_pos, goal_pos=goal_pos),
-            time=time + 1,
-            z=state.z,
+            time=time,
+            z=self._noise(state.noise_key, time),
+            noise_key=state.noise_key,
         )
         return self._observe(state), state
 
     def action_mask(self, state: EditorState):
-        """Step 0: any cell; step 1: not the goal; later: neither the goal nor the agent."""
+        """Walls and the goal: any cell; the agent: not the goal."""
         cells = jnp.arange(self.num_actions)
-        level, time = state.level, state.time
+        level = state.level
         goal = cells == level.goal_pos[1] * self.width + level.goal_pos[0]
-        agent = cells == level.agent_pos[1] * self.width + level.agent_pos[0]
-        return jnp.where(time == 0, True, ~goal & ((time == 1) | ~agent))
+        return jnp.where(state.time == self.num_steps - 1, ~goal, True)
 
     def level(self, state: EditorState) -> Level:
         """The maze built so far."""

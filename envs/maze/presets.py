@@ -6,9 +6,17 @@
   curriculum (so curricula compare on one distribution), LSTM 64, 32 envs x 128 steps, 3 epochs
   x 2 minibatches, 3,000 updates (12.3M steps; about 8 minutes).
 * ``test``: tiny shapes for the test-suite; compiles in seconds.
+* ``minimax``: minimax's maze DR and PAIRED (``src/minimax/config/configs/maze/{dr,paired}.json``):
+  13x13, 60 walls, 250 steps, LSTM 256, 32 envs x 256 steps, lr 1e-4 constant, 5 epochs x 1
+  minibatch, entropy 1e-3, 30k updates.
+* ``dcd``: dcd's maze DR, PAIRED and REPAIRED (``train_scripts/grid_configs/minigrid/25_blocks/
+  mg_25b_{dr,paired,repaired}.json``): 25 walls, lr 1e-4 constant, GAE lambda 0.95, entropy 0.01
+  for DR and 0 for the generator-agent curricula, 250M env steps (30,500 updates).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from ued.config import ConfigError, NetworkConfig, PPOConfig, TrainConfig
 
@@ -16,6 +24,31 @@ from .config import MazeConfig, MazeEncoderConfig
 
 SIXTY_WALL_PAPERS = ("sfl", "ncc-theory", "ncc-reg", "ncc-learn")
 """Algorithms whose papers evaluate on 13x13 mazes with 60 walls."""
+
+REFERENCE_STUDENT = PPOConfig(lr=1e-4, anneal_lr=False)
+"""minimax's maze student (``configs/maze/paired.json``, ``dr.json``): lr 1e-4 constant
+(``lr_anneal_steps`` 0), 32 envs x 256 steps, 5 epochs x 1 minibatch, clip 0.2, gamma 0.995,
+lambda 0.98, entropy 1e-3, value 0.5, grad norm 0.5, Adam eps 1e-5."""
+
+
+def reference_preset(name: str, algo: str) -> TrainConfig:
+    """``minimax`` or ``dcd``: that author implementation's maze settings (see the module)."""
+    ppo, walls = REFERENCE_STUDENT, 60
+    if name == "dcd":  # dcd arguments.py defaults and mg_25b_*.json
+        walls = 25
+        ppo = dataclasses.replace(ppo, gae_lambda=0.95, ent_coef=0.01 if algo == "dr" else 0.0)
+    return TrainConfig(
+        env="maze",
+        preset=name,
+        updates=30_000 if name == "minimax" else 30_500,  # dcd: 250M env steps / 8,192
+        updates_per_chunk=50,
+        eval_every=500,
+        checkpoint_every=1000,
+        eval_suites=("classic",),
+        eval_attempts=10,
+        env_config=MazeConfig(n_walls=walls),
+        ppo=ppo,
+    )
 
 
 def preset(name: str, algo: str) -> TrainConfig:
@@ -72,4 +105,8 @@ def preset(name: str, algo: str) -> TrainConfig:
             network=NetworkConfig(hidden_size=8, head_hidden=8),
             ppo=PPOConfig(num_envs=4, num_steps=8, lr=1e-3, epochs=2, minibatches=2),
         )
-    raise ConfigError(f"preset: unknown preset {name!r}; choose one of test, cpu, paper")
+    if name in ("minimax", "dcd"):
+        return reference_preset(name, algo)
+    raise ConfigError(
+        f"preset: unknown preset {name!r}; choose one of test, cpu, paper, minimax, dcd"
+    )

@@ -46,6 +46,21 @@ def load_level_file(path, train_env: Maze):
     return names, levels, env
 
 
+def make_editor(config: MazeConfig, generator) -> MazeEditor:
+    """The level editor for a generator agent (``ued.editor.GeneratorConfig``) on mazes of
+    ``config``'s size; ``editor_steps = 0`` gives it the random generator's budget
+    (``n_walls`` wall placements, the goal, the agent)."""
+    editor = MazeEditor(
+        height=config.height,
+        width=config.width,
+        noise_dim=generator.noise_dim,
+        noise=generator.noise,
+        noise_per_step=generator.noise_per_step,
+        random_walls=config.n_walls,
+    )
+    return dataclasses.replace(editor, num_steps=generator.editor_steps or editor.matched_steps)
+
+
 MAZE = registry.ENVS.register(
     "maze",
     EnvSpec(
@@ -59,12 +74,7 @@ MAZE = registry.ENVS.register(
         mutator=lambda config, num_edits: MazeMutator(
             num_edits=num_edits, move_agent=config.edits_move_agent
         ),
-        editor=lambda config, generator: MazeEditor(
-            height=config.height,
-            width=config.width,
-            num_steps=generator.editor_steps,
-            noise_dim=generator.noise_dim,
-        ),
+        editor=make_editor,
         render_level=render_level,
         load_level_file=load_level_file,
         suites=SUITES,
