@@ -286,8 +286,7 @@ def test_minimax_adversary_has_no_antagonist_and_rewards_minus_the_return():
     np.testing.assert_allclose(metrics["generated/reward"], -metrics["protagonist/mean_return"])
     c = program.config
     assert np.all(
-        metrics["env_steps/total"]
-        == c.ppo.num_envs * (c.ppo.num_steps + c.env_config.n_walls + 2)
+        metrics["env_steps/total"] == c.ppo.num_envs * (c.ppo.num_steps + c.env_config.n_walls + 2)
     )
 
 
@@ -391,3 +390,135 @@ def test_killed_paired_run_resumes_bit_exactly_and_seeds_vmap(tmp_path):
     for name in ("student/episodes", "env_steps/total", "generated/walls"):
         np.testing.assert_array_equal(both[name][:, 1], single[name], err_msg=name)
     np.testing.assert_allclose(both["paired/regret"][:, 1], single["paired/regret"], atol=1e-5)
+
+
+# ---- the generator can learn a known objective --------------------------------------------------
+def _train_on_synthetic_objective(learn: bool, updates: int = 300):
+    """A cpu-preset-shaped generator (flattened grid, LSTM, the teacher's entropy and constant
+    lr) on 7x7 mazes with 5 wall steps, rewarded with the number of walls in the top row (a
+    known function of the level: uniform placements give 5 x 7/49 = 0.7, the optimum 5).
+    Returns the mean reward and policy entropy per update, ``f32[updates]`` each."""
+    config = preset("paired", "maze", "cpu")
+    env_config = dataclasses.replace(config.env_config, height=7, width=7, n_walls=5)
+    generator_config = dataclasses.replace(
+        config.curriculum.generator,
+        noise_dim=8,
+        network=dataclasses.replace(config.curriculum.generator.network, hidden_size=32),
+    )
+    spec = build(preset("paired", "maze", "test")).spec
+    generator = make_generator(spec, env_config, generator_config, num_levels=32)
+
+    def step(state, key):
+        k_build, k_learn = jax.random.split(key)
+        levels, state = generator.generate(k_build, state)
+        reward = levels.wall_map[:, 0, :].sum(-1).astype(jnp.float32)
+        trained, metrics = generator.learn(k_learn, state, reward, jnp.int32(0), 1)
+        return (trained if learn else state), (reward.mean(), metrics["entropy"])
+
+    run = jax.jit(
+        lambda key: jax.lax.scan(step, generator.init(key), jax.random.split(key, updates))
+    )
+    _, (reward, entropy) = run(jax.random.key(0))
+    return np.asarray(reward), np.asarray(entropy)
+
+
+def test_the_generator_learns_a_known_objective_and_not_without_its_update():
+    """The pipeline (editor, masks, final-step reward, GAE, PPO) can climb a reward that is a
+    known function of the level; a generator that cannot could not climb regret either."""
+    reward, entropy = _train_on_synthetic_objective(learn=True)
+    frozen_reward, frozen_entropy = _train_on_synthetic_objective(learn=False)
+    untrained = frozen_reward.mean()
+    assert 0.4 < untrained < 1.0  # about 0.7, uniform placements
+    assert reward[-50:].mean() > 3 * untrained  # well above the untrained generator
+    assert entropy[-50:].mean() < entropy[:10].mean() - 0.5  # and it commits to cells
+    assert abs(frozen_reward[-50:].mean() - untrained) < 0.2  # nothing moves without updates
+    np.testing.assert_allclose(frozen_entropy[-50:].mean(), frozen_entropy[:10].mean(), rtol=0.02)
+
+
+# ---- reference presets ----------------------------------------------------------------------
+# minimax's maze PAIRED, field by field: src/minimax/config/configs/maze/paired.json
+# (facebookresearch/minimax). Student and antagonist share the student_* settings.
+MINIMAX_PAIRED = {
+    "updates": 30_000,  # n_total_updates
+    "env_config.height": 13,  # maze_height
+    "env_config.width": 13,  # maze_width
+    "env_config.n_walls": 60,  # maze_n_walls (DR's budget)
+    "env_config.max_steps": 250,  # maze_max_episode_steps
+    "env_config.encoder.conv_filters": 16,  # student_n_conv_filters
+    "env_config.encoder.direction_features": 5,  # student_scalar_embed_dim
+    "ppo.num_envs": 32,  # n_parallel
+    "ppo.num_steps": 256,  # n_rollout_steps
+    "ppo.lr": 1e-4,  # lr
+    "ppo.anneal_lr": False,  # lr_anneal_steps 0
+    "ppo.max_grad_norm": 0.5,
+    "ppo.adam_eps": 1e-5,
+    "ppo.gamma": 0.995,  # discount
+    "ppo.gae_lambda": 0.98,  # student_gae_lambda
+    "ppo.ent_coef": 1e-3,  # student_entropy_coef
+    "ppo.vf_coef": 0.5,  # student_value_loss_coef
+    "ppo.epochs": 5,  # student_ppo_n_epochs
+    "ppo.minibatches": 1,  # student_ppo_n_minibatches
+    "ppo.clip_eps": 0.2,  # student_ppo_clip_eps
+    "network.cell": "lstm",  # student_recurrent_arch
+    "network.hidden_size": 256,  # student_recurrent_hidden_dim
+    "network.head_hidden": 32,  # student_hidden_dim
+    "curriculum.clip_regret": True,  # ued_score relative_regret: clip(max - mean, 0)
+    "curriculum.antagonist_network.hidden_size": 256,
+    "curriculum.antagonist_ppo.lr": 1e-4,
+    "curriculum.antagonist_ppo.anneal_lr": False,
+    "curriculum.antagonist_ppo.ent_coef": 1e-3,
+    "curriculum.generator.noise_dim": 50,  # maze_ued_noise_dim
+    "curriculum.generator.noise": "uniform",  # maze_ued.py: jax.random.uniform
+    "curriculum.generator.noise_per_step": True,  # a fresh noise in every step's observation
+    "curriculum.generator.encoder_width": 128,  # teacher_n_conv_filters
+    "curriculum.generator.network.cell": "lstm",  # teacher_recurrent_arch
+    "curriculum.generator.network.hidden_size": 256,  # teacher_recurrent_hidden_dim
+    "curriculum.generator.network.head_hidden": 32,  # teacher_hidden_dim
+    "curriculum.generator.ppo.lr": 1e-4,
+    "curriculum.generator.ppo.anneal_lr": False,  # teacher_lr_anneal_steps 0
+    "curriculum.generator.ppo.ent_coef": 0.05,  # teacher_entropy_coef
+    "curriculum.generator.ppo.vf_coef": 0.5,  # teacher_value_loss_coef
+    "curriculum.generator.ppo.gamma": 0.995,  # teacher_discount
+    "curriculum.generator.ppo.gae_lambda": 0.98,  # teacher_gae_lambda
+    "curriculum.generator.ppo.epochs": 5,  # teacher_ppo_n_epochs
+    "curriculum.generator.ppo.minibatches": 1,  # teacher_ppo_n_minibatches
+    "curriculum.generator.ppo.clip_eps": 0.2,  # teacher_ppo_clip_eps
+    "curriculum.generator.ppo.max_grad_norm": 0.5,
+}
+
+
+def _field(config, path: str):
+    for name in path.split("."):
+        config = getattr(config, name)
+    return config
+
+
+def test_the_minimax_preset_reproduces_minimaxs_maze_paired_field_by_field():
+    config = preset("paired", "maze", "minimax")
+    validate(config)
+    for path, expected in MINIMAX_PAIRED.items():
+        assert _field(config, path) == expected, path
+    # maze_ued_n_walls 60 + goal + agent = 62 editor steps; the time embedding's width is
+    # teacher_scalar_embed_dim (10).
+    generator = build(config).curriculum.generator
+    assert generator.editor.num_steps == 62
+    assert generator.editor.encoder(128).time_features == 10
+    # minimax's DR at the same preset (configs/maze/dr.json): the same student, 60 walls.
+    dr = preset("dr", "maze", "minimax")
+    for path in [p for p in MINIMAX_PAIRED if not p.startswith(("curriculum", "updates"))]:
+        assert _field(dr, path) == _field(config, path), path
+
+
+@pytest.mark.parametrize("algo", ["paired", "flexible-paired", "minimax-adversary", "repaired"])
+@pytest.mark.parametrize("name", ["test", "cpu", "paper", "minimax", "dcd"])
+def test_at_every_preset_the_generator_has_drs_wall_budget(algo, name):
+    config = preset(algo, "maze", name)
+    spec = build(preset("dr", "maze", "test")).spec
+    editor = spec.editor(config.env_config, config.curriculum.generator)
+    assert editor.num_steps - 2 == preset("dr", "maze", name).env_config.n_walls
+    assert config.curriculum.clip_regret  # the unclipped estimate is off in every preset
+
+
+def test_reference_presets_are_refused_for_curricula_without_one():
+    with pytest.raises(ConfigError, match=r"preset: --algo sfl has no 'minimax' preset"):
+        preset("sfl", "maze", "minimax")
