@@ -12,8 +12,10 @@ Importing this package registers every one in ``ued.registry.ALGORITHMS``.
 | NCC, practical, oracle regret                      | ``ncc-reg``    | ncc.py      | oracle    |
 | NCC, practical, learnability                       | ``ncc-learn``  | ncc.py      | success   |
 | PAIRED (Dennis et al. 2020)                        | ``paired``     | paired.py   | editor    |
+| Flexible PAIRED (dcd's ``flexible_paired``)        | ``flexible-paired`` | paired.py | editor  |
 | Minimax adversary (Dennis et al. 2020's baseline)  | ``minimax-adversary`` | paired.py | editor |
-| REPAIRED (Jiang et al. 2021b)                      | ``repaired``   | plr.py      | editor    |
+| REPAIRED (Jiang et al. 2021b)                      | ``repaired``   | paired.py   | editor    |
+| Robust PLR with a generator agent (not a paper)    | ``plr-generator`` | plr.py   | editor    |
 
 Replay scores: ``oracle_regret`` needs an oracle, ``learnability`` a success signal.
 """
