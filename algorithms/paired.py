@@ -495,6 +495,35 @@ def validate(config: TrainConfig) -> None:
 
 
 GENERATOR_AGENT_PRESETS = ("test", "cpu", "paper", *REFERENCE_PRESETS)
+PRESET_SOURCES = {
+    "minimax": "Settings: minimax's maze PAIRED, src/minimax/config/configs/maze/paired.json "
+    "(facebookresearch/minimax). Maze 13x13, maze_n_walls = maze_ued_n_walls = 60, 250 steps. "
+    "Protagonist and antagonist (student_*): LSTM 256, hidden 32, 16 conv filters, lr 1e-4 "
+    "constant (lr_anneal_steps 0), 32 envs x 256 steps, 5 epochs x 1 minibatch, clip 0.2, "
+    "gamma 0.995, lambda 0.98, entropy 1e-3, value 0.5, grad norm 0.5, Adam eps 1e-5. "
+    "Generator (teacher_*): 62 editor steps (60 walls, goal, agent: maze_ued.py with "
+    "fixed_n_wall_steps), 128 conv filters, time embedding 10, noise 50 uniform fresh each step "
+    "(maze_ued_noise_dim), LSTM 256, hidden 32, entropy 0.05, lr 1e-4 constant, 5 x 1, gamma "
+    "0.995, lambda 0.98. Regret: relative_regret, clipped at 0 (util/rl/ued_scores.py).",
+    "dcd": "Settings: dcd's maze PAIRED / REPAIRED, train_scripts/grid_configs/minigrid/"
+    "25_blocks/mg_25b_{paired,repaired}.json and arguments.py defaults (facebookresearch/dcd). "
+    "25 blocks; students: LSTM 256, lr 1e-4 constant, 32 x 256, 5 epochs x 1 minibatch, gamma "
+    "0.995, lambda 0.95, entropy 0; generator: 27 steps (walls, then goal and agent: "
+    "choose_goal_last), noise 50 uniform fresh each step (random_z_dim), entropy 0 "
+    "(adv_entropy_coef); REPAIRED: a feed-forward generator (recurrent_adversary_env false), "
+    "replay 0.95, buffer 4,000, rank temperature 0.1, staleness 0.3, MaxMC (grounded signed "
+    "value loss).",
+    "paper": "Settings: the maze student of the paper preset (JaxUED / PLR / ACCEL: LSTM 256, lr "
+    "1e-4 annealed, 32 x 256, 5 x 1, entropy 1e-3, 25 walls); antagonist: the same; generator: "
+    "minimax's maze teacher (configs/maze/paired.json: conv 128, LSTM 256, noise 50 uniform "
+    "per step, entropy 0.05, constant lr 1e-4) with DR's budget, 25 walls + goal + agent.",
+    "cpu": "Settings: the cpu preset's student (LSTM 64, 32 x 128, 3 x 2, lr 5e-4 annealed, "
+    "entropy 1e-2, 25 walls); antagonist: the same; generator: LSTM 64 on the flattened grid "
+    "(no convolution: README design notes), the student's PPO sizes with minimax's teacher "
+    "entropy 0.05 and a constant learning rate, noise 50 uniform per step, 27 editor steps "
+    "(DR's 25 walls + goal + agent).",
+}
+"""Where each preset's settings come from (``ued train --help-config`` shows it)."""
 
 for _name, _objective, _summary in (
     ("paired", "regret", "PAIRED: a generator agent maximises the clipped regret"),
@@ -516,6 +545,7 @@ for _name, _objective, _summary in (
             requires,
             _summary,
             presets=GENERATOR_AGENT_PRESETS,
+            sources=lambda name: PRESET_SOURCES.get(name, ""),
         ),
     )
 registry.ALGORITHMS.register(
@@ -529,5 +559,6 @@ registry.ALGORITHMS.register(
         requires,
         "REPAIRED: PAIRED's generator, antagonist and regret, robust PLR on the protagonist",
         presets=GENERATOR_AGENT_PRESETS,
+        sources=lambda name: PRESET_SOURCES.get(name, ""),
     ),
 )

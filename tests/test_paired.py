@@ -522,3 +522,12 @@ def test_at_every_preset_the_generator_has_drs_wall_budget(algo, name):
 def test_reference_presets_are_refused_for_curricula_without_one():
     with pytest.raises(ConfigError, match=r"preset: --algo sfl has no 'minimax' preset"):
         preset("sfl", "maze", "minimax")
+
+
+def test_help_config_says_where_a_reference_presets_settings_come_from(capsys):
+    from ued.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--algo", "paired", "--preset", "minimax", "--help-config"])
+    out = capsys.readouterr().out
+    assert "configs/maze/paired.json" in out and "teacher_" in out

@@ -148,12 +148,13 @@ def build_config(args: TrainArgs, overrides: list[str]) -> TrainConfig:
         config = dataclasses.replace(config, updates=args.updates)
     if overrides or args.help_config:
         env_settings = registry.ENVS.get(args.env).Config
-        curriculum = registry.ALGORITHMS.get(args.algo).Config
+        algorithm = registry.ALGORITHMS.get(args.algo)
         config = tyro.cli(
-            TrainConfig[env_settings, curriculum],
+            TrainConfig[env_settings, algorithm.Config],
             default=config,
             args=["--help"] if args.help_config else overrides,
             prog=f"ued train --algo {args.algo} --env {args.env} --preset {args.preset}",
+            description=algorithm.sources(args.preset) or None,
         )
     return validate(config)
 

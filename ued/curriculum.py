@@ -155,6 +155,8 @@ class AlgorithmSpec:
         summary: one line for ``--help``.
         presets: the preset names it has settings for (``minimax`` and ``dcd`` reproduce an
             author implementation's maze PAIRED and DR; only the curricula they define).
+        sources: ``preset name -> text``: where that preset's settings come from (shown by
+            ``ued train --help-config``); empty if not stated.
     """
 
     name: str
@@ -165,6 +167,7 @@ class AlgorithmSpec:
     requires: Callable[[Any], frozenset[str]] = lambda config: frozenset()
     summary: str = ""
     presets: tuple[str, ...] = ("test", "cpu", "paper")
+    sources: Callable[[str], str] = lambda preset: ""
 
 
 UNDEFINED_PREFIX = "generated/"
