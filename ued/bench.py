@@ -493,6 +493,6 @@ def generator_overhead(config, chunks: int, record: dict[str, Any]) -> dict[str,
     """``bench_generator_parts`` and the update's overhead over the sum of its learners' parts
     (PAIRED: generator + 2 students; minimax adversary: generator + 1 student)."""
     parts = bench_generator_parts(config, chunks)
-    students = 2 if config.curriculum.objective == "regret" else 1
+    students = 1 if config.curriculum.objective == "minimax" else 2
     expected = parts["generator_s_per_update"] + students * parts["student_s_per_update"]
     return {**parts, "overhead": record["s_per_update"] / expected - 1.0}

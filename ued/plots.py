@@ -23,7 +23,8 @@ CURVES = (
     ("protagonist/mean_return", "protagonist mean return"),
     ("antagonist/max_return", "antagonist max return"),
     ("generator/reward", "generator's reward"),
-    ("generated/reward", "generator's reward (score of its levels)"),
+    ("generated/reward", "generator's reward"),
+    ("generator/entropy", "generator's policy entropy"),
     ("generated/solvable", "solvable fraction of generated levels"),
     ("generated/walls", "walls of generated levels"),
     ("generated/shortest_path", "shortest path of generated levels"),
@@ -330,7 +331,9 @@ def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5, max_outcome
 
 
 GENERATOR_PANELS = (
-    ("paired/regret", "regret estimate of generated levels"),
+    ("paired/regret", "regret the generator receives (clipped)"),
+    ("generated/reward", "generator's reward (REPAIRED: new-level updates)"),
+    ("generator/entropy", "generator's policy entropy"),
     ("generated/solvable", "solvable fraction of generated levels"),
     ("generated/walls", "walls of generated levels"),
     ("generated/shortest_path", "shortest path of generated levels (solvable ones)"),
@@ -349,12 +352,14 @@ def _binned_metric(run: Path, name: str, width: int):
 
 
 def generator_curves(runs: dict[str, Path], path: Path, width: int = 50) -> None:
-    """Compare what generator agents build (PAIRED, minimax adversary, REPAIRED): regret,
-    solvable fraction, walls and shortest path of the generated levels against protagonist env
-    steps, averaged over bins of ``width`` updates, mean over seeds with s.e. bands. A run that
+    """Compare what generator agents build and whether they learn (PAIRED, flexible PAIRED,
+    minimax adversary, REPAIRED): regret, the generator's reward and policy entropy, solvable
+    fraction, walls and shortest path of the generated levels against protagonist env steps, averaged over bins of ``width`` updates, mean over seeds with s.e. bands. A run that
     generates nothing (DR, PLR) is drawn dashed from the levels it trained on (``trained/...``
     of ``curriculum.csv``), for reference."""
-    fig, axes = plt.subplots(1, len(GENERATOR_PANELS), figsize=(4.4 * len(GENERATOR_PANELS), 3.3))
+    columns = (len(GENERATOR_PANELS) + 1) // 2
+    fig, axes = plt.subplots(2, columns, figsize=(4.4 * columns, 6.4))
+    axes = axes.ravel()
     for index, (name, run) in enumerate(runs.items()):
         color = f"C{index % 10}"
         steps_per_update = int(read_csv(log_file(run, "metrics.csv"))[0]["env_steps"])
