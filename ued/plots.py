@@ -354,7 +354,8 @@ def _binned_metric(run: Path, name: str, width: int):
 def generator_curves(runs: dict[str, Path], path: Path, width: int = 50) -> None:
     """Compare what generator agents build and whether they learn (PAIRED, flexible PAIRED,
     minimax adversary, REPAIRED): regret, the generator's reward and policy entropy, solvable
-    fraction, walls and shortest path of the generated levels against protagonist env steps, averaged over bins of ``width`` updates, mean over seeds with s.e. bands. A run that
+    fraction, walls and shortest path of the generated levels against protagonist env steps,
+    averaged over bins of ``width`` updates, mean over seeds with s.e. bands. A run that
     generates nothing (DR, PLR) is drawn dashed from the levels it trained on (``trained/...``
     of ``curriculum.csv``), for reference."""
     columns = (len(GENERATOR_PANELS) + 1) // 2
