@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN ?= checkpoints/dr-maze-cpu
+# Test processes (pytest-xdist, a file per process so module fixtures compile once): CI's 2 cores.
+TEST_WORKERS ?= 2
 
 .PHONY: install train eval report notebooks test test-all bench lint clean
 
@@ -32,10 +34,10 @@ notebooks: $(STAMP)
 	$(BIN)/python notebooks/execute.py
 
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-all: $(STAMP)
-	$(BIN)/pytest -q -m ''
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m ''
 
 bench: $(STAMP)
 	$(BIN)/ued bench
