@@ -272,11 +272,8 @@ class PAIRED(Curriculum):
         k_ant, k_gen = jax.random.split(key)
         traj = result.trajectory
         protagonist_mean, metrics = self.protagonist_metrics(traj)
-        antagonist, rollout, antagonist_max = (
-            state.antagonist,
-            None,
-            jnp.zeros_like(protagonist_mean),
-        )
+        antagonist, rollout = state.antagonist, None
+        antagonist_max = jnp.zeros_like(protagonist_mean)
         if self.antagonist is not None:
             antagonist, rollout, learn = self.play_antagonist(
                 k_ant, antagonist, result.levels, update
