@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import quiet
 
-from ued import shipped
+from ued import report, shipped
 from ued.errors import CheckpointError, DamagedCheckpointError, RunError
 from ued.evaluate import bootstrap_ci, iqm, iqm_with_ci
 from ued.packaging import cpu_model as _cpu_model
@@ -259,6 +259,11 @@ def test_ued_report_on_the_shipped_agents_reuses_their_evaluations(tmp_path, cap
     for name in SHIPPED:
         assert f"| {name} |" in out
     assert (tmp_path / "r" / "report.html").stat().st_size > 100_000  # figures embedded
+    # Every shipped agent records its training seconds: the curves against wall-clock too.
+    assert (tmp_path / "r" / "figures" / "training_wallclock.png").stat().st_size > 10_000
+    seconds = report.seconds_per_update(report.open_runs(["shipped:dr"])[0])
+    manifest = shipped.manifest(shipped.root() / "dr")
+    assert seconds == pytest.approx(manifest["train_s_total"] / manifest["updates"])
 
 
 def test_ued_eval_by_shipped_name(tmp_path, capsys):

@@ -272,13 +272,25 @@ def _top_outcomes(runs: dict[str, Path], suite: str, count: int) -> list[str]:
     return [name for name in ranked if np.mean(totals[name]) > 0][:count]
 
 
-def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5, max_outcomes: int = 6) -> None:
+def compare_runs(
+    runs: dict[str, Path],
+    path: Path,
+    smooth: int = 5,
+    max_outcomes: int = 6,
+    seconds_per_update: dict[str, float] | None = None,
+) -> None:
     """Compare several runs (name -> run directory) on one figure: evaluation solve rates (or
     returns) during training for each suite, the rates of the ``max_outcomes`` most reached
     per-episode outcomes (Craftax's achievements), what each curriculum rolled out (the env's level
     descriptors, e.g. shortest path and walls, of the levels of each chunk's last update) and what
     its buffer would replay (replay-weighted, from ``curriculum.csv``; runs without a buffer have
-    no line there). Means over seeds with standard-error bands, against env steps."""
+    no line there). Means over seeds with standard-error bands, against env steps; or, given
+    ``seconds_per_update`` (name -> training seconds per update), against training seconds (runs
+    without one are left out)."""
+    if seconds_per_update is not None:
+        runs = {name: run for name, run in runs.items() if name in seconds_per_update}
+        if not runs:
+            return
     first = next(iter(runs.values()))
     evaluated = (
         read_csv(log_file(first, "eval.csv")) if log_file(first, "eval.csv").exists() else []
@@ -303,6 +315,9 @@ def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5, max_outcome
     for index, (name, run) in enumerate(runs.items()):
         color = f"C{index % 10}"  # fixed per run: not every run has a line in every panel
         steps_per_update = int(read_csv(log_file(run, "metrics.csv"))[0]["env_steps"])
+        xlabel = "env steps"
+        if seconds_per_update is not None:
+            steps_per_update, xlabel = seconds_per_update[name], "training seconds"
         for ax, (kind, key, title) in zip(axes.flat, panels):
             points: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
             if kind == "eval":
@@ -322,7 +337,7 @@ def compare_runs(runs: dict[str, Path], path: Path, smooth: int = 5, max_outcome
             ax.plot(x * steps_per_update, mean, lw=1.3, label=name, color=color)
             ax.fill_between(x * steps_per_update, mean - se, mean + se, alpha=0.2, color=color)
             ax.set_title(title, fontsize=9)
-            ax.set_xlabel("env steps")
+            ax.set_xlabel(xlabel)
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()

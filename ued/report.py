@@ -92,6 +92,19 @@ class Run:
         return [self.path / "evaluations"]
 
 
+def seconds_per_update(run: Run) -> float | None:
+    """A run's recorded training seconds (``run.json``'s or a shipped agent's
+    ``train_s_total``, all seeds together) per update; None if not recorded."""
+    if run.is_shipped:
+        record = shipped.manifest(run.path)
+    elif (run.path / "run.json").is_file():
+        record = json.loads((run.path / "run.json").read_text())
+    else:
+        return None
+    total = record.get("train_s_total")
+    return None if not total else float(total) / run.update
+
+
 def _latest_update(path: Path) -> int:
     if shipped.is_shipped(path):
         return int(shipped.manifest(path)["updates"])
@@ -521,6 +534,15 @@ def _curriculum_section(doc: Document, runs: list[Run], figures: Path, log) -> N
         "evaluation during training and the levels rolled out and replayed (mean ± s.e. over "
         "seeds)",
     )
+    seconds = {r.name: s for r in runs if (s := seconds_per_update(r)) is not None}
+    if len(seconds) > 1:
+        plots.compare_runs(logged, figures / "training_wallclock.png", seconds_per_update=seconds)
+        doc.add(
+            "figure",
+            figures / "training_wallclock.png",
+            "the same against training seconds (each run's recorded training time spread evenly "
+            "over its updates; runs timed on a shared machine are rough)",
+        )
     snaps = {r.name: s for r in runs if (s := run_snapshots(r, log)) is not None}
     if snaps:
         plots.snapshot_distributions(snaps, figures / "buffers.png")
