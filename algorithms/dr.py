@@ -75,8 +75,9 @@ def preset(base: TrainConfig, name: str) -> TrainConfig:
     """DR on the env family's preset ``name``; per-episode levels at ``paper`` scale, unless the
     env's level generation is too slow for that (``EnvSpec.slow_generation``)."""
     slow = registry.ENVS.get(base.env).slow_generation
-    # minimax's and dcd's DR draw a new level every episode, as the paper preset does.
-    resample = "episode" if name in ("paper", "minimax", "dcd") and not slow else "update"
+    # minimax's DR draws a new level at every episode end, as the paper preset does; dcd's maze
+    # DR (use_plr with replay 0) one per env and update, replayed until the rollout ends.
+    resample = "episode" if name in ("paper", "minimax") and not slow else "update"
     return dataclasses.replace(base, curriculum=Config(resample=resample))
 
 

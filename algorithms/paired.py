@@ -367,7 +367,12 @@ class REPAIRED(PAIRED):
             **level_statistics(self.describe, result.levels, "generated/", generated),
         }
         antagonist_max = score_fns.episode_returns_max(rollout.rewards, rollout.dones)
-        last = Generated(result.levels, protagonist_mean, antagonist_max, reward)
+        # The diagnostics show the generator's last levels: a replay update keeps them.
+        last = jax.tree_util.tree_map(
+            lambda new, old: jnp.where(generated, new, old),
+            Generated(result.levels, protagonist_mean, antagonist_max, reward),
+            state.last,
+        )
         replay = replay.replace(generator=generator)
         return RepairedState(replay, antagonist, last), metrics
 
@@ -393,6 +398,8 @@ def repaired_preset(base: TrainConfig, name: str) -> TrainConfig:
     0.95, a feed-forward generator)."""
     paired = preset(base, name).curriculum
     buffer = plr.BUFFERS["paper" if name in REFERENCE_PRESETS else name]
+    if name == "dcd":  # level_replay_temperature 0.1; size 4,000, rho 0.5, staleness 0.3, rank
+        buffer = dataclasses.replace(buffer, temperature=0.1)
     generator = paired.generator
     if name == "dcd":  # recurrent_adversary_env false
         generator = dataclasses.replace(
@@ -508,8 +515,8 @@ PRESET_SOURCES = {
     "0.995, lambda 0.95, entropy 0; generator: 27 steps (walls, then goal and agent: "
     "choose_goal_last), noise 50 uniform fresh each step (random_z_dim), entropy 0 "
     "(adv_entropy_coef); REPAIRED: a feed-forward generator (recurrent_adversary_env false), "
-    "replay 0.95, buffer 4,000, rank temperature 0.1, staleness 0.3, MaxMC (grounded signed "
-    "value loss).",
+    "replay 0.95, buffer 4,000, rank temperature 0.1, staleness 0.3, min fill 0.5 "
+    "(level_replay_rho), MaxMC (grounded signed value loss).",
     "paper": "Settings: the maze student of the paper preset (JaxUED / PLR / ACCEL: LSTM 256, lr "
     "1e-4 annealed, 32 x 256, 5 x 1, entropy 1e-3, 25 walls); antagonist: the same; generator: "
     "minimax's maze teacher (configs/maze/paired.json: conv 128, LSTM 256, noise 50 uniform "

@@ -16,7 +16,11 @@ source scripts/study_lib.sh
 for algo in $algos; do
   train "$algo" "$study/$algo" --updates 1000 --keep-checkpoints 0
 done
-runs="$(for algo in $algos; do echo "$study/$algo"; done) shipped:dr shipped:robust-plr"
+# Does the generator learn without minimax's entropy bonus (dcd's adv_entropy_coef 0)?
+train paired "$study/paired-ent0" --updates 1000 --keep-checkpoints 0 \
+  --curriculum.generator.ppo.ent-coef 0
+runs="$(for algo in $algos; do echo "$study/$algo"; done) $study/paired-ent0"
+runs="$runs shipped:dr shipped:robust-plr"
 # shellcheck disable=SC2086
 .venv/bin/ued report $runs --out "$study/report" --html
 cp "$study/report/figures/training.png" docs/paired_study.png

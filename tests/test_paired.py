@@ -531,3 +531,42 @@ def test_help_config_says_where_a_reference_presets_settings_come_from(capsys):
         main(["train", "--algo", "paired", "--preset", "minimax", "--help-config"])
     out = capsys.readouterr().out
     assert "configs/maze/paired.json" in out and "teacher_" in out
+
+
+# dcd's maze REPAIRED: train_scripts/grid_configs/minigrid/25_blocks/mg_25b_repaired.json and
+# arguments.py defaults (facebookresearch/dcd); PAIRED's students the same (mg_25b_paired.json).
+DCD_REPAIRED = {
+    "env_config.n_walls": 25,  # GoalLastFewerBlocksAdversarial-v0: n_clutter 25
+    "ppo.num_envs": 32,  # num_processes
+    "ppo.num_steps": 256,  # num_steps
+    "ppo.lr": 1e-4,  # lr
+    "ppo.anneal_lr": False,  # use_linear_lr_decay default off
+    "ppo.epochs": 5,  # ppo_epoch
+    "ppo.minibatches": 1,  # num_mini_batch
+    "ppo.gamma": 0.995,  # gamma
+    "ppo.gae_lambda": 0.95,  # arguments.py gae_lambda
+    "ppo.ent_coef": 0.0,  # entropy_coef
+    "network.hidden_size": 256,  # recurrent_hidden_size
+    "curriculum.generator.ppo.ent_coef": 0.0,  # adv_entropy_coef
+    "curriculum.generator.network.cell": "none",  # recurrent_adversary_env false
+    "curriculum.generator.noise_dim": 50,  # random_z_dim
+    "curriculum.replay_prob": 0.95,  # level_replay_prob
+    "curriculum.score": "maxmc",  # grounded_signed_value_loss
+    "curriculum.buffer.capacity": 4000,  # level_replay_seed_buffer_size
+    "curriculum.buffer.temperature": 0.1,  # level_replay_temperature
+    "curriculum.buffer.prioritization": "rank",  # level_replay_score_transform
+    "curriculum.buffer.staleness_coeff": 0.3,  # staleness_coef
+    "curriculum.buffer.min_fill": 0.5,  # level_replay_rho
+}
+
+
+def test_the_dcd_preset_reproduces_dcds_maze_repaired_and_dr():
+    config = preset("repaired", "maze", "dcd")
+    validate(config)
+    for path, expected in DCD_REPAIRED.items():
+        assert _field(config, path) == expected, path
+    # mg_25b_paired.json: a recurrent adversary; mg_25b_dr.json: entropy 0.01, and one level
+    # per env and update (use_plr with replay 0: levels are replayed, not redrawn, on reset).
+    assert preset("paired", "maze", "dcd").curriculum.generator.network.cell == "lstm"
+    dr = preset("dr", "maze", "dcd")
+    assert dr.ppo.ent_coef == 0.01 and dr.curriculum.resample == "update"
