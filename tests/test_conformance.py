@@ -24,7 +24,12 @@ BATCH = 6
 
 HEAVY_ENVS = {"craftax-classic"}
 """Envs whose every program takes the better part of a minute to compile on 2 CPU cores: only
-``dr`` and the refusals run by default."""
+``dr`` and the refusals run by default; their env-level checks here run under ``make test-all``
+(their own test module steps them, checks termination and truncation, the mutator and the
+suites by default)."""
+ENV_PARAMS = [
+    pytest.param(name, marks=[pytest.mark.slow] if name in HEAVY_ENVS else []) for name in ENVS
+]
 
 
 HOME_ENV = "maze"
@@ -73,7 +78,7 @@ def _same_structure(a, b, batch=None):
     )
 
 
-@pytest.mark.parametrize("name", ENVS)
+@pytest.mark.parametrize("name", ENV_PARAMS)
 def test_env_jits_vmaps_and_ends_every_episode_by_its_time_limit(name):
     spec, env = _env(name)
     keys = jax.random.split(jax.random.key(0), BATCH)
@@ -115,7 +120,7 @@ def test_env_jits_vmaps_and_ends_every_episode_by_its_time_limit(name):
     assert len(out) == 6
 
 
-@pytest.mark.parametrize("name", ENVS)
+@pytest.mark.parametrize("name", ENV_PARAMS)
 def test_declared_capabilities_work(name):
     spec, env = _env(name)
     levels = jax.vmap(env.sample_level)(jax.random.split(jax.random.key(3), BATCH))
