@@ -37,15 +37,10 @@ def reference_preset(name: str, algo: str) -> TrainConfig:
     if name == "dcd":  # dcd arguments.py defaults and mg_25b_*.json
         walls = 25
         ppo = dataclasses.replace(ppo, gae_lambda=0.95, ent_coef=0.01 if algo == "dr" else 0.0)
-    return TrainConfig(
-        env="maze",
+    return dataclasses.replace(
+        preset("paper", algo),  # its loop: chunks of 50, classic suite, 10 attempts
         preset=name,
         updates=30_000 if name == "minimax" else 30_500,  # dcd: 250M env steps / 8,192
-        updates_per_chunk=50,
-        eval_every=500,
-        checkpoint_every=1000,
-        eval_suites=("classic",),
-        eval_attempts=10,
         env_config=MazeConfig(n_walls=walls),
         ppo=ppo,
     )
