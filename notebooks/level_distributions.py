@@ -196,9 +196,10 @@ else:
 
 # %% [markdown]
 # ## PAIRED's generated levels
-# The adversary builds each level cell by cell; its reward is the regret estimate
-# (antagonist's best return minus the protagonist's mean). The last update's levels at each
-# checkpoint, captioned with P (protagonist), A (antagonist) and R (the adversary's reward).
+# The adversary builds each level cell by cell (25 walls, then the goal and the agent: DR's
+# budget); its reward is the regret clipped at 0 (antagonist's best return minus the
+# protagonist's mean). The last update's levels at each checkpoint, captioned with P
+# (protagonist), A (antagonist) and R (the adversary's reward).
 
 # %%
 generated = {n: s for n, s in snaps.items() if s.generated}
