@@ -25,6 +25,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from .config import NetworkConfig, PPOConfig, require
+from .learner import conditional_update
 from .rollout import Trajectory
 
 
@@ -243,13 +244,17 @@ class LevelGenerator:
         trajectory, levels = self._play(key, state.learner.params)
         return levels, state.replace(rollout=trajectory)
 
+    def _batch(self, state: GeneratorState, scores: jax.Array):
+        return self.learner.prepare(
+            self.rewarded(state, scores),
+            jnp.zeros_like(scores),
+            self.learner.initial_carry(self.num_levels),
+        )
+
     def learn(self, key, state: GeneratorState, scores: jax.Array, update, total):
         """One learner update on the last ``generate``'s rollout, rewarded ``scores f32[B]`` at
         its last step (0 elsewhere). Returns ``(state, metrics)``."""
-        rollout = self.rewarded(state, scores)
-        batch = self.learner.prepare(
-            rollout, jnp.zeros_like(scores), self.learner.initial_carry(self.num_levels)
-        )
+        batch = self._batch(state, scores)
         learner, metrics = self.learner.update(key, state.learner, batch, update, total)
         return state.replace(learner=learner), metrics
 
@@ -261,16 +266,12 @@ class LevelGenerator:
 
     def learn_if(self, apply, key, state: GeneratorState, scores, update, total):
         """``learn`` where ``apply`` (``bool[]``) holds, else the state unchanged and zero
-        metrics (one ``lax.cond``). Returns ``(state, metrics)``."""
-
-        def learn(_):
-            return self.learn(key, state, scores, update, total)
-
-        def skip(_):
-            shapes = jax.eval_shape(learn, None)[1]
-            return state, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-
-        return jax.lax.cond(apply, learn, skip, None)
+        metrics (``ued.learner.conditional_update``). Returns ``(state, metrics)``."""
+        batch = self._batch(state, scores)
+        learner, metrics = conditional_update(
+            apply, self.learner, key, state.learner, batch, update, total
+        )
+        return state.replace(learner=learner), metrics
 
     @property
     def steps_per_call(self) -> int:
