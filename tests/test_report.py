@@ -277,3 +277,16 @@ def test_ued_eval_by_shipped_name(tmp_path, capsys):
     if manifest["cpu"] == _cpu_model():  # exact only on the kind of CPU it was recorded on
         recorded = np.mean(list(manifest["classic_solve_rate"].values()))
         assert f"| dr | classic | 3 | {recorded:.3f}" in table
+
+
+def test_a_generators_learner_metrics_count_only_on_updates_that_generated():
+    """REPAIRED's generator neither builds nor learns on replay updates (branch 1), where its
+    learner logs zeros: the report and plots read its metrics on new-level updates only."""
+    from ued.plots import metric_value
+
+    new = {"curriculum/branch": "0", "generator/entropy": "5.1", "paired/regret": "0.2"}
+    replay = {"curriculum/branch": "1", "generator/entropy": "0.0", "paired/regret": "0.1"}
+    assert metric_value(new, "generator/entropy") == 5.1
+    assert np.isnan(metric_value(replay, "generator/entropy"))
+    assert metric_value(replay, "paired/regret") == 0.1  # other metrics are read as logged
+    assert np.isnan(metric_value(new, "generated/walls"))  # absent

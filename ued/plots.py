@@ -356,11 +356,20 @@ GENERATOR_PANELS = (
 """What ``generator_curves`` draws (metrics of ``metrics.csv``)."""
 
 
+def metric_value(row: dict[str, str], name: str) -> float:
+    """A metric of one ``metrics.csv`` row, NaN where absent or undefined. A generator's learner
+    metrics (``generator/...``) count only on updates that generated levels (branch new): on
+    REPAIRED's and ``plr-generator``'s replay updates the generator does not learn and logs 0."""
+    if name.startswith("generator/") and row.get("curriculum/branch", "0") != "0":
+        return float("nan")
+    return float(row.get(name) or "nan")
+
+
 def _binned_metric(run: Path, name: str, width: int):
     """``{seed: {bin start update: nan-mean of the metric over the bin}}`` from ``metrics.csv``."""
     sums: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in read_csv(log_file(run, "metrics.csv")):
-        value = float(r.get(name) or "nan")
+        value = metric_value(r, name)
         if not np.isnan(value):
             sums[r["seed"]][int(r["update"]) // width * width].append(value)
     return {s: {u: float(np.mean(v)) for u, v in p.items()} for s, p in sums.items()}

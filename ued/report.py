@@ -326,7 +326,7 @@ def distribution_table(runs: dict[str, Path], window: float = 0.1) -> str:
 def generator_table(runs: dict[str, Path], window: float = 0.1) -> str | None:
     """Generator agents' levels (``paired/regret``, ``generated/...`` of ``metrics.csv``), means
     over seeds over the first and last ``window`` of training; None if no run generates."""
-    from .plots import GENERATOR_PANELS
+    from .plots import GENERATOR_PANELS, metric_value
 
     keys = [key for key, _ in GENERATOR_PANELS]
     lines = [
@@ -339,7 +339,7 @@ def generator_table(runs: dict[str, Path], window: float = 0.1) -> str | None:
             continue
         cells = []
         for key in keys:
-            points = [(int(r["update"]), float(r.get(key) or "nan")) for r in rows]
+            points = [(int(r["update"]), metric_value(r, key)) for r in rows]
             a, b = _early_late(points, window)
             cells.append(f"{a:.2f} → {b:.2f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
