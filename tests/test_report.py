@@ -290,3 +290,18 @@ def test_a_generators_learner_metrics_count_only_on_updates_that_generated():
     assert np.isnan(metric_value(replay, "generator/entropy"))
     assert metric_value(replay, "paired/regret") == 0.1  # other metrics are read as logged
     assert np.isnan(metric_value(new, "generated/walls"))  # absent
+
+
+def test_bench_lines_time_the_wall_clock_axis(tmp_path):
+    lines = [
+        json.dumps({"name": "train", "algo": "dr", "preset": "cpu", "s_per_update": 0.2}),
+        json.dumps({"name": "env_only", "algo": None, "preset": "cpu", "steps_per_s": 1.0}),
+        "a line that is not JSON",
+    ]
+    path = tmp_path / "bench.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    bench = report.bench_seconds(path)
+    assert bench == {("dr", "cpu"): 0.2}
+    dr, sfl = report.open_runs(["shipped:dr", "shipped:sfl"])
+    assert report.seconds_per_update(dr, bench) == pytest.approx(0.6)  # one seed's x 3 seeds
+    assert report.seconds_per_update(sfl, bench) is None  # not timed: left off that axis

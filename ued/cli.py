@@ -452,6 +452,9 @@ class ReportArgs:
     """Seed for drawing levels and for the evaluation episodes."""
     html: bool = False
     """Also write report.html, a self-contained page with the figures embedded."""
+    bench: Path | None = None
+    """JSON lines of `ued bench --only train` (one line per curriculum and preset) that time the
+    training curves' wall-clock axis; default: each run's recorded training time."""
 
 
 def report_main(argv: list[str]) -> int:
@@ -474,7 +477,14 @@ def report_main(argv: list[str]) -> int:
         cvar_levels=args.cvar_levels,
         seed=args.seed,
     )
-    path = write_report(list(args.runs), args.out, protocol, html_page=args.html)
+    bench = None
+    if args.bench is not None:
+        from .report import bench_seconds
+
+        if not args.bench.is_file():
+            raise ConfigError(f"bench: no such file {args.bench}")
+        bench = bench_seconds(args.bench)
+    path = write_report(list(args.runs), args.out, protocol, html_page=args.html, bench=bench)
     print(path.read_text().split("\n## ", 2)[1].split("\n", 1)[1].strip())  # the main table
     print(f"\nwrote {path}" + (f" and {args.out / 'report.html'}" if args.html else ""))
     return 0

@@ -92,9 +92,26 @@ class Run:
         return [self.path / "evaluations"]
 
 
-def seconds_per_update(run: Run) -> float | None:
-    """A run's recorded training seconds (``run.json``'s or a shipped agent's
-    ``train_s_total``, all seeds together) per update; None if not recorded."""
+def bench_seconds(path: Path) -> dict[tuple[str, str], float]:
+    """``{(algo, preset): seconds per training update}`` from the JSON lines ``ued bench --only
+    train`` printed (one seed; other lines are skipped)."""
+    timing = {}
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("{"):
+            record = json.loads(line)
+            if record.get("name") == "train" and "s_per_update" in record:
+                timing[(record["algo"], record["preset"])] = float(record["s_per_update"])
+    return timing
+
+
+def seconds_per_update(run: Run, bench: dict[tuple[str, str], float] | None = None):
+    """A run's training seconds per update: from ``bench`` (``bench_seconds``; one seed's
+    update, times the run's seeds) when it times the run's algorithm and preset, else the run's
+    recorded ``train_s_total`` (``run.json`` or a shipped agent's manifest, all seeds together)
+    over its updates; None if neither."""
+    key = (run.config.algo, run.config.preset)
+    if bench is not None:
+        return bench[key] * len(run.config.seed_list) if key in bench else None
     if run.is_shipped:
         record = shipped.manifest(run.path)
     elif (run.path / "run.json").is_file():
@@ -442,11 +459,14 @@ def write_report(
     protocol: Protocol | None = None,
     *,
     html_page: bool = False,
+    bench: dict[tuple[str, str], float] | None = None,
     log=print,
 ) -> Path:
     """Evaluate (or reuse evaluations of) ``paths`` and write ``out/report.md``, its figures in
     ``out/figures/``, every evaluation row in ``out/evaluations.csv`` and, with ``html_page``,
-    ``out/report.html``. Returns the Markdown file's path."""
+    ``out/report.html``. ``bench`` (``bench_seconds``) times the wall-clock axis of the training
+    curves; without it each run's recorded training time does. Returns the Markdown file's
+    path."""
     from . import plots
 
     protocol = protocol or Protocol()
@@ -501,7 +521,7 @@ def write_report(
         plots.eval_bars(sel, path)
         if path.exists():
             doc.add("figure", path, f"{suite}: per-level solve rate, mean over seeds")
-    _curriculum_section(doc, runs, figures, log)
+    _curriculum_section(doc, runs, figures, log, bench)
     (out / "report.md").write_text(doc.markdown(out))
     if html_page:
         (out / "report.html").write_text(doc.html("ued report"))
@@ -512,7 +532,9 @@ def write_report(
     return out / "report.md"
 
 
-def _curriculum_section(doc: Document, runs: list[Run], figures: Path, log) -> None:
+def _curriculum_section(
+    doc: Document, runs: list[Run], figures: Path, log, bench: dict | None = None
+) -> None:
     """Curriculum diagnostics side by side (training logs and snapshots)."""
     from . import plots
 
@@ -534,15 +556,18 @@ def _curriculum_section(doc: Document, runs: list[Run], figures: Path, log) -> N
         "evaluation during training and the levels rolled out and replayed (mean ± s.e. over "
         "seeds)",
     )
-    seconds = {r.name: s for r in runs if (s := seconds_per_update(r)) is not None}
+    seconds = {r.name: s for r in runs if (s := seconds_per_update(r, bench)) is not None}
     if len(seconds) > 1:
         plots.compare_runs(logged, figures / "training_wallclock.png", seconds_per_update=seconds)
-        doc.add(
-            "figure",
-            figures / "training_wallclock.png",
-            "the same against training seconds (each run's recorded training time spread evenly "
-            "over its updates; runs timed on a shared machine are rough)",
+        timed = (
+            "a training update timed by `ued bench` for each curriculum, one after another in one "
+            "process, times the run's seeds"
+            if bench is not None
+            else "each run's recorded training time spread evenly over its updates; runs timed "
+            "on a shared machine are rough"
         )
+        doc.add("figure", figures / "training_wallclock.png", f"the same against training "
+                f"seconds ({timed})")  # fmt: skip
     snaps = {r.name: s for r in runs if (s := run_snapshots(r, log)) is not None}
     if snaps:
         plots.snapshot_distributions(snaps, figures / "buffers.png")
