@@ -17,8 +17,15 @@ for algo in $algos; do
   train "$algo" "$study/$algo" --updates 1000 --keep-checkpoints 0
 done
 runs="$(for algo in $algos; do echo "$study/$algo"; done) shipped:dr shipped:robust-plr"
+# One training update of each curriculum, timed back to back: the report's wall-clock axis.
+if [ ! -f "$study/bench.jsonl" ]; then
+  for algo in dr robust-plr $algos; do
+    .venv/bin/ued bench --preset cpu --only train --algo "$algo" >> "$study/bench.jsonl.part"
+  done
+  mv "$study/bench.jsonl.part" "$study/bench.jsonl"
+fi
 # shellcheck disable=SC2086
-.venv/bin/ued report $runs --out "$study/report" --html
+.venv/bin/ued report $runs --out "$study/report" --html --bench "$study/bench.jsonl"
 cp "$study/report/figures/training.png" docs/paired_study.png
 cp "$study/report/figures/generator.png" docs/paired_study_generator.png
 cp "$study/report/figures/training_wallclock.png" docs/paired_study_wallclock.png
