@@ -33,10 +33,22 @@ def quiet(**kwargs):
     return {"progress": False, "log": lambda *_: None, **kwargs}
 
 
+_RUNS: dict = {}
+
+
 def run_chunks(config, chunks: int = 2):
     """Build ``config``'s program and run ``chunks`` chunks through one ``jax.jit``, counting its
     traces. Returns ``(program, state, metrics, traces, levels)`` with metrics concatenated over
-    the chunks (``[chunks * U]`` or ``[chunks * U, S]``) and the last chunk's levels."""
+    the chunks (``[chunks * U]`` or ``[chunks * U, S]``) and the last chunk's levels. Memoised
+    per session on ``(config, chunks)`` (configs are frozen): the registry-wide conformance test
+    and an algorithm's own tests share one run of the same config."""
+    key = (config, chunks)
+    if key not in _RUNS:
+        _RUNS[key] = _run_chunks(config, chunks)
+    return _RUNS[key]
+
+
+def _run_chunks(config, chunks: int):
     import jax.numpy as jnp
     import numpy as np
 
@@ -58,6 +70,25 @@ def run_chunks(config, chunks: int = 2):
         out.append(metrics)
     metrics = jax.tree_util.tree_map(lambda *x: np.concatenate(x), *out)
     return program, state, metrics, traces, levels
+
+
+HEAVY_FIRST = (
+    "test_parallel.py",
+    "test_meta_program.py",
+    "test_conformance.py",
+    "test_notebooks.py",
+    "test_readme.py",
+    "test_meta_groove.py",
+    "test_train.py",
+    "test_report.py",
+)
+"""Files that take longest, scheduled first so that the test processes (``make test``'s
+pytest-xdist workers, a file each) do not end on one long file while the other waits."""
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable within a file
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ the devices) and robust PLR with two vmapped seeds (a replicated level buffer fe
 rollouts), each on 1 and on 2 devices; the 2-device DR run again (determinism); a 2-device DR
 run killed after update 4 and resumed; and that run's checkpoint resumed on one device.
 
+``python parallel_worker.py OUT dr``: only the DR runs on 1 and 2 devices (``make test``'s).
+
 ``python parallel_worker.py OUT meta``: meta-training by meta-gradient (LPG on DR, and GROOVE)
 and by ES, each on 1 and on 2 devices (the population, or ES's members, split over them).
 """
@@ -61,13 +63,17 @@ def meta_runs(root: Path) -> None:
 if __name__ == "__main__":
     assert jax.device_count() == 2, jax.devices()
     root = Path(sys.argv[1])
-    if sys.argv[2:] == ["meta"]:
+    mode = sys.argv[2] if len(sys.argv) > 2 else "all"
+    if mode == "meta":
         meta_runs(root)
         sys.exit(0)
     dr = {"algo": "dr", "curriculum__resample": "episode"}
     plr = {"algo": "robust-plr", "seeds": (0, 1)}
     for devices in (1, 2):
         train(config(**dr, devices=devices), root / f"dr-{devices}", **quiet())
+    if mode == "dr":  # make test's share: per-episode DR on one and on two devices
+        sys.exit(0)
+    for devices in (1, 2):
         train(config(**plr, devices=devices), root / f"robust-plr-{devices}", **quiet())
     train(config(**dr, devices=2), root / "dr-2-again", **quiet())
 
@@ -78,4 +84,3 @@ if __name__ == "__main__":
         pass
     shutil.copytree(killed, root / "dr-2-killed-on-1")
     train(config(**dr, devices=2), killed, resume=True, **quiet())
-    train(config(**dr, devices=1), root / "dr-2-killed-on-1", resume=True, **quiet())

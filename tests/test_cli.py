@@ -105,6 +105,7 @@ def test_bench_prints_json_lines(capsys):
         assert "cpu" in r["device"] and r["peak_memory_mb"] > 0
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_bench_devices_prints_a_scaling_table(capsys):
     """One row per device count and batch mode (two devices are tested in test_parallel's
     processes; this process has one), with each row's speed-up over the first count."""

@@ -24,9 +24,9 @@ BATCH = 6
 
 HEAVY_ENVS = {"craftax-classic"}
 """Envs whose every program takes the better part of a minute to compile on 2 CPU cores: only
-``dr`` and the refusals run by default; their env-level checks here run under ``make test-all``
-(their own test module steps them, checks termination and truncation, the mutator and the
-suites by default)."""
+the refusals run by default; their compiling pairs and env-level checks here run under ``make
+test-all`` (their own test module steps them, evaluates a policy, checks termination and
+truncation, the mutator and the suites by default)."""
 ENV_PARAMS = [
     pytest.param(name, marks=[pytest.mark.slow] if name in HEAVY_ENVS else []) for name in ENVS
 ]
@@ -54,7 +54,7 @@ def _pairs():
             )
             heavy = env in HEAVY_ENVS and not refused
             away = env != HOME_ENV and algo not in ("dr", "robust-plr") and not refused
-            slow = away or (algo != "dr" and (level_type in covered or heavy))
+            slow = away or heavy or (algo != "dr" and level_type in covered)
             pairs.append(pytest.param(algo, env, marks=[pytest.mark.slow] if slow else []))
         covered.add(level_type)
     return pairs

@@ -137,6 +137,7 @@ def test_divergence_after_a_checkpoint_keeps_it_and_names_it(test_config, tmp_pa
     assert not (out / "run.json").exists()
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_meta_training_that_diverges_stops_naming_the_meta_loss(tmp_path, capsys):
     out = tmp_path / "meta"
     code = main(["meta-train", "--preset", "test", "--meta-lr", "1e30", "--eval-every", "0",

@@ -127,6 +127,7 @@ def score_all(state, key, levels, params, waiting=None):
     return score(state, key, waiting, outcome(levels, params), jnp.zeros(LANES, jnp.int32))
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_no_scoring_work_when_nobody_finishes():
     state = SCORING.init(jax.random.key(0))
     levels = sample_levels(LANES)

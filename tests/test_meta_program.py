@@ -46,6 +46,7 @@ def test_a_meta_training_run_writes_metrics_evaluations_and_plots(full_run):
     assert list((full_run.out / "plots").glob("buffer_*.png"))
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it (and the ES resume)
 def test_killed_meta_training_resumes_bit_exactly(full_run, tmp_path):
     out = tmp_path / "run"  # the run's name is part of eval.csv's rows
     config = preset("groove", "gridworld", "test")
@@ -145,6 +146,7 @@ def test_meta_eval_scores_a_finished_run_against_a2c_and_the_oracle(full_run, tm
     assert (tmp_path / "eval_curves.png").stat().st_size > 1000
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_meta_eval_over_meta_training_reuses_the_a2c_baseline(full_run, tmp_path):
     out = tmp_path / "eval.csv"
     argv = ["meta-eval", str(full_run.out), "--suite", "random", "--levels", "2", "--lifetime",

@@ -280,7 +280,7 @@ def test_paired_updates_all_three_learners(paired_chunks):
 
 
 def test_minimax_adversary_has_no_antagonist_and_rewards_minus_the_return():
-    program, state, metrics, traces, _ = run_chunks(preset("minimax-adversary", "maze", "test"), 1)
+    program, state, metrics, traces, _ = run_chunks(preset("minimax-adversary", "maze", "test"))
     assert traces == 1 and state.curriculum.antagonist is None
     assert "paired/regret" not in metrics and "env_steps/antagonist" not in metrics
     np.testing.assert_allclose(metrics["generated/reward"], -metrics["protagonist/mean_return"])

@@ -42,8 +42,14 @@ def _worker(root: Path, *mode: str) -> Path:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> Path:
-    """The worker's training runs, made once for this module."""
+    """All the worker's training runs, made once for this module (``make test-all``)."""
     return _worker(tmp_path_factory.mktemp("parallel"))
+
+
+@pytest.fixture(scope="module")
+def dr_runs(tmp_path_factory) -> Path:
+    """Per-episode DR on one and on two devices only: ``make test``'s share (CI's budget)."""
+    return _worker(tmp_path_factory.mktemp("parallel-dr"), "dr")
 
 
 def _metrics(run: Path) -> pd.DataFrame:
@@ -54,11 +60,13 @@ def _evaluations(run: Path) -> pd.DataFrame:
     return pd.read_csv(run / "eval.csv").drop(columns="run")
 
 
-@pytest.mark.parametrize("algo", ["dr", "robust-plr"])
-def test_two_devices_match_one_on_the_same_global_batch(runs, algo):
+@pytest.mark.parametrize("algo", ["dr", pytest.param("robust-plr", marks=pytest.mark.slow)])
+def test_two_devices_match_one_on_the_same_global_batch(request, algo):
     """Per-episode DR (split rollout carry) and robust PLR with two vmapped seeds (replicated
     buffer fed by split rollouts) agree with one device: discrete outcomes exactly, floats to
-    summation order."""
+    summation order. DR runs by default; robust PLR and the other two-device tests under
+    ``make test-all`` (CI's budget)."""
+    runs = request.getfixturevalue("dr_runs" if algo == "dr" else "runs")
     one, two = _metrics(runs / f"{algo}-1"), _metrics(runs / f"{algo}-2")
     assert list(one.columns) == list(two.columns) and len(one) == len(two) > 0
     np.testing.assert_allclose(two.to_numpy(float), one.to_numpy(float), rtol=1e-4, atol=1e-6)
@@ -84,12 +92,14 @@ def test_meta_training_on_two_devices_matches_one(tmp_path):
         np.testing.assert_allclose(e2["value"], e1["value"], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_each_device_count_is_deterministic(runs):
     first, again = runs / "dr-2", runs / "dr-2-again"
     assert (first / "metrics.csv").read_bytes() == (again / "metrics.csv").read_bytes()
     assert _evaluations(first).equals(_evaluations(again))
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_a_two_device_run_resumes_bit_exactly_and_on_one_device(runs):
     """Killed after update 4 (checkpoint 2 is the last), resumed on 2 devices: byte-identical to
     the uninterrupted run; resumed on 1 device from the same checkpoint: equal to float
@@ -106,6 +116,7 @@ def test_a_two_device_run_resumes_bit_exactly_and_on_one_device(runs):
     assert '"devices": 2' in (whole / "run.json").read_text()
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_a_one_device_process_evaluates_and_resumes_a_two_device_run(runs, tmp_path):
     """Checkpoints hold their devices' layout; a process with one device still reads them:
     ``ued eval`` on this process's device, and a resume that says ``--devices 1``."""

@@ -226,6 +226,7 @@ def test_multi_seed_init_does_not_deadlock(tmp_path):
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_keep_checkpoints_bounds_what_stays_on_disk(test_config, tmp_path):
     """The newest ``keep_checkpoints`` checkpoints stay (0: all of them), and the setting is not
     a config difference on resume: it changes what is on disk, not the run."""
