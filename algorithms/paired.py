@@ -65,7 +65,6 @@ from ued.train import episode_metrics
 
 from . import plr
 
-OBJECTIVES = ("regret", "flexible_regret", "minimax")
 ALGO_OBJECTIVE = {
     "paired": "regret",
     "flexible-paired": "flexible_regret",
