@@ -2,9 +2,11 @@
 
 Five actions (up, down, left, right, stay); walls and the grid's edge block. Entering a cell with
 an object collects it: the reward of its type, and the episode ends with its type's termination
-probability. Each step every missing object reappears with its type's respawn probability: in
-its own cell in a *tabular* gridworld (so the state is the agent's cell and which objects are
-present), in a random free cell otherwise. The episode is truncated after the level's
+probability. Each step every object that was already missing before the step reappears with its
+type's respawn probability (one collected now cannot reappear in the same step: the reference's
+order): in its own cell in a *tabular* gridworld (so the state is the agent's cell and which
+objects are present), in a random free cell otherwise, where objects are also placed at random
+at every reset (the reference's ``rand_*`` modes). The episode is truncated after the level's
 ``max_steps`` steps.
 
 Observations: tabular, the state's index ``cell * 2**K + present-objects bitmask`` (``int32[]``;
@@ -84,6 +86,12 @@ class Gridworld(Environment):
     truncates: ClassVar[bool] = True
 
     @property
+    def max_lifetime(self) -> int:
+        """The longest inner-agent lifetime the env's levels draw (a static bound for loops that
+        train an agent for its whole lifetime)."""
+        return self.distribution.max_lifetime
+
+    @property
     def num_states(self) -> int:
         """Tabular observations: ``size**2 * 2**max_objects`` state indices."""
         return self.size * self.size * 2**self.max_objects
@@ -93,11 +101,18 @@ class Gridworld(Environment):
         return self.distribution.sample(key, self.size, self.max_objects, self.num_types)
 
     def reset_to_level(self, key, level: Level):
-        """Start an episode: the agent at the start, every object in place."""
+        """Start an episode: the agent at the start, every object present: in its own cell in
+        a tabular gridworld, in random free cells otherwise (the reference's ``rand_*`` modes
+        place them anew at every reset)."""
+        present = level.object_type >= 0
+        object_pos = level.object_pos
+        if not self.tabular:
+            nobody = jnp.zeros_like(present)
+            object_pos = self._place(key, level, level.start, nobody, object_pos, present)
         state = GridState(
             pos=level.start,
-            present=level.object_type >= 0,
-            object_pos=level.object_pos,
+            present=present,
+            object_pos=object_pos,
             t=jnp.zeros((), jnp.int32),
             level=level,
         )
@@ -120,11 +135,13 @@ class Gridworld(Environment):
         terminated = jnp.any(here & ends)
         present = state.present & ~here
 
-        missing = (level.object_type >= 0) & ~present
+        # Only objects missing before this step may reappear (the reference's order): one
+        # collected now stays away at least until the next step.
+        missing = (level.object_type >= 0) & ~state.present
         respawn = missing & (jax.random.uniform(k_respawn, missing.shape) < level.p_respawn[types])
         object_pos = state.object_pos
         if not self.tabular:
-            object_pos = self._respawn_cells(k_cells, level, pos, present, object_pos, respawn)
+            object_pos = self._place(k_cells, level, pos, present, object_pos, respawn)
         present = present | respawn
 
         t = state.t + 1
@@ -132,9 +149,10 @@ class Gridworld(Environment):
         state = GridState(pos=pos, present=present, object_pos=object_pos, t=t, level=level)
         return self.observe(state), state, reward.astype(jnp.float32), terminated, truncated, {}
 
-    def _respawn_cells(self, key, level, pos, present, object_pos, respawn):
-        """New cells for respawning objects: random free cells that hold neither the agent nor
-        another object (one object at a time, so two never share a cell)."""
+    def _place(self, key, level, pos, present, object_pos, moving):
+        """New cells for the ``moving`` objects: random free cells that hold neither the agent
+        (at ``pos``) nor a ``present`` or already placed object (one object at a time, so two
+        never share a cell). The others keep ``object_pos``."""
         cells = jnp.arange(self.size * self.size)
 
         def place(occupied, inputs):
@@ -147,8 +165,8 @@ class Gridworld(Environment):
         occupied = jnp.any(
             present[:, None] & (cell_of(object_pos, self.size)[:, None] == cells[None, :]), axis=0
         )
-        keys = jax.random.split(key, respawn.shape[0])
-        _, new = jax.lax.scan(place, occupied, (keys, object_pos, respawn))
+        keys = jax.random.split(key, moving.shape[0])
+        _, new = jax.lax.scan(place, occupied, (keys, object_pos, moving))
         return new
 
     def observe(self, state: GridState) -> Any:

@@ -207,43 +207,41 @@ def load_layouts(path) -> list[Layout]:
     return parse_layouts(read_level_text(path), str(path))
 
 
-# ---- LPG's fixed configurations (Oh et al. 2020), objects and start placed from a seed -------
+# ---- LPG's fixed configurations, as GROOVE's reference defines them ---------------------------
 OPEN_11 = ["." * 11] * 11
 LPG_CONFIGS = {
     # name: (layout rows, [(count, reward, p_term, p_respawn)], episode length)
     "dense": (OPEN_11, [(2, 1.0, 0.0, 0.05), (1, -1.0, 0.5, 0.1), (1, -1.0, 0.0, 0.5)], 500),
     "sparse": (["." * 13] * 13, [(1, 1.0, 1.0, 0.0), (1, -1.0, 1.0, 0.0)], 50),
     "long": (OPEN_11, [(2, 1.0, 0.0, 0.01), (2, -1.0, 0.5, 1.0)], 1000),
-    "longer": (
-        ["....#....", ".........", "....#....", "...###...", "....#....", ".........", "....#...."],
-        [(2, 1.0, 0.1, 0.01), (5, -1.0, 0.8, 1.0)],
+    "longer": (  # a vertical wall down the centre with two corridors; 2 + 3 objects (LPG: 2 + 5)
+        ["....#....", ".........", *["....#...."] * 5, ".........", "....#...."],
+        [(2, 1.0, 0.1, 0.01), (3, -1.0, 0.8, 1.0)],
         2000,
     ),
-    "long_dense": (
+    "long_dense": (  # a vertical and a horizontal wall, each with two corridors
         [
             "...........",
-            ".....#.....",
-            ".....#.....",
-            ".....#.....",
+            *[".....#....."] * 3,
             "##.#####.##",
-            ".....#.....",
-            ".....#.....",
+            *[".....#....."] * 2,
             "...........",
-            ".....#.....",
-            ".....#.....",
-            ".....#.....",
-            "##.#####.##",
+            *[".....#....."] * 3,
         ],
         [(4, 1.0, 0.0, 0.005)],
         2000,
     ),
 }
-"""The five tabular gridworlds of LPG's evaluation (layouts without their border walls)."""
+"""The five tabular gridworlds of LPG's evaluation as GROOVE's ``configs.py`` builds them (layouts
+without border walls; ``longer`` has 2 + 3 objects there, where LPG's paper has 2 + 5)."""
+
+LPG_LIFETIME = 2500
+"""The inner agents' lifetime on LPG's gridworlds in GROOVE's reference (5 x 500 updates)."""
 
 
-def lpg_layouts(seed: int = 0, lifetime: int = 250) -> list[Layout]:
+def lpg_layouts(seed: int = 0, lifetime: int = LPG_LIFETIME) -> list[Layout]:
     """LPG's fixed gridworlds with the start and objects on distinct random free cells drawn
-    from ``seed`` (LPG fixes them per environment instance)."""
+    from ``seed`` (the reference draws them anew per sampled level; a suite fixes them)."""
     rng = np.random.default_rng(seed)
     layouts = []
     for name, (rows, kinds, steps) in LPG_CONFIGS.items():

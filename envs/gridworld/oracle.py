@@ -3,8 +3,9 @@
 
 With objects respawning in place the state is (agent cell, which objects are present) plus the
 time step; ``V_t(c, m) = max_a E[r + gamma * (1 - end) * V_{t+1}(c', m')]`` from ``V_T = 0``, with
-the level's episode length T. Respawns are independent per object, so the expectation over the
-next bitmask factorises into one two-point average per object bit. The DP's policy may depend on
+the level's episode length T. An object collected on entering c' is gone in m'; one missing in m
+reappears independently with its probability, so the expectation over m' factorises into one
+step per object bit. The DP's policy may depend on
 the time step, which an agent does not observe, so V* upper-bounds every agent's expected return.
 """
 
@@ -47,18 +48,24 @@ def optimal_return(env: Gridworld, level: Level, gamma: float) -> jax.Array:
     bits = ((collected[..., None] >> np.arange(slots)) & 1).astype(jnp.float32)  # [C, M, K]
     reward = bits @ jnp.where(used, level.reward[types], 0.0)
     survive = jnp.prod(1.0 - bits * jnp.where(used, level.p_term[types], 0.0), axis=-1)
-    after = m[None, :] & ~at_cell[:, None]
     respawn = jnp.where(used, level.p_respawn[types], 0.0)
     next_cells = _next_cells(level, size)
     clear = [np.flatnonzero((np.arange(masks) & (1 << k)) == 0) for k in range(slots)]
+    # here[k, c]: object k is in use and sits in cell c (entering c with it present collects it)
+    here = (cell_of(level.object_pos, size)[:, None] == jnp.arange(cells)[None, :]) & used[:, None]
 
-    def backup(_, value):  # value: V_{t+1}[C, M] -> V_t
+    def backup(_, value):  # value: V_{t+1}[C, X] over next masks X -> V_t[C, M]
+        # Turn V_{t+1} over the next mask into its expectation given the current mask m, one
+        # bit at a time: an object present in m is there next unless the agent collects it in
+        # the cell it enters; one missing in m reappears with its probability (only objects
+        # missing before the step respawn).
         expected = value
-        for k in range(slots):  # each missing object reappears with its probability
-            idx = clear[k]
-            mixed = (1 - respawn[k]) * expected[:, idx] + respawn[k] * expected[:, idx | (1 << k)]
-            expected = expected.at[:, idx].set(mixed)
-        gain = reward + gamma * survive * jnp.take_along_axis(expected, after, axis=1)
+        for k in range(slots):
+            absent, present = expected[:, clear[k]], expected[:, clear[k] | (1 << k)]
+            mixed = (1 - respawn[k]) * absent + respawn[k] * present
+            kept = jnp.where(here[k][:, None], absent, present)
+            expected = expected.at[:, clear[k]].set(mixed).at[:, clear[k] | (1 << k)].set(kept)
+        gain = reward + gamma * survive * expected  # [C entered, M]
         return jnp.max(gain[next_cells], axis=1)  # [C, A, M] -> [C, M]
 
     value = jax.lax.fori_loop(0, level.max_steps, backup, jnp.zeros((cells, masks), jnp.float32))

@@ -39,13 +39,15 @@ class GridworldConfig:
     num_types: int = 5
     """Object types (T)."""
     distribution: str = "all"
-    """Random level distribution: all, small, medium, large or debug."""
+    """Random level distribution (GROOVE's names): all, all_shortlife, all_randlife,
+    all_vrandlife, small, medium, large or debug."""
     max_steps: int = 2000
     """The longest episode a level may have (LPG's longest is 2,000 steps)."""
     embedding: int = 32
     """Tabular observations: width of the state embedding (a linear layer on the one-hot)."""
     lifetime: int = 0
-    """The inner agents' lifetime in updates (0: the distribution's, e.g. 250)."""
+    """The inner agents' lifetime in updates, the same for every level (0: the distribution's:
+    1,000 for all, 250 for all_shortlife and small, log-uniform 10-250 for all_vrandlife)."""
 
 
 def validate(config: GridworldConfig, prefix: str = "env_config.") -> None:
@@ -69,6 +71,13 @@ def validate(config: GridworldConfig, prefix: str = "env_config.") -> None:
         f"distribution {config.distribution!r} draws grids up to {distribution.max_size}, "
         f"larger than size {config.size}",
     )
+    for field in ("max_objects", "num_types"):
+        require(
+            distribution.max_objects <= getattr(config, field),
+            f"{prefix}{field}",
+            f"distribution {config.distribution!r} has up to {distribution.max_objects} objects "
+            f"(object i of type i), more than {field} {getattr(config, field)}",
+        )
     require(
         distribution.max_steps <= config.max_steps,
         f"{prefix}max_steps",
@@ -92,7 +101,7 @@ def make(config: GridworldConfig, tabular: bool) -> Gridworld:
 def distribution(config: GridworldConfig):
     """The random level distribution of the settings (with their lifetime, if set)."""
     chosen = DISTRIBUTIONS[config.distribution]
-    return dataclasses.replace(chosen, lifetime=config.lifetime) if config.lifetime else chosen
+    return chosen.with_lifetime(config.lifetime) if config.lifetime else chosen
 
 
 class TabularEncoder(nn.Module):
