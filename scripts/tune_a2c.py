@@ -50,14 +50,16 @@ def main() -> None:
             suite_name = "random"
         program = build_meta(dataclasses.replace(config, a2c_tuned=False))
         suite = resolve_suite(program.spec, program.env, suite_name, num_levels=args.levels)
-        scorer = program.baseline_scorer(suite.env)
+        lifetimes, longest = program.eval_lifetimes(suite.levels)
+        scorer = program.baseline_scorer(suite.env, longest)
         start = time.perf_counter()
         scores = {}
         for lr, entropy in itertools.product(args.lrs, args.entropies):
             per_seed = []
             for seed in args.seeds:
                 keys = program.level_keys(seed, len(suite.names))
-                returns, _, _ = scorer(keys, suite.levels, jnp.float32(lr), jnp.float32(entropy))
+                returns, _, _ = scorer(keys, suite.levels, lifetimes, jnp.float32(lr),
+                                       jnp.float32(lr), jnp.float32(entropy))  # fmt: skip
                 per_seed.append(float(np.mean(returns)))
                 rows.append({"family": family, "lr": lr, "entropy_coef": entropy, "seed": seed,
                              "mean_return": per_seed[-1]})  # fmt: skip

@@ -111,8 +111,9 @@ def _statistics_of_ours(name, count, seed=0):
         objects = [int(y * size + x) for (x, y) in pos[i][used]]
         reach = _reaches_positive(size, blocked, int(start[i, 1] * size + start[i, 0]), objects,
                                   reward[i][kinds[i][used]])  # fmt: skip
-        rows.append((reach, size * size - len(blocked), used.sum(),
-                     np.log(int(levels.max_steps[i])), np.log(int(levels.lifetime[i]))))  # fmt: skip
+        steps, lifetime = int(levels.max_steps[i]), int(levels.lifetime[i])
+        free = size * size - len(blocked)
+        rows.append((reach, free, used.sum(), np.log(steps), np.log(lifetime)))
     return np.array(rows, np.float64)
 
 
@@ -255,11 +256,13 @@ def test_rand_mode_places_objects_at_random_at_every_reset():
 def _reference_walls(side, vertical_col, vertical_gaps, horizontal_row=None, horizontal_gaps=()):
     """The reference's wall indices for ``longer`` / ``long_dense`` (configs.py)."""
     cells = np.arange(side * side)
-    walls = (cells % side == vertical_col) & ~np.isin(cells, [r * side + vertical_col
-                                                                for r in vertical_gaps])
+    walls = (cells % side == vertical_col) & ~np.isin(
+        cells, [r * side + vertical_col for r in vertical_gaps]
+    )
     if horizontal_row is not None:
         walls |= (cells // side == horizontal_row) & ~np.isin(
-            cells, [horizontal_row * side + c for c in horizontal_gaps])
+            cells, [horizontal_row * side + c for c in horizontal_gaps]
+        )
     return walls.reshape(side, side)  # fmt: skip
 
 

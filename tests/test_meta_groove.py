@@ -88,8 +88,9 @@ def test_one_compile(run):
 
 def test_finished_agents_queue_and_are_scored_one_per_step_longest_waiting_first(run):
     states, metrics, _ = run
-    # Ages 0, 0, 2, 2 with lifetime 4 and 2 updates per step: two finish per step, one is scored.
-    assert [int(m["curriculum/scored"]) for m in metrics] == [1] * 8
+    # Every agent starts at age 0 with lifetime 4 and 2 updates per step: all four finish after
+    # the second step and queue; one is scored per step from then on.
+    assert [int(m["curriculum/scored"]) for m in metrics] == [0] + [1] * 7
     assert max(int(m["curriculum/waiting"]) for m in metrics) >= 1
     for before, after in itertools.pairwise(states):
         lifetimes = np.asarray(before.population.levels.lifetime)

@@ -1,6 +1,6 @@
 """LPG meta-training by meta-gradient, as a pure jitted step: every trainable state changes
-(the rule, the agents and their value baselines), agents past their lifetime are replaced on
-fresh levels, and the step compiles once."""
+(the rule, the agents and their value baselines), agents count their own updates and are
+replaced on fresh levels after their lifetime, and the step compiles once."""
 
 from __future__ import annotations
 
@@ -58,16 +58,21 @@ def test_every_trainable_state_changes_after_one_meta_step(steps):
             assert any(_changed(pick(old), pick(new))), (name, i)
 
 
-def test_staggered_agents_finish_and_restart_on_fresh_levels(steps):
-    (before, after, *_), metrics, _ = steps
-    assert np.asarray(before.population.age).tolist() == [0, 0, 2, 2]  # lifetime 4, unroll 2
-    assert int(metrics[0]["finished"]) == 2
-    assert np.asarray(after.population.age).tolist() == [2, 2, 0, 0]
-    old, new = np.asarray(before.population.levels.start), np.asarray(after.population.levels.start)
-    walls_old = np.asarray(before.population.levels.wall_map)
-    walls_new = np.asarray(after.population.levels.wall_map)
-    assert np.array_equal(walls_old[:2], walls_new[:2]) and np.array_equal(old[:2], new[:2])
-    assert not (np.array_equal(walls_old[2:], walls_new[2:]) and np.array_equal(old[2:], new[2:]))
+def test_agents_count_their_own_updates_and_restart_on_fresh_levels(steps):
+    """Every agent starts fresh at age 0 (the reference's population; an agent that started
+    mid-life would be scored on fewer updates than its lifetime) and finishes after its own
+    lifetime of 4 updates (2 meta-steps of 2), then restarts on a fresh level."""
+    states, metrics, _ = steps
+    ages = [np.asarray(s.population.age).tolist() for s in states]
+    assert ages == [[0] * 4, [2] * 4, [0] * 4, [2] * 4]
+    assert [int(m["finished"]) for m in metrics] == [0, 4, 0]
+    levels = [s.population.levels for s in states]
+    for a, b, same in ((levels[0], levels[1], True), (levels[1], levels[2], False)):
+        for i in range(4):
+            kept = np.array_equal(a.wall_map[i], b.wall_map[i]) and np.array_equal(
+                a.start[i], b.start[i]
+            )
+            assert kept == same, i
 
 
 def test_one_compile_and_finite_metrics(steps):

@@ -95,7 +95,7 @@ def test_meta_train_refuses_bad_fields_before_compiling(argv, message, tmp_path,
 
 @pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_the_es_backend_runs_and_resumes_bit_exactly(tmp_path):
-    config = override(preset("lpg", "gridworld", "test"), backend="es", es_lifetime=3)
+    config = override(preset("lpg", "gridworld", "test"), backend="es")
     full = meta_train(config, tmp_path / "a" / "run", **quiet())
     rows = read_csv(full.out / "metrics.csv")
     assert {"return", "best_return", "pair_difference"} <= set(rows[0])
@@ -128,9 +128,10 @@ def test_meta_eval_scores_a_finished_run_against_a2c_and_the_oracle(full_run, tm
     rows = read_csv(out)
     statistics = {r["statistic"] for r in rows}
     assert statistics == {
-        "lpg_return", "a2c_return", "untrained_return", "normalised", "gain_normalised",
-        "optimal_return", "oracle_normalised",
+        "lpg_return", "a2c_return", "untrained_return", "lifetime", "normalised",
+        "gain_normalised", "optimal_return", "oracle_normalised", "oracle_gain",
     }  # fmt: skip
+    assert {r["value"] for r in rows if r["statistic"] == "lifetime"} == {"2.0"}
     assert {int(r["update"]) for r in rows} == {4}  # the latest checkpoint
     for r in rows:
         if r["statistic"] == "optimal_return":  # V* bounds what the trained agents got
@@ -165,13 +166,14 @@ def test_meta_eval_over_meta_training_reuses_the_a2c_baseline(full_run, tmp_path
     assert cli.main(["meta-eval", str(tmp_path / "missing"), "--out", str(out)]) == 2
 
 
-def test_a2c_baseline_settings_are_tuned_per_level_family():
+def test_a2c_baseline_settings_are_the_agents_own_or_tuned_per_level_family():
     import dataclasses
 
     config = preset("lpg", "gridworld", "cpu")  # trains on the small distribution
-    program = build_meta(config)
-    assert program.a2c_settings("random") == {"lr": 0.03, "entropy_coef": 0.003}
-    assert program.a2c_settings("lpg-grids") == {"lr": 0.03, "entropy_coef": 0.03}
-    assert program.a2c_settings("mazes")["lr"] == 0.1
-    untuned = build_meta(dataclasses.replace(config, a2c_tuned=False))
-    assert untuned.a2c_settings("lpg-grids") == {"lr": config.agent.lr, "entropy_coef": 0.01}
+    a = config.agent
+    own = {"lr": a.lr, "critic_lr": a.critic_lr, "entropy_coef": a.entropy_coef}
+    assert build_meta(config).a2c_settings("lpg-grids") == own  # the reference's A2C
+    tuned = build_meta(dataclasses.replace(config, a2c_tuned=True))
+    assert tuned.a2c_settings("random") == {"lr": 0.03, "critic_lr": 0.03, "entropy_coef": 0.003}
+    assert tuned.a2c_settings("lpg-grids")["entropy_coef"] == 0.03
+    assert tuned.a2c_settings("mazes")["lr"] == 0.1

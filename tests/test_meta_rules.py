@@ -3,6 +3,8 @@ same inner agents, and the meta-gradient reaching the rule's parameters."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -49,10 +51,10 @@ def test_lpg_recurrence_runs_backwards_and_resets_at_episode_ends():
     np.testing.assert_array_equal(influence, expected)
 
 
-def test_a2c_returns_on_a_hand_built_rollout():
+def _hand_built_rollout():
     """gamma 0.5: an episode terminating at t=1, one truncated at t=2 (bootstrap 4), then the
     rollout's end (bootstrap 8)."""
-    transitions = Transitions(
+    return Transitions(
         obs=None,
         next_obs=None,
         actions=jnp.zeros((4, 1), jnp.int32),
@@ -60,9 +62,54 @@ def test_a2c_returns_on_a_hand_built_rollout():
         dones=jnp.array([[False], [True], [True], [False]]),
         truncated=jnp.array([[False], [False], [True], [False]]),
     )
-    next_values = jnp.array([[10.0], [10.0], [4.0], [8.0]])
-    rets = A2C(gamma=0.5).returns(transitions, next_values)
-    np.testing.assert_allclose(np.asarray(rets)[:, 0], [1 + 0.5 * 2, 2, 0 + 0.5 * 4, 1 + 0.5 * 8])
+
+
+def test_a2c_with_lambda_one_gives_n_step_returns_on_a_hand_built_rollout():
+    transitions = _hand_built_rollout()
+    values = jnp.array([[3.0], [1.0], [2.0], [5.0]])
+    next_values = jnp.array([[1.0], [10.0], [4.0], [8.0]])  # values[t + 1] within an episode
+    a2c = A2C(gamma=0.5, gae_lambda=1.0, normalise_advantages=False)
+    advantages, targets = a2c.advantages(transitions, values, next_values)
+    expected = [1 + 0.5 * 2, 2, 0 + 0.5 * 4, 1 + 0.5 * 8]
+    np.testing.assert_allclose(np.asarray(targets)[:, 0], expected)
+    np.testing.assert_allclose(np.asarray(advantages + values)[:, 0], expected)
+
+
+def _reference_gae(values, rewards, dones, gamma, lam):
+    """GROOVE's ``util/data.py: gae`` (values has T + 1 entries; a done step bootstraps 0)."""
+    advantages, running = [], 0.0
+    for t in reversed(range(len(rewards))):
+        delta = rewards[t] + gamma * values[t + 1] * (1 - dones[t]) - values[t]
+        running = delta + gamma * lam * (1 - dones[t]) * running
+        advantages.append(running)
+    return np.array(advantages[::-1])
+
+
+def test_a2c_gae_and_normalisation_match_the_reference():
+    """On episodes that end by termination (the reference bootstraps nothing after any done;
+    ours bootstraps a truncation, checked above) GAE(0.95) and the advantage normalisation
+    match GROOVE's A2C."""
+    rng = np.random.default_rng(0)
+    rewards = rng.normal(size=(12, 3)).astype(np.float32)
+    dones = rng.random((12, 3)) < 0.2
+    values = rng.normal(size=(13, 3)).astype(np.float32)
+    transitions = Transitions(obs=None, next_obs=None, actions=jnp.zeros((12, 3), jnp.int32),
+                              rewards=jnp.asarray(rewards), dones=jnp.asarray(dones),
+                              truncated=jnp.zeros((12, 3), bool))  # fmt: skip
+    # next_values: the value of the next observation (the reference: values[t + 1])
+    a2c = A2C(gamma=0.9, gae_lambda=0.95, normalise_advantages=False)
+    advantages, targets = a2c.advantages(transitions, jnp.asarray(values[:-1]),
+                                         jnp.asarray(values[1:]))  # fmt: skip
+    expected = np.stack([_reference_gae(values[:, b], rewards[:, b], dones[:, b], 0.9, 0.95)
+                         for b in range(3)], axis=1)  # fmt: skip
+    np.testing.assert_allclose(np.asarray(advantages), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(targets), expected + values[:-1], rtol=1e-5, atol=1e-5)
+    normalised, _ = dataclasses.replace(a2c, normalise_advantages=True).advantages(
+        transitions, jnp.asarray(values[:-1]), jnp.asarray(values[1:])
+    )
+    np.testing.assert_allclose(np.asarray(normalised),
+                               (expected - expected.mean()) / (expected.std() + 1e-8),
+                               rtol=1e-4, atol=1e-4)  # fmt: skip
 
 
 def _train(rule, rule_params, updates, key):
@@ -108,12 +155,14 @@ def test_meta_gradient_reaches_every_lpg_parameter(conditioned):
     state = AgentState(params, optimizer.init(params))
 
     def after_update(eta):
-        new, _ = inner_update(rule, eta, AGENT, optimizer, state, transitions, PROGRESS)
+        new, metrics = inner_update(rule, eta, AGENT, optimizer, state, transitions, PROGRESS)
         # A differentiable stand-in for the meta-objective: the updated policy's log-likelihood
-        # of the rewarded actions.
+        # of the rewarded actions, plus the regulariser on y_hat (LPG's inputs are under
+        # stop-gradient, as in the reference, and y is the critic's, a network apart from the
+        # policy's, so y_hat's head is reached through the regularisers).
         logits, _, _ = AGENT.apply(new.params, transitions.obs)
         log_pi = jnp.take_along_axis(jax.nn.log_softmax(logits), transitions.actions[..., None], -1)
-        return jnp.sum(log_pi[..., 0] * transitions.rewards)
+        return jnp.sum(log_pi[..., 0] * transitions.rewards) - metrics["y_hat_l2"]
 
     grads = jax.grad(after_update)(eta)
     for path, leaf in jax.tree_util.tree_leaves_with_path(grads):

@@ -332,25 +332,29 @@ def bench_meta(config, chunks: int) -> dict[str, Any]:
 def run_meta_bench(args) -> list[dict[str, Any]]:
     """``ued bench --program meta-train``: LPG with both backends, and GROOVE (meta-gradient,
     algorithmic regret) with its A2C antagonists' env steps against the reference's scheme, at
-    each preset asked for."""
+    each preset asked for. GROOVE's chunks span a whole lifetime, so that every agent finishes
+    and is scored once per timed chunk (agents start together, as in the reference)."""
     import dataclasses as dc
 
-    from . import build  # noqa: F401  (registers the built-in env families)
+    from . import build, registry  # noqa: F401  (build registers the built-in env families)
     from .meta.config import preset, validate
 
     records = []
     env = args.env if args.env != "maze" else "gridworld"
     variants = (("lpg", "gradient"), ("lpg", "es"), ("groove", "gradient"))
-    for name in [args.preset] if args.preset else ["paper", "cpu"]:
+    for name in [args.preset] if args.preset else ["reference", "cpu"]:
         for algo, backend in variants:
-            config = dc.replace(
-                preset(algo, env, name), backend=backend, updates_per_chunk=args.updates_per_chunk
-            )
+            config = dc.replace(preset(algo, env, name), backend=backend)
+            per_chunk = args.updates_per_chunk
+            if algo == "groove":  # a whole lifetime per chunk: each agent is scored once in it
+                lifetime = registry.ENVS.get(env).make(config.env_config).max_lifetime
+                per_chunk = max(per_chunk, -(-lifetime // config.unroll))
             config = dc.replace(
                 config,
-                updates=10 * args.updates_per_chunk,
+                updates_per_chunk=per_chunk,
+                updates=10 * per_chunk,
                 eval_every=0,
-                checkpoint_every=10 * args.updates_per_chunk,
+                checkpoint_every=10 * per_chunk,
             )
             record = {
                 "name": "meta-train",

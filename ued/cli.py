@@ -246,8 +246,8 @@ def eval_main(argv: list[str]) -> int:
 class BenchArgs:
     """Speed benchmark: compile time and steady-state env steps/s, JSON lines on stdout."""
 
-    preset: Literal["paper", "cpu", "test", "minimax", "dcd"] | None = None
-    """Preset to time (default: paper and cpu)."""
+    preset: Literal["paper", "cpu", "test", "minimax", "dcd", "reference"] | None = None
+    """Preset to time (default: paper and cpu; --program meta-train: reference and cpu)."""
     env: str = "maze"
     """Environment family."""
     algo: str | None = None
@@ -300,6 +300,12 @@ def check_bench_args(args: BenchArgs) -> None:
         registry.ENVS.get(args.env)
         if args.algo is not None:
             registry.ALGORITHMS.get(args.algo)
+    from .meta.config import PRESETS as META_PRESETS
+
+    if args.program == "meta-train" and args.preset not in (None, *META_PRESETS):
+        raise ConfigError(f"preset: meta-training's presets are {', '.join(META_PRESETS)}")
+    if args.program == "train" and args.preset == "reference":
+        raise ConfigError("preset: reference is meta-training's preset (--program meta-train)")
     if args.devices:
         import jax
 
@@ -320,8 +326,9 @@ class MetaTrainArgs:
     by algorithmic regret; --curriculum.score picks another score)."""
     env: str = "gridworld"
     """Environment family (gridworld, gridworld-rand, or any whose levels carry a lifetime)."""
-    preset: Literal["test", "cpu", "paper"] = "cpu"
-    """Settings preset."""
+    preset: Literal["test", "cpu", "reference"] = "cpu"
+    """Settings preset: reference (GROOVE's settings, --help-config names each one's source),
+    cpu (the same at smaller sizes) or test."""
     seed: int = 0
     """Random seed."""
     seeds: str | None = None
@@ -336,13 +343,16 @@ class MetaTrainArgs:
     """Show a progress bar."""
     log: str = "csv"
     """Loggers, comma-separated: csv (always written), tensorboard, wandb (optional extras)."""
+    help_config: bool = False
+    """Print every config field with the preset's value (and, for reference, where in GROOVE's
+    code each setting comes from), then exit."""
 
 
 def meta_train_main(argv: list[str]) -> int:
     """``ued meta-train``."""
     from . import registry
     from .build import meta_train, resume_meta_config
-    from .meta.config import MetaTrainConfig, from_dict, preset, validate
+    from .meta.config import MetaTrainConfig, from_dict, preset, preset_sources, validate
 
     args, overrides = tyro.cli(
         MetaTrainArgs, args=argv, return_unknown_args=True, prog="ued meta-train"
@@ -355,12 +365,13 @@ def meta_train_main(argv: list[str]) -> int:
         config = dataclasses.replace(
             preset(args.algo, args.env, args.preset), seed=args.seed, seeds=_parse_seeds(args.seeds)
         )
-    if overrides:
+    if overrides or args.help_config:
         config = tyro.cli(
             MetaTrainConfig[registry.ENVS.get(config.env).Config],
             default=config,
-            args=overrides,
+            args=["--help"] if args.help_config else overrides,
             prog=f"ued meta-train --env {config.env} --preset {config.preset}",
+            description=preset_sources(config.preset) or None,
         )
     if args.updates is not None:
         config = dataclasses.replace(config, updates=args.updates)
@@ -395,7 +406,8 @@ class MetaEvalArgs:
     levels: int = 16
     """Levels of the random suite."""
     lifetime: int | None = None
-    """Inner updates per agent (at most; default: the run's eval_lifetime)."""
+    """Inner updates of every agent, the lifetime the rule sees it trained for (default: the
+    run's eval_lifetime; 0: each level's own, e.g. 2,500 on LPG's grids)."""
     steps: tuple[int, ...] = ()
     """Checkpoints to evaluate (default: the latest; 0 is the initial rule)."""
     all_steps: bool = False
@@ -417,7 +429,7 @@ def meta_eval_main(argv: list[str]) -> int:
     files = [out.with_suffix(".md"), curves, curves.with_suffix(".png"), progress]
     check_output_file(out, files=files)
     count(args.levels, "levels")
-    if args.lifetime is not None:
+    if args.lifetime:
         count(args.lifetime, "lifetime")
     table = meta_evaluate(
         list(args.runs),

@@ -1,11 +1,15 @@
 """The hand-designed A2C baseline's settings, tuned per level family.
 
 Meta-evaluation normalises a learned rule's return by A2C's for the same lifetime, and GROOVE's
-algorithmic regret trains A2C antagonists, so A2C must be at its best on each family. Chosen by
-``scripts/tune_a2c.py`` (Adam step size in {0.01, 0.03, 0.1, 0.3} x entropy bonus in {0.003,
-0.03}, 8 levels of each random family or every level of a fixed suite, 2 seeds) for the ``cpu``
-preset's inner agents: a 16-wide embedding with linear heads, 16 envs x 20 steps per update,
-lifetimes capped at 50 updates. The mean final return of the best and runner-up settings:
+algorithmic regret trains A2C antagonists. By default both use the inner agents' own optimiser
+and entropy 0.01, as GROOVE's reference does; ``--a2c-tuned True`` uses this table instead. It
+was chosen by ``scripts/tune_a2c.py`` (Adam step size in {0.01, 0.03, 0.1, 0.3} x entropy bonus
+in {0.003, 0.03}, 8 levels of each random family or every level of a fixed suite, 2 seeds) for
+inner agents that are a 16-wide embedding with linear heads trained by Adam (``--agent.tabular
+False --agent.optimizer adam --agent.embedding 16``, the ``cpu`` preset's agents before they
+became the reference's tables), 16 envs x 20 steps per update, lifetimes capped at 50 updates,
+on the level distributions before they became the reference's. The mean final return of the
+best and runner-up settings:
 
 ============  ===========================  ==============================
 family        chosen (lr, entropy): return  next best

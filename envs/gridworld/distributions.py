@@ -90,8 +90,10 @@ class LevelDistribution:
         deficit = jnp.maximum(1 + self.max_objects - (side * side - is_inside.sum()), 0)
         from_end = jnp.cumsum(is_inside[::-1])[::-1]  # inside walls from this draw on
         kept = is_inside & (from_end > deficit)
-        walls = jnp.zeros(size * size, jnp.bool_).at[jnp.where(kept, wall_cell, size * size)].set(
-            True, mode="drop"
+        walls = (
+            jnp.zeros(size * size, jnp.bool_)
+            .at[jnp.where(kept, wall_cell, size * size)]
+            .set(True, mode="drop")
         )
         blocked = walls | ~inside
         free_order = jnp.argsort(jnp.where(blocked, 2.0, jax.random.uniform(keys[3], inside.shape)))

@@ -24,30 +24,45 @@ from ..config import (
     to_dict,
 )
 
-PRESETS = ("test", "cpu", "paper")
+PRESETS = ("test", "cpu", "reference")
 E = TypeVar("E")
 
 
 @dataclasses.dataclass(frozen=True)
 class AgentConfig:
-    """The inner agents the rule trains."""
+    """The inner agents the rule trains (defaults: GROOVE's tabular agents, ``configs.py``
+    ``_TABULAR_HYPERS``, and its A2C, ``parse_args.py``)."""
 
+    tabular: bool = True
+    """On envs with tabular observations (``--env gridworld``), a table per head indexed by the
+    state (the reference's linear layers on a one-hot); else the env's encoder and an MLP."""
     hidden: tuple[int, ...] = (32,)
-    """Hidden widths of the agent's MLP (``()``: linear heads, a table for tabular levels)."""
+    """Hidden widths of each network's MLP when not tabular (``()``: linear heads)."""
     prediction_size: int = 8
     """m, the size of LPG's prediction vector y."""
     embedding: int = 32
-    """Tabular levels: width of the state embedding."""
-    optimizer: Literal["sgd", "adam"] = "adam"
-    """The inner optimiser."""
-    lr: float = 1e-2
-    """Its step size."""
+    """Tabular observations without ``tabular``: width of the state embedding."""
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    """The inner optimiser (one per network: actor and critic)."""
+    lr: float = 40.0
+    """The actor's step size."""
+    critic_lr: float = 4.0
+    """The critic's (y and value) step size."""
+    max_grad_norm: float = 0.5
+    """Each network's gradient is clipped to this global norm before its step (0: no clipping;
+    the reference applies it with SGD only)."""
     num_envs: int = 64
     """Parallel episodes per agent rollout."""
     num_steps: int = 20
     """Steps per agent rollout (one inner update each)."""
     gamma: float = 0.99
-    """Discount (fed to LPG and used by the A2C baseline and meta-objective)."""
+    """Discount (fed to LPG and used by A2C and the meta-objective)."""
+    gae_lambda: float = 0.95
+    """GAE's lambda for A2C and the meta-objective's advantages (1: n-step returns)."""
+    normalise_advantages: bool = True
+    """Standardise A2C's and the meta-objective's advantages over each rollout."""
+    entropy_coef: float = 0.01
+    """A2C's entropy bonus (the antagonists of ``ar`` and meta-evaluation's baseline)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,12 +92,12 @@ class MetaCurriculumConfig:
     """Probability that a starting agent replays a buffer level (once the buffer is ready)."""
     buffer: BufferConfig = dataclasses.field(default_factory=BufferConfig)
     """The level buffer (GROOVE: 4,000 levels, rank prioritisation)."""
-    score_batch: int = 2
-    """Finished agents scored per meta-step at most (the others wait, frozen, in the queue)."""
-    score_episodes: int = 16
-    """Fresh episodes that score a finished agent (and an A2C antagonist)."""
-    max_lifetime: int = 1000
-    """Static bound on a level's lifetime for the A2C antagonists of ``ar``."""
+    score_batch: int = 512
+    """Finished agents scored per meta-step at most (the others wait, frozen, in the queue;
+    capped by the population)."""
+    score_episodes: int = 64
+    """Fresh episodes that score a finished agent (and an A2C antagonist; the reference: one
+    per env worker)."""
     fixed_levels: int = 64
     """Levels of the ``fixed`` set."""
 
@@ -102,7 +117,7 @@ class MetaTrainConfig(Generic[E]):
     """Random seed (ignored when ``seeds`` is set)."""
     seeds: tuple[int, ...] = ()
     """Several seeds trained together in one vmapped program."""
-    updates: int = 500
+    updates: int = 30_000
     """Meta-steps."""
     updates_per_chunk: int = 10
     """Meta-steps per jitted chunk (the host acts between chunks)."""
@@ -120,11 +135,13 @@ class MetaTrainConfig(Generic[E]):
     """Suites meta-evaluated on (fresh agents trained by the rule and by A2C)."""
     eval_levels: int = 8
     """Levels of drawn suites (random)."""
-    eval_lifetime: int = 100
-    """Inner updates of a meta-evaluation agent (at most; levels may have shorter lifetimes)."""
-    a2c_tuned: bool = True
+    eval_lifetime: int = 0
+    """Inner updates of every meta-evaluation agent, the lifetime the rule sees it trained for
+    (0: each level's own, e.g. 2,500 on LPG's grids)."""
+    a2c_tuned: bool = False
     """Meta-evaluation's A2C baseline uses the env family's settings tuned per level family
-    (else the inner agents' step size and entropy 0.01)."""
+    (``envs/gridworld/baselines.py``; else the inner agents' optimiser and ``agent.entropy_coef``,
+    as the reference's A2C)."""
     env_config: E = None  # type: ignore[assignment]
     """The env family's settings."""
     agent: AgentConfig = dataclasses.field(default_factory=AgentConfig)
@@ -136,14 +153,13 @@ class MetaTrainConfig(Generic[E]):
     backend: Literal["gradient", "es"] = "gradient"
     """How the rule is meta-learned: meta-gradient through ``unroll`` inner updates, or
     evolution strategies (OpenES, antithetic pairs, full-lifetime unrolls)."""
-    population: int = 8
-    """Inner agents trained at once (meta-gradient) or ES members per generation (even)."""
+    population: int = 512
+    """Inner agents trained at once (meta-gradient) or ES members per generation (even; the
+    reference evaluates 2 x 512)."""
     unroll: int = 5
     """Inner updates unrolled per meta-step (K)."""
     meta_lr: float = 1e-4
     """Adam step size of the rule."""
-    baseline_lr: float = 1e-2
-    """Adam step size of the agents' value baselines."""
     policy_entropy: float = 5e-2
     """Meta-regulariser: policy entropy bonus."""
     y_entropy: float = 1e-3
@@ -152,12 +168,15 @@ class MetaTrainConfig(Generic[E]):
     """Meta-regulariser: L2 of LPG's policy target."""
     y_hat_l2: float = 1e-3
     """Meta-regulariser: L2 of LPG's prediction target."""
-    es_sigma: float = 0.02
+    es_sigma: float = 0.1
     """ES: standard deviation of the rule's perturbations."""
-    es_lr: float = 0.01
-    """ES: Adam step size of the mean rule."""
-    es_lifetime: int = 50
-    """ES: the most inner updates of one member's agent (levels may have shorter lifetimes)."""
+    es_lr: float = 1e-4
+    """ES: Adam step size of the mean rule (each member's agent trains for its level's whole
+    lifetime)."""
+    es_lr_decay: float = 0.999
+    """ES: the step size is multiplied by this every generation (1: constant)..."""
+    es_lr_limit: float = 1e-5
+    """ES: ... down to this."""
 
     @property
     def seed_list(self) -> tuple[int, ...]:
@@ -165,68 +184,131 @@ class MetaTrainConfig(Generic[E]):
         return tuple(self.seeds) if self.seeds else (self.seed,)
 
 
+REFERENCE_SOURCES = {
+    "env_config.distribution": "experiments/parse_args.py --env_mode (all_shortlife)",
+    "agent.tabular": "environments/gridworld/configs.py _TABULAR_HYPERS (actor_net ())",
+    "agent.optimizer": "environments/gridworld/configs.py _TABULAR_HYPERS (SGD)",
+    "agent.lr": "environments/gridworld/configs.py _TABULAR_HYPERS (actor_learning_rate)",
+    "agent.critic_lr": "environments/gridworld/configs.py _TABULAR_HYPERS (critic_learning_rate)",
+    "agent.max_grad_norm": "environments/gridworld/configs.py _TABULAR_HYPERS (max_grad_norm)",
+    "agent.num_envs": "experiments/parse_args.py --env_workers",
+    "agent.num_steps": "experiments/parse_args.py --train_rollout_len",
+    "agent.gamma": "experiments/parse_args.py --gamma",
+    "agent.gae_lambda": "experiments/parse_args.py --gae_lambda",
+    "agent.normalise_advantages": "agents/a2c.py and meta/train.py (adv - mean) / std",
+    "agent.entropy_coef": "experiments/parse_args.py --entropy_coeff",
+    "agent.prediction_size": "experiments/parse_args.py --lpg_target_width",
+    "rule.hidden": "experiments/parse_args.py --lpg_gru_width",
+    "rule.embedding": "experiments/parse_args.py --lpg_embedding_net_width",
+    "rule.alpha_y": "experiments/parse_args.py --lpg_agent_target_coeff",
+    "updates": "experiments/parse_args.py --train_steps",
+    "population": "experiments/parse_args.py --num_agents",
+    "unroll": "experiments/parse_args.py --num_agent_updates",
+    "meta_lr": "experiments/parse_args.py --lpg_learning_rate",
+    "policy_entropy": "experiments/parse_args.py --lpg_policy_entropy_coeff",
+    "y_entropy": "experiments/parse_args.py --lpg_target_entropy_coeff",
+    "pi_hat_l2": "experiments/parse_args.py --lpg_policy_l2_coeff",
+    "y_hat_l2": "experiments/parse_args.py --lpg_target_l2_coeff",
+    "es_sigma": "experiments/parse_args.py --es_sigma_init (= --es_sigma_limit, no decay)",
+    "es_lr": "models/optim.py create_es_strategy (lrate_init = --lpg_learning_rate)",
+    "es_lr_decay": "experiments/parse_args.py --es_lrate_decay",
+    "es_lr_limit": "experiments/parse_args.py --es_lrate_limit",
+    "eval_lifetime": "environments/gridworld/configs.py ENV_MODE_LIFETIME (each level's own)",
+    "curriculum.buffer.capacity": "experiments/parse_args.py --buffer_size",
+    "curriculum.replay_prob": "experiments/parse_args.py --p_replay",
+    "curriculum.buffer.prioritization": "environments/level_sampler.py _replay_from_buffer "
+    "(rank: the highest-scoring levels, each to one agent)",
+    "curriculum.buffer.staleness_coeff": "environments/level_sampler.py (no staleness)",
+    "curriculum.buffer.min_fill": "environments/level_sampler.py sample (replay once "
+    "num_agents levels are evaluated)",
+    "curriculum.score_batch": "environments/level_sampler.py sample (every finished agent)",
+    "curriculum.score_episodes": "agents/agents.py eval_agent (one episode per env worker)",
+}
+"""Where the ``reference`` preset's settings come from in GROOVE's code (EmptyJackson/groove):
+each field's value is the dataclass default (``MetaTrainConfig`` and its parts), the reference's."""
+
+
+def preset_sources(name: str) -> str:
+    """What ``--help-config`` says about preset ``name``'s settings: for ``reference``, where
+    in GROOVE's code each one comes from; for ``cpu``, what it changes from the reference."""
+    if name == "reference":
+        lines = [f"{field}: {source}" for field, source in REFERENCE_SOURCES.items()]
+        return "The reference preset follows GROOVE's code (EmptyJackson/groove):\n" + "\n".join(
+            lines
+        )
+    if name == "cpu":
+        changed = ", ".join(sorted(_SIZES["cpu"])) + ", agent.num_envs, distribution small"
+        return f"The cpu preset is the reference's with smaller sizes: {changed}."
+    return ""
+
+
 def preset(algo: str = "lpg", env: str = "gridworld", name: str = "cpu") -> MetaTrainConfig:
-    """The meta-training config at preset ``name``: ``test`` (tiny, seconds), ``cpu`` (small
-    grids, 8 agents, short lifetimes: a few hundred meta-steps in minutes) or ``paper`` (GROOVE's
-    ``all`` levels, LPG's sizes)."""
+    """The meta-training config at preset ``name``: ``reference`` (GROOVE's settings: the
+    dataclass defaults, see ``REFERENCE_SOURCES``), ``cpu`` (the same with smaller sizes: the
+    ``small`` grids, 8 agents, 16 envs, a 32-wide GRU, 500 meta-steps; a few hundred meta-steps
+    run in minutes) or ``test`` (tiny, seconds)."""
     require(name in PRESETS, "preset", f"unknown preset {name!r}; choose one of {PRESETS}")
     spec = registry.ENVS.get(env)
     env_config = spec.preset("test" if name == "test" else "cpu", algo).env_config
-    curriculum = _curriculum_preset(algo, name)
-    config = _preset(algo, env, name, env_config)
-    return dataclasses.replace(config, curriculum=curriculum)
+    config = MetaTrainConfig(algo=algo, env=env, preset=name, env_config=env_config)
+    if not getattr(spec.make(env_config), "tabular", False):  # the reference's rand_* agents
+        config = dataclasses.replace(config, agent=dataclasses.replace(
+            config.agent, tabular=False, hidden=(32,), optimizer="adam", lr=1e-3, critic_lr=1e-3,
+            max_grad_norm=0.0))  # fmt: skip
+    if hasattr(env_config, "distribution"):
+        distribution = {"reference": "all_shortlife", "cpu": "small", "test": "debug"}[name]
+        env_config = dataclasses.replace(env_config, distribution=distribution)
+    config = dataclasses.replace(config, env_config=env_config, **_SIZES[name])
+    config = dataclasses.replace(config, agent=_sized_agent(name, config.agent))
+    return dataclasses.replace(config, curriculum=_curriculum(algo, config))
 
 
-def _curriculum_preset(algo: str, name: str) -> MetaCurriculumConfig:
-    """GROOVE's buffer (4,000 levels) for ``groove``, scaled to the levels a preset's run
-    finishes (a cpu run of 500 meta-steps finishes about 80 agents)."""
+_SIZES = {
+    "reference": dict(eval_suites=("lpg-grids", "random"), eval_levels=32, eval_every=1000,
+                      checkpoint_every=1000, updates_per_chunk=10),
+    "cpu": dict(updates=500, updates_per_chunk=10, eval_every=100, checkpoint_every=100,
+                eval_levels=8, eval_lifetime=50, population=8, meta_lr=1e-3, es_lr=0.01,
+                es_lr_decay=1.0, rule=RuleConfig(hidden=32)),
+    "test": dict(updates=4, updates_per_chunk=2, eval_every=2, checkpoint_every=2, eval_levels=2,
+                 eval_lifetime=3, population=2, unroll=2, meta_lr=1e-3, es_lr=0.01,
+                 es_lr_decay=1.0, rule=RuleConfig(hidden=8, embedding=4)),
+}  # fmt: skip
+"""What each preset changes from the reference's settings (and ``_sized_agent``)."""
+
+
+def _sized_agent(name: str, agent: AgentConfig) -> AgentConfig:
+    if name == "cpu":
+        return dataclasses.replace(agent, num_envs=16)
+    if name == "test":
+        return dataclasses.replace(agent, num_envs=4, num_steps=6, embedding=4, hidden=(8,))
+    return agent
+
+
+def _curriculum(algo: str, config: MetaTrainConfig) -> MetaCurriculumConfig:
+    """GROOVE's curriculum (algorithmic regret, a 4,000-level buffer replaying its top levels)
+    for ``groove``, scaled to the levels a preset's run finishes (a cpu run of 500 meta-steps
+    finishes about 80 agents); the default (fresh random levels) for ``lpg``."""
     if algo != "groove":
         return MetaCurriculumConfig()
-    if name == "test":
-        return MetaCurriculumConfig(
-            score="ar", buffer=BufferConfig(capacity=4, min_fill=0.25), score_batch=2,
-            score_episodes=4, max_lifetime=8, fixed_levels=4,
-        )  # fmt: skip
-    if name == "cpu":
-        buffer = BufferConfig(capacity=64, min_fill=0.125)
-        return MetaCurriculumConfig(score="ar", buffer=buffer, max_lifetime=250)
-    return MetaCurriculumConfig(score="ar", max_lifetime=250)
-
-
-def _preset(algo: str, env: str, name: str, env_config) -> MetaTrainConfig:
-    if name == "test":
-        return MetaTrainConfig(
-            algo=algo, env=env, preset=name, updates=4, updates_per_chunk=2, eval_every=2,
-            checkpoint_every=2, eval_levels=2, eval_lifetime=3, env_config=env_config,
-            agent=AgentConfig(hidden=(), embedding=4, num_envs=4, num_steps=6, lr=0.1),
-            rule=RuleConfig(hidden=8, embedding=4), population=2, unroll=2, meta_lr=1e-3,
-        )  # fmt: skip
-    if name == "cpu":
-        env_config = dataclasses.replace(env_config, distribution="small", max_steps=750)
-        return MetaTrainConfig(
-            algo=algo, env=env, preset=name, updates=500, updates_per_chunk=10, eval_every=100,
-            checkpoint_every=100, eval_levels=8, eval_lifetime=50, env_config=env_config,
-            agent=AgentConfig(hidden=(), embedding=16, num_envs=16, num_steps=20, lr=0.05),
-            rule=RuleConfig(hidden=32), population=8, unroll=5, meta_lr=1e-3,
-        )  # fmt: skip
-    return MetaTrainConfig(
-        algo=algo, env=env, preset=name, updates=5000, updates_per_chunk=10, eval_every=500,
-        checkpoint_every=500, eval_suites=("lpg-grids", "random"), eval_levels=32,
-        eval_lifetime=250, env_config=env_config, population=64, unroll=5,
+    n = config.population
+    capacity = {"reference": 4000, "cpu": 64, "test": 4}[config.preset]
+    buffer = BufferConfig(
+        capacity=capacity, prioritization="topk", topk=n, staleness_coeff=0.0,
+        min_fill=n / capacity, sample_with_replacement=False,
     )  # fmt: skip
+    episodes = {"reference": 64, "cpu": 16, "test": 4}[config.preset]
+    return MetaCurriculumConfig(score="ar", buffer=buffer, score_batch=n, score_episodes=episodes,
+                                fixed_levels=4 if config.preset == "test" else 64)  # fmt: skip
 
 
 def validate(config: MetaTrainConfig) -> MetaTrainConfig:
     """Check every field before anything is compiled; raises ``ConfigError`` naming it."""
     check_fields(config)
-    require(
-        config.algo in ("lpg", "groove"),
-        "algo",
-        f"unknown meta-learner {config.algo!r}; choose lpg or groove",
-    )
     spec = registry.ENVS.get(config.env)
     positive(config, "", "updates", "updates_per_chunk", "checkpoint_every", "eval_levels")
-    positive(config, "", "eval_lifetime", "population", "unroll", "meta_lr", "baseline_lr")
+    positive(config, "", "population", "unroll", "meta_lr")
+    require(config.eval_lifetime >= 0, "eval_lifetime",
+            f"must be >= 0 (0: each level's own), got {config.eval_lifetime}")  # fmt: skip
     require(config.eval_every >= 0, "eval_every", f"must be >= 0, got {config.eval_every}")
     require(config.keep_checkpoints >= 0, "keep_checkpoints",
             f"must be >= 0 (0: keep all), got {config.keep_checkpoints}")  # fmt: skip
@@ -246,18 +328,28 @@ def validate(config: MetaTrainConfig) -> MetaTrainConfig:
         f"expected the settings of env {config.env!r} ({spec.Config.__name__})",
     )
     spec.validate(config.env_config, "env_config.")
+    require(
+        getattr(spec.make(config.env_config), "max_lifetime", None) is not None,
+        "env",
+        f"meta-training needs levels that carry an inner agent's lifetime, and env "
+        f"{config.env!r} has none (gridworld and gridworld-rand do)",
+    )
     a = config.agent
-    positive(a, "agent.", "prediction_size", "embedding", "lr", "num_envs", "num_steps")
+    positive(a, "agent.", "prediction_size", "embedding", "lr", "critic_lr", "num_envs",
+             "num_steps")  # fmt: skip
     require(all(w > 0 for w in a.hidden), "agent.hidden", f"widths must be positive: {a.hidden}")
-    require(a.optimizer in ("sgd", "adam"), "agent.optimizer", f"unknown {a.optimizer!r}")
-    probability(a, "agent.", "gamma")
+    for name in ("max_grad_norm", "entropy_coef"):
+        require(getattr(a, name) >= 0, f"agent.{name}", f"must be >= 0, got {getattr(a, name)}")
+    probability(a, "agent.", "gamma", "gae_lambda")
     positive(config.rule, "rule.", "hidden", "embedding")
     require(config.rule.alpha_y >= 0, "rule.alpha_y", f"must be >= 0, got {config.rule.alpha_y}")
     for name in ("policy_entropy", "y_entropy", "pi_hat_l2", "y_hat_l2"):
         require(getattr(config, name) >= 0, name, f"must be >= 0, got {getattr(config, name)}")
-    require(config.backend in ("gradient", "es"), "backend", f"unknown {config.backend!r}")
     if config.backend == "es":
-        positive(config, "", "es_sigma", "es_lr", "es_lifetime")
+        positive(config, "", "es_sigma", "es_lr")
+        require(0 < config.es_lr_decay <= 1, "es_lr_decay",
+                f"must be in (0, 1], got {config.es_lr_decay}")  # fmt: skip
+        require(config.es_lr_limit >= 0, "es_lr_limit", f"must be >= 0, got {config.es_lr_limit}")
         require(
             config.population % 2 == 0,
             "population",
@@ -293,13 +385,8 @@ def _validate_curriculum(config: MetaTrainConfig, spec) -> None:
             f"regret needs an exact optimum, and env {config.env!r} declares no oracle",
         )
     probability(c, "curriculum.", "replay_prob")
-    positive(c, "curriculum.", "score_batch", "score_episodes", "max_lifetime", "fixed_levels")
+    positive(c, "curriculum.", "score_batch", "score_episodes", "fixed_levels")
     validate_buffer(c.buffer, config.population, "curriculum.buffer.")
-    require(
-        c.score_batch <= config.population,
-        "curriculum.score_batch",
-        f"{c.score_batch} is more than the population ({config.population})",
-    )
 
 
 def from_dict(data: dict[str, Any]) -> MetaTrainConfig:
@@ -318,5 +405,5 @@ def load(path: Path) -> MetaTrainConfig:
 
 
 __all__ = ["AgentConfig", "MetaCurriculumConfig", "MetaTrainConfig", "RuleConfig", "from_dict"]
-__all__ += ["load", "preset"]
+__all__ += ["REFERENCE_SOURCES", "load", "preset", "preset_sources"]
 __all__ += ["to_dict", "validate"]

@@ -5,7 +5,9 @@ sigma eps`` and ``theta - sigma eps``, members ``i`` and ``i + P/2``), trains on
 member for its level's *whole* lifetime with that rule, and tells OpenES the negated final
 returns (it minimises). The two members of a pair play the same level with the same keys (agent
 initialisation and every rollout), so their difference measures the perturbation, not the level
-or the luck. Full-lifetime unrolls need no gradient through training, which is what the
+or the luck. Each member's agent trains for its level's whole lifetime (``trainer.max_updates``
+bounds every lifetime the env draws) and the rule sees the agent's true progress against it, as
+in the reference; full-lifetime unrolls need no gradient through training, which is what the
 lifetime-conditioned rule needs.
 """
 
@@ -48,7 +50,9 @@ class EvolutionStrategy:
     Attributes:
         rule: the ``LPG`` rule. trainer: trains and scores fresh agents (its ``max_updates``
             bounds a lifetime). population: P members (even: P/2 antithetic pairs).
-        sigma: the perturbation's standard deviation. lr: Adam step size on the mean.
+        sigma: the perturbation's standard deviation. lr: Adam step size on the mean,
+            multiplied by ``lr_decay`` every generation down to ``lr_limit`` (the reference:
+            1e-4, 0.999, 1e-5).
         level_source: ``key -> level``. lifetime_of: ``level -> int32[]``. parallel: the
         devices the members are split over (``ued.parallel.DataParallel``), or None.
     """
@@ -61,6 +65,8 @@ class EvolutionStrategy:
     level_source: Callable[[jax.Array], Any]
     lifetime_of: Callable[[Any], jax.Array]
     parallel: DataParallel | None = None
+    lr_decay: float = 1.0
+    lr_limit: float = 0.0
 
     @functools.cached_property
     def strategy(self) -> Open_ES:
@@ -71,9 +77,16 @@ class EvolutionStrategy:
             population_size=self.population,
             solution=example,
             use_antithetic_sampling=True,
-            optimizer=optax.adam(self.lr),
+            optimizer=optax.adam(self.learning_rate),
             std_schedule=optax.constant_schedule(self.sigma),
         )
+
+    @property
+    def learning_rate(self):
+        """Adam's step size: constant, or decaying per generation to ``lr_limit``."""
+        if self.lr_decay == 1.0:
+            return self.lr
+        return optax.exponential_decay(self.lr, 1, self.lr_decay, end_value=self.lr_limit)
 
     def _example_rule(self, key):
         """Initial rule parameters, shaped by one rollout of a fresh agent."""

@@ -38,8 +38,9 @@ class LifetimeTrainer:
 
     def train(self, key, rule, rule_params, level, lifetime) -> tuple[AgentState, jax.Array]:
         """A fresh agent trained on ``level`` for ``lifetime`` (``int32[]``, at most
-        ``max_updates``) updates. Returns ``(agent state, mean reward per step of each update's
-        rollout f32[max_updates])`` (NaN past the lifetime).
+        ``max_updates``) updates; the rule sees the progress ``updates done / lifetime`` against
+        the lifetime the agent is actually trained for. Returns ``(agent state, mean reward per
+        step of each update's rollout f32[max_updates])`` (NaN past the lifetime).
 
         A ``while_loop`` of ``lifetime`` iterations: under ``vmap`` it runs as long as the longest
         lifetime in the batch, so a lane with lifetime 0 (an agent nobody needs trained) costs
@@ -48,8 +49,8 @@ class LifetimeTrainer:
         params = self._initial_params(k_init)
         state = AgentState(params, self.optimizer.init(params))
         carry = self.rollout.start(k_start, level)
-        total = jnp.asarray(lifetime, jnp.float32)
         updates = jnp.minimum(jnp.asarray(lifetime, jnp.int32), self.max_updates)
+        total = updates.astype(jnp.float32)
 
         def update(loop):
             k, state, carry, curve = loop
@@ -119,10 +120,27 @@ class LifetimeTrainer:
         return self.episode_return(k_eval, params, level)
 
 
-def normalised(returns: jax.Array, baseline: jax.Array, floor: jax.Array | None = None) -> Any:
-    """Returns normalised by a baseline's (``returns / baseline``), or, with ``floor`` (e.g. a
-    random policy's return), by the baseline's gain over it: ``(r - floor) / (baseline -
-    floor)``. Levels where the denominator is ~0 give NaN rather than a huge ratio."""
+MARGIN = 0.05
+"""The smallest denominator a normalised return divides by: a baseline whose return (or gain)
+is below it is not "clearly positive", and the ratio is left undefined there (NaN, counted)."""
+
+
+def normalised(returns: jax.Array, baseline: jax.Array, floor: jax.Array | None = None,
+               margin: float = MARGIN) -> Any:  # fmt: skip
+    """Returns normalised by a baseline's (``returns / baseline``, the GROOVE paper's
+    A2C-normalised return), or, with ``floor`` (e.g. the untrained agent's return), by the
+    baseline's gain over it: ``(r - floor) / (baseline - floor)``. Defined only where the
+    denominator is at least ``margin`` (NaN elsewhere: it would flip sign or explode), so a mean
+    over levels must say how many it covers."""
     low = 0.0 if floor is None else floor
     gap = baseline - low
-    return jnp.where(jnp.abs(gap) > 1e-6, (returns - low) / jnp.where(gap == 0, 1.0, gap), jnp.nan)
+    return jnp.where(gap >= margin, (returns - low) / jnp.where(gap >= margin, gap, 1.0), jnp.nan)
+
+
+def bounded_gain(returns: jax.Array, floor: jax.Array, top: jax.Array,
+                 margin: float = MARGIN) -> jax.Array:  # fmt: skip
+    """``(r - floor) / max(top - floor, margin)``: the share of the attainable gain over
+    ``floor`` (e.g. the untrained agent) that ``returns`` reach, with ``top`` an upper bound on
+    any agent's expected return (the exact optimum). Always defined, never flips sign (the
+    denominator is positive) and bounded on levels with nothing to gain."""
+    return (returns - floor) / jnp.maximum(top - floor, margin)

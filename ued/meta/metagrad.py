@@ -2,19 +2,21 @@
 
 A population of inner agents, each on its own level with its own lifetime, is trained by the rule.
 One meta-step, for every agent (``vmap``):
-  1. ``unroll`` inner updates by the rule, each on a fresh rollout of the agent;
-  2. a rollout of the updated agent, scored by an A2C objective whose advantages come from the
-     agent's *value baseline* (a separate network, trained in step 5 by n-step regression: the
-     reference's baseline never trained);
-  3. the meta-objective: that A2C objective minus entropy bonuses on the policy and on y, plus
-     L2 penalties on the rule's targets (LPG's regularisers), differentiated with respect to the
-     rule's parameters through the unrolled updates;
+  1. ``unroll`` inner updates by the rule, each on a fresh rollout of the agent (updates past the
+     agent's lifetime are skipped, as in the reference);
+  2. a rollout of the updated agent, scored by an A2C objective whose normalised GAE advantages
+     come from the agent's *value baseline* (a separate network that regresses on each rollout's
+     GAE targets: the reference meant to, but its baseline never trained);
+  3. the meta-objective: that A2C objective minus entropy bonuses on the updated policy and y,
+     plus L2 penalties on the rule's targets (LPG's regularisers, averaged over the inner
+     updates), differentiated with respect to the rule's parameters through the updates;
 then the population's mean meta-gradient takes an Adam step on the rule, each agent keeps its
 updated parameters and env state, and agents past their lifetime are handed to the
 ``curriculum`` (``ued.meta.curricula``): it may score them first (GROOVE), and those it releases
 restart as fresh agents on levels it draws. Agents waiting to be scored are frozen and left out
-of the meta-gradient. Initial ages are staggered over the lifetime so that agents finish at
-different meta-steps.
+of the meta-gradient. Every agent starts at age 0 and counts its own updates, so an agent is
+finished (and scored) only after its whole lifetime; with lifetimes drawn per level
+(``all_vrandlife``) agents finish at different meta-steps.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from ..env import tree_select
 from .agents import EnvCarry, InnerAgent, InnerRollout
 from .curricula import Outcome, where_lanes
 from .rules import A2C, LPG, AgentState, Progress, inner_update
@@ -130,18 +133,15 @@ class MetaGradient:
         )
 
     def init(self, key) -> MetaState:
-        """Fresh rule parameters, the curriculum's state and a population with staggered ages
-        on levels the curriculum draws."""
+        """Fresh rule parameters, the curriculum's state and a population of fresh agents (age
+        0, as in the reference) on levels the curriculum draws."""
         k_pop, k_rule, k_shape, k_run, k_curriculum, k_draw = jax.random.split(key, 6)
         curriculum = self.curriculum.init(k_curriculum)
         everyone = jnp.ones(self.population, bool)
         curriculum, levels = self.curriculum.draw(curriculum, k_draw, everyone)
         keys = jax.random.split(k_pop, self.population)
-        first = self._fresh(keys[0], jax.tree_util.tree_map(lambda x: x[0], levels), 0)
-        lifetime = self.lifetime_of(first.levels)
-        ages = (jnp.arange(self.population) * lifetime) // self.population
-        ages = ages - ages % self.unroll  # whole meta-steps
-        population = jax.vmap(self._fresh)(keys, levels, ages)
+        population = jax.vmap(self._fresh)(keys, levels, jnp.zeros(self.population, jnp.int32))
+        first = jax.tree_util.tree_map(lambda x: x[0], population)
         transitions, _ = self.rollout.play(k_shape, first.agents.params, first.carry)
         progress = Progress(jnp.float32(0.0), jnp.float32(1.0))
         rule_params = self.rule.init(k_rule, self.agent, first.agents.params, transitions, progress)
@@ -155,8 +155,14 @@ class MetaGradient:
 
     # ---- one agent's meta-objective -------------------------------------------------------------
     def _objective(self, rule_params, member: Population, key):
-        """The meta-objective of one agent after ``unroll`` rule updates, and what the step
-        keeps: ``(loss, (agent state, env carry, meta rollout, metrics))``."""
+        """The meta-objective of one agent after ``unroll`` rule updates (updates past its
+        lifetime are skipped), and what the step keeps: ``(loss, (agent state, env carry,
+        baseline, scores, metrics))``.
+
+        As the reference's: the value baseline regresses on each inner rollout's GAE targets in
+        turn, then scores the updated agent's rollout (normalised GAE advantages) for the A2C
+        objective and takes one more step on it; the regularisers are the updated agent's policy
+        and y entropies and the L2 of the rule's targets, averaged over the inner updates."""
         lifetime = self.lifetime_of(member.levels).astype(jnp.float32)
         keys = jax.random.split(key, self.unroll + 1)
 
@@ -166,68 +172,84 @@ class MetaGradient:
             transitions, env_carry = self.rollout.play(
                 key, jax.lax.stop_gradient(state.params), env_carry
             )
-            progress = Progress((member.age + k).astype(jnp.float32) / lifetime, lifetime)
-            state, _ = inner_update(
+            age = member.age + k
+            progress = Progress(age.astype(jnp.float32) / lifetime, lifetime)
+            updated, inner = inner_update(
                 self.rule, rule_params, self.agent, self.inner_optimizer, state, transitions,
                 progress,
             )  # fmt: skip
-            return (state, env_carry), transitions.rewards.mean()
+            state = tree_select(age < lifetime, updated, state)
+            logits, y_logits, _ = self.agent.apply(state.params, transitions.obs)
+            terms = {
+                "entropy": jnp.mean(_entropy(logits)),
+                "y_entropy": jnp.mean(_entropy(y_logits)),
+                "pi_hat_l2": inner.get("pi_hat_l2", jnp.zeros(())),
+                "y_hat_l2": inner.get("y_hat_l2", jnp.zeros(())),
+                "pi_hat": inner.get("pi_hat", jnp.zeros(())),
+                "inner_reward": transitions.rewards.mean(),
+            }
+            return (state, env_carry), (jax.lax.stop_gradient(transitions), terms)
 
-        (state, env_carry), inner_rewards = jax.lax.scan(
+        (state, env_carry), (inner_rollouts, terms) = jax.lax.scan(
             update, (member.agents, member.carry), (keys[:-1], jnp.arange(self.unroll))
+        )
+        baselines, _ = jax.lax.scan(
+            lambda b, t: (self._train_baseline(b, t)[0], None), member.baselines, inner_rollouts
         )
         transitions, env_carry = self.rollout.play(
             keys[-1], jax.lax.stop_gradient(state.params), env_carry
         )
-        logits, y_logits, _ = self.agent.apply(state.params, transitions.obs)
-        _, _, values = self.agent.apply(member.baselines.params, transitions.obs)
-        _, _, next_values = self.agent.apply(member.baselines.params, transitions.next_obs)
-        returns = self.critic.returns(transitions, next_values)
-        advantages = jax.lax.stop_gradient(returns - values)
-        max_return = jnp.maximum(member.max_return, returns.max())
+        logits, _, _ = self.agent.apply(state.params, transitions.obs)
+        baselines, (values, raw_advantages, targets) = self._train_baseline(baselines, transitions)
+        advantages = raw_advantages
+        if self.critic.normalise_advantages:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        max_return = jnp.maximum(member.max_return, targets.max())
         scores = {
-            "pvl": jnp.mean(jnp.maximum(advantages, 0.0)),
-            "maxmc": jax.lax.stop_gradient(jnp.mean(max_return - values)),
+            "pvl": jnp.mean(jnp.maximum(raw_advantages, 0.0)),
+            "maxmc": jnp.mean(max_return - values),
             "max_return": max_return,
         }
         log_pi = jnp.take_along_axis(
             jax.nn.log_softmax(logits), transitions.actions[..., None], axis=-1
         )[..., 0]
         policy = -jnp.mean(log_pi * advantages)
-        entropy, y_entropy = jnp.mean(_entropy(logits)), jnp.mean(_entropy(y_logits))
-        progress = Progress((member.age + self.unroll).astype(jnp.float32) / lifetime, lifetime)
-        pi_hat, y_hat = self.rule.targets(
-            rule_params, state.params, self.agent, transitions, progress
-        )
+        terms = {k: v.mean() for k, v in terms.items()}
         r = self.regularisers
         loss = (
             policy
-            - r.policy_entropy * entropy
-            - r.y_entropy * y_entropy
-            + r.pi_hat_l2 * jnp.mean(jnp.square(pi_hat))
-            + r.y_hat_l2 * jnp.mean(jnp.sum(jnp.square(jnp.exp(y_hat)), axis=-1))
+            - r.policy_entropy * terms["entropy"]
+            - r.y_entropy * terms["y_entropy"]
+            + r.pi_hat_l2 * terms["pi_hat_l2"]
+            + r.y_hat_l2 * terms["y_hat_l2"]
         )
         metrics = {
             "meta_loss": loss,
             "policy_objective": policy,
-            "entropy": entropy,
-            "y_entropy": y_entropy,
-            "pi_hat": jnp.mean(pi_hat),
-            "inner_reward": inner_rewards.mean(),
+            **terms,
             "reward": transitions.rewards.mean(),
         }
-        return loss, (state, env_carry, transitions, returns, scores, metrics)
+        return loss, (state, env_carry, baselines, scores, metrics)
 
-    def _train_baseline(self, baselines: AgentState, transitions, returns) -> AgentState:
-        """One regression step of a value baseline towards the n-step returns."""
+    def _train_baseline(self, baselines: AgentState, transitions):
+        """One regression step of a value baseline towards its own GAE targets on a rollout.
+        Returns ``(baseline, (values, GAE advantages, targets))`` from before the step, all
+        ``f32[T, B]`` and without gradient."""
+        critic = dataclasses.replace(self.critic, normalise_advantages=False)
+        _, _, values = self.agent.apply(baselines.params, transitions.obs)
+        _, _, next_values = self.agent.apply(baselines.params, transitions.next_obs)
+        advantages, targets = critic.advantages(transitions, values, next_values)
 
         def loss(params):
             _, _, values = self.agent.apply(params, transitions.obs)
-            return 0.5 * jnp.mean(jnp.square(returns - values))
+            return jnp.mean(jnp.square(targets - values))
 
         grads = jax.grad(loss)(baselines.params)
-        updates, opt_state = self.baseline_optimizer.update(grads, baselines.opt_state)
-        return AgentState(optax.apply_updates(baselines.params, updates), opt_state)
+        updates, opt_state = self.baseline_optimizer.update(
+            grads, baselines.opt_state, baselines.params
+        )
+        baselines = AgentState(optax.apply_updates(baselines.params, updates), opt_state)
+        return baselines, jax.lax.stop_gradient((values, advantages, targets))
 
     # ---- the meta-step --------------------------------------------------------------------------
     def step(self, state: MetaState) -> tuple[MetaState, dict[str, jax.Array]]:
@@ -238,10 +260,9 @@ class MetaGradient:
         grad_fn = jax.grad(self._objective, has_aux=True)
 
         def member_step(member, key):
-            grads, (agent, carry, transitions, returns, scores, metrics) = grad_fn(
+            grads, (agent, carry, baselines, scores, metrics) = grad_fn(
                 state.rule_params, member, key
             )
-            baselines = self._train_baseline(member.baselines, transitions, returns)
             member = member.replace(agents=agent, carry=carry, baselines=baselines, **scores)
             return grads, member, metrics
 

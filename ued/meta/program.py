@@ -5,8 +5,8 @@
 ``lax.scan``, ``vmap``-ed over seeds; the loop owns ``metrics.csv``, progress, checkpoints and
 bit-exact resume exactly as for UED training. At evaluation points, ``evaluate`` meta-evaluates:
 on every level of the configured suites it trains a fresh agent with the current rule and one
-with A2C for the same lifetime (at most ``eval_lifetime`` updates) and reports both returns and
-their ratio.
+with A2C for the same lifetime (``eval_lifetime`` updates, or the level's own) and reports both
+returns and normalised scores.
 """
 
 from __future__ import annotations
@@ -27,27 +27,27 @@ from ..diagnostics import Diagnostics
 from ..env import EnvSpec
 from ..parallel import REPLICATED, DataParallel
 from ..train import seed_keys, seed_slice
-from .agents import InnerAgent, InnerRollout
+from .agents import InnerAgent, InnerRollout, inner_optimizer
 from .config import MetaTrainConfig, from_dict
 from .curricula import BufferedLevels, FixedLevels, RandomLevels
 from .evolution import EvolutionStrategy
-from .lifetime import LifetimeTrainer, normalised
+from .lifetime import LifetimeTrainer, bounded_gain, normalised
 from .metagrad import MetaGradient, Regularisers
 from .rules import A2C, LPG, LPGNetwork
 
 
 def inner_agent(config: MetaTrainConfig, spec: EnvSpec, env) -> InnerAgent:
-    """The inner agent: the env's encoder (tabular levels: an embedding of ``agent.embedding``
-    features) then the agent's MLP."""
+    """The inner agent: tables on the state index for an env with tabular observations and
+    ``agent.tabular``; else the env's encoder (tabular levels: an embedding of
+    ``agent.embedding`` features) then the agent's MLP."""
+    a = config.agent
+    if a.tabular and getattr(env, "tabular", False):
+        return InnerAgent(env.num_actions, None, a.prediction_size, (), env.num_states)
     env_config = config.env_config
     if hasattr(env_config, "embedding"):
-        env_config = dataclasses.replace(env_config, embedding=config.agent.embedding)
-    return InnerAgent(
-        env.num_actions,
-        spec.make_encoder(env_config),
-        prediction_size=config.agent.prediction_size,
-        hidden=tuple(config.agent.hidden),
-    )
+        env_config = dataclasses.replace(env_config, embedding=a.embedding)
+    return InnerAgent(env.num_actions, spec.make_encoder(env_config), a.prediction_size,
+                      tuple(a.hidden))  # fmt: skip
 
 
 def _lifetime(level) -> jax.Array:
@@ -55,8 +55,19 @@ def _lifetime(level) -> jax.Array:
     return level.lifetime
 
 
-def _optimizer(name: str, lr: float) -> optax.GradientTransformation:
-    return optax.adam(lr) if name == "adam" else optax.sgd(lr)
+def _optimizer(config: MetaTrainConfig, lr=None, critic_lr=None) -> optax.GradientTransformation:
+    """The inner agents' optimiser (``ued.meta.agents.inner_optimizer``), optionally at other
+    step sizes (A2C's tuned ones, traced)."""
+    a = config.agent
+    lr = a.lr if lr is None else lr
+    critic_lr = a.critic_lr if critic_lr is None else critic_lr
+    return inner_optimizer(a.optimizer, lr, critic_lr, a.max_grad_norm)
+
+
+def _a2c(config: MetaTrainConfig, entropy_coef=None) -> A2C:
+    a = config.agent
+    return A2C(gamma=a.gamma, gae_lambda=a.gae_lambda, normalise_advantages=a.normalise_advantages,
+               entropy_coef=a.entropy_coef if entropy_coef is None else entropy_coef)  # fmt: skip
 
 
 @dataclasses.dataclass(eq=False)
@@ -86,7 +97,8 @@ class MetaProgram:
             gamma=c.agent.gamma,
             alpha_y=r.alpha_y,
         )
-        self.inner_optimizer = _optimizer(c.agent.optimizer, c.agent.lr)
+        self.inner_optimizer = _optimizer(c)
+        self.max_lifetime = int(self.env.max_lifetime)
         self.several = len(c.seed_list) > 1
         self.parallel = DataParallel.over(c.devices)
         if self.parallel is not None:
@@ -104,11 +116,11 @@ class MetaProgram:
             agent=self.agent,
             rollout=self.rollout,
             inner_optimizer=self.inner_optimizer,
-            baseline_optimizer=optax.adam(c.baseline_lr),
+            baseline_optimizer=self.inner_optimizer,  # the reference's value critic's
             meta_optimizer=optax.adam(c.meta_lr),
             population=c.population,
             unroll=c.unroll,
-            critic=A2C(gamma=c.agent.gamma),
+            critic=_a2c(c),
             regularisers=Regularisers(c.policy_entropy, c.y_entropy, c.pi_hat_l2, c.y_hat_l2),
             curriculum=self.curriculum,
             lifetime_of=_lifetime,
@@ -128,8 +140,8 @@ class MetaProgram:
         antagonist = LifetimeTrainer(
             self.agent,
             self.rollout,
-            _optimizer(agent.optimizer, settings["lr"]),
-            c.max_lifetime,
+            _optimizer(self.config, settings["lr"], settings["critic_lr"]),
+            self.max_lifetime,  # every level's whole lifetime
             eval_episodes=c.score_episodes,
         )
         oracle = None
@@ -140,10 +152,10 @@ class MetaProgram:
             buffer=LevelBuffer(c.buffer, extras=("a2c_return", "lpg_return")),
             replay_prob=c.replay_prob,
             score_kind=c.score,
-            score_batch=c.score_batch,
+            score_batch=min(c.score_batch, self.config.population),
             evaluator=evaluator,
             antagonist=antagonist,
-            a2c=A2C(gamma=agent.gamma, entropy_coef=settings["entropy_coef"]),
+            a2c=_a2c(self.config, settings["entropy_coef"]),
             oracle=oracle,
             rollout_steps=agent.num_envs * agent.num_steps,
             lifetime_of=_lifetime,
@@ -153,10 +165,14 @@ class MetaProgram:
         c = self.config
         return EvolutionStrategy(
             rule=self.rule,
-            trainer=LifetimeTrainer(self.agent, self.rollout, self.inner_optimizer, c.es_lifetime),
+            trainer=LifetimeTrainer(
+                self.agent, self.rollout, self.inner_optimizer, self.max_lifetime
+            ),
             population=c.population,
             sigma=c.es_sigma,
             lr=c.es_lr,
+            lr_decay=c.es_lr_decay,
+            lr_limit=c.es_lr_limit,
             level_source=self.env.sample_level,
             lifetime_of=_lifetime,
             parallel=self.parallel,
@@ -168,7 +184,7 @@ class MetaProgram:
         """Inner-agent env steps of one meta-step of one seed: the unrolled and meta rollouts
         (meta-gradient), or every member's full lifetime at most (ES)."""
         c = self.config
-        rollouts = c.es_lifetime if c.backend == "es" else c.unroll + 1
+        rollouts = self.max_lifetime if c.backend == "es" else c.unroll + 1
         return c.population * rollouts * c.agent.num_envs * c.agent.num_steps
 
     def seed_keys(self):
@@ -207,56 +223,62 @@ class MetaProgram:
         return axes.replace(population=population)
 
     # ---- host-side hooks ---------------------------------------------------------------------
-    def _trainer(self, env, optimizer) -> LifetimeTrainer:
+    def _trainer(self, env, optimizer, max_updates: int) -> LifetimeTrainer:
         rollout = InnerRollout(env, self.agent, self.config.agent.num_envs,
                                self.config.agent.num_steps)  # fmt: skip
-        return LifetimeTrainer(self.agent, rollout, optimizer, self.config.eval_lifetime)
+        return LifetimeTrainer(self.agent, rollout, optimizer, max_updates)
 
-    def _lifetimes(self, levels):
-        return jnp.minimum(levels.lifetime, self.config.eval_lifetime)
+    def eval_lifetimes(self, levels) -> tuple[jax.Array, int]:
+        """``(lifetime of each evaluation level int32[N], their maximum)``: ``eval_lifetime``
+        for every level if set, else each level's own (host-side: a static loop bound)."""
+        lifetimes = np.asarray(levels.lifetime)
+        if self.config.eval_lifetime:
+            lifetimes = np.full_like(lifetimes, self.config.eval_lifetime)
+        return jnp.asarray(lifetimes, jnp.int32), int(lifetimes.max())
 
     @functools.lru_cache(maxsize=8)  # noqa: B019 (one program per run; a few suite envs)
-    def _rule_scorer(self, env):
-        """``(keys [N], rule params, levels [N]) -> (returns f32[N], reward curves f32[N, L])``
-        of fresh agents trained by the learned rule in ``env``."""
-        trainer = self._trainer(env, self.inner_optimizer)
+    def _rule_scorer(self, env, max_updates: int):
+        """``(keys [N], rule params, levels [N], lifetimes int32[N]) -> (returns f32[N], reward
+        curves f32[N, max_updates])`` of fresh agents trained by the learned rule in ``env``."""
+        trainer = self._trainer(env, self.inner_optimizer, max_updates)
 
-        def score(keys, rule_params, levels):
+        def score(keys, rule_params, levels, lifetimes):
             one = functools.partial(trainer.score, rule=self.rule, rule_params=rule_params)
-            return jax.vmap(lambda k, lv, n: one(k, level=lv, lifetime=n))(
-                keys, levels, self._lifetimes(levels)
-            )
+            return jax.vmap(lambda k, lv, n: one(k, level=lv, lifetime=n))(keys, levels, lifetimes)
 
         return jax.jit(score)
 
     @functools.lru_cache(maxsize=8)  # noqa: B019
-    def baseline_scorer(self, env):
-        """``(keys [N], levels [N], lr f32[], entropy_coef f32[]) -> (A2C returns f32[N], reward
-        curves f32[N, L], untrained agents' returns f32[N])`` in ``env``: A2C at the given
-        settings (traced, so a sweep compiles once), and the same agents before any update (the
-        floor of ``gain_normalised``)."""
+    def baseline_scorer(self, env, max_updates: int):
+        """``(keys [N], levels [N], lifetimes int32[N], lr f32[], critic_lr f32[], entropy_coef
+        f32[]) -> (A2C returns f32[N], reward curves f32[N, max_updates], untrained agents'
+        returns f32[N])`` in ``env``: A2C at the given settings (traced, so a sweep compiles
+        once), and the same agents before any update (the floor of ``gain_normalised``)."""
 
-        def score(keys, levels, lr, entropy_coef):
-            optimizer = _optimizer(self.config.agent.optimizer, lr)
-            trainer = self._trainer(env, optimizer)
-            a2c = A2C(gamma=self.config.agent.gamma, entropy_coef=entropy_coef)
+        def score(keys, levels, lifetimes, lr, critic_lr, entropy_coef):
+            trainer = self._trainer(env, _optimizer(self.config, lr, critic_lr), max_updates)
+            a2c = _a2c(self.config, entropy_coef)
 
             def one(key, level, lifetime):
                 returns, curve = trainer.score(key, a2c, None, level, lifetime)
                 return returns, curve, trainer.untrained_return(key, level)
 
-            return jax.vmap(one)(keys, levels, self._lifetimes(levels))
+            return jax.vmap(one)(keys, levels, lifetimes)
 
         return jax.jit(score)
 
     def a2c_settings(self, suite: str) -> dict[str, float]:
-        """The A2C baseline's ``lr`` and ``entropy_coef`` on ``suite``: the env family's tuned
-        values for that level family when ``a2c_tuned`` (``EnvSpec.tuned_a2c``), else the
-        inner agents' step size and entropy 0.01."""
+        """The A2C baseline's ``lr``, ``critic_lr`` and ``entropy_coef`` on ``suite``: the env
+        family's tuned values for that level family when ``a2c_tuned`` (``EnvSpec.tuned_a2c``;
+        one step size for both networks), else the inner agents' own (the reference's A2C)."""
+        a = self.config.agent
         tuned = None
         if self.config.a2c_tuned and self.spec.tuned_a2c is not None:
             tuned = self.spec.tuned_a2c(self.config.env_config, suite)
-        return dict(tuned or {"lr": self.config.agent.lr, "entropy_coef": 0.01})
+        if tuned:
+            return {"lr": tuned["lr"], "critic_lr": tuned["lr"],
+                    "entropy_coef": tuned["entropy_coef"]}  # fmt: skip
+        return {"lr": a.lr, "critic_lr": a.critic_lr, "entropy_coef": a.entropy_coef}
 
     def _baselines(self, suite, seed: int):
         """A2C's and the untrained agents' results on a suite for one seed (independent of the
@@ -266,11 +288,12 @@ class MetaProgram:
         cache_key = (suite.suite, seed)
         if cache_key not in self._baseline_cache:
             settings = self.a2c_settings(suite.suite)
-            results = self.baseline_scorer(suite.env)(
+            lifetimes, longest = self.eval_lifetimes(suite.levels)
+            results = self.baseline_scorer(suite.env, longest)(
                 self.level_keys(seed, len(suite.names)),
                 suite.levels,
-                jnp.float32(settings["lr"]),
-                jnp.float32(settings["entropy_coef"]),
+                lifetimes,
+                *(jnp.float32(settings[k]) for k in ("lr", "critic_lr", "entropy_coef")),
             )
             self._baseline_cache[cache_key] = tuple(np.asarray(x) for x in results)
         return self._baseline_cache[cache_key]
@@ -301,25 +324,30 @@ class MetaProgram:
 
         Returns ``(rows, curve rows)``. Rows, per level: the return of a fresh agent trained by
         the current rule (``lpg_return``), by A2C (``a2c_return``) and of the untrained agent
-        (``untrained_return``); ``normalised`` = lpg / a2c and ``gain_normalised`` = (lpg -
-        untrained) / (a2c - untrained); with an oracle (tabular gridworlds) also
-        ``optimal_return`` and ``oracle_normalised`` = lpg / optimal. Curve rows: the mean
-        reward per step of each inner update, per level and rule (``inner_update``, ``rule``).
-        """
+        (``untrained_return``), each agent's ``lifetime``; ``normalised`` = lpg / a2c (the GROOVE
+        paper's; only where A2C's return is at least ``ued.meta.lifetime.MARGIN``, else NaN) and
+        ``gain_normalised`` = (lpg - untrained) / (a2c - untrained) (where A2C's gain is at least
+        the margin); with an oracle (tabular gridworlds) also ``optimal_return``,
+        ``oracle_normalised`` = lpg / optimal (where the optimum is at least the margin) and
+        ``oracle_gain`` = (lpg - untrained) / max(optimal - untrained, margin), defined on every
+        level. Curve rows: the mean reward per step of each inner update, per level and rule
+        (``inner_update``, ``rule``)."""
         rows, curve_rows = [], []
         for i, seed in enumerate(self.config.seed_list):
             rule_params = self.meta.current_rule(seed_slice(state, i, self.several))
             for suite in self._eval_levels():
                 keys = self.level_keys(seed, len(suite.names))
+                lifetimes, longest = self.eval_lifetimes(suite.levels)
                 learned, learned_curves = (
-                    np.asarray(x) for x in self._rule_scorer(suite.env)(keys, rule_params,
-                                                                        suite.levels)
+                    np.asarray(x) for x in self._rule_scorer(suite.env, longest)(
+                        keys, rule_params, suite.levels, lifetimes)
                 )  # fmt: skip
                 a2c, a2c_curves, untrained = self._baselines(suite, seed)
                 columns = {
                     "lpg_return": learned,
                     "a2c_return": a2c,
                     "untrained_return": untrained,
+                    "lifetime": lifetimes,
                     "normalised": normalised(learned, a2c),
                     "gain_normalised": normalised(learned, a2c, floor=untrained),
                 }
@@ -327,6 +355,7 @@ class MetaProgram:
                 if optimal is not None:  # exact optimal expected return (undiscounted)
                     columns["optimal_return"] = optimal
                     columns["oracle_normalised"] = normalised(learned, optimal)
+                    columns["oracle_gain"] = bounded_gain(learned, untrained, optimal)
                 columns = {k: np.asarray(v) for k, v in columns.items()}
                 common = {"run": run, "seed": seed, "update": update, "suite": suite.suite}
                 for j, name in enumerate(suite.names):

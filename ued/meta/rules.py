@@ -7,14 +7,16 @@ objective the agent descends; ``ued.meta.rules.inner_update`` takes one optimise
 lifetime-conditioned rules. Because the loss is a function of the rule's parameters,
 ``jax.grad`` through ``inner_update`` gives the meta-gradient.
 
-* ``A2C``: the hand-designed baseline: n-step returns bootstrapped from the value head, policy
-  gradient with the value as baseline, value regression and an entropy bonus.
+* ``A2C``: the hand-designed baseline (GROOVE's antagonist): GAE advantages bootstrapped from
+  the value head and normalised over the rollout, policy gradient, value regression and an
+  entropy bonus.
 * ``LPG`` (Oh et al. 2020): a GRU run *backwards* in time over the rollout (carry reset where an
   episode ends) maps per-step inputs ``[r_t, done_t, gamma, pi(a_t|s_t), phi(y(s_t)),
   phi(y(s_{t+1}))]`` (plus, lifetime-conditioned, ``[fraction elapsed, log lifetime]``) to a
   policy target ``pi_hat_t`` (scalar) and a prediction target ``y_hat_t`` (a categorical over
-  m bins). The agent descends ``E[-pi_hat_t log pi(a_t|s_t)] + alpha_y E[KL(y(s_t) || y_hat_t)]``;
-  LPG's inputs are computed from the agent under stop-gradient.
+  m bins), through a ReLU and linear heads; ``phi(y(s_{t+1}))`` is zeroed where the episode
+  ended, as in the reference. The agent descends ``E[-pi_hat_t log pi(a_t|s_t)] + alpha_y
+  E[KL(y(s_t) || y_hat_t)]``; LPG's inputs are computed from the agent under stop-gradient.
 """
 
 from __future__ import annotations
@@ -63,43 +65,54 @@ def _entropy(log_probs):
 
 @dataclasses.dataclass(frozen=True)
 class A2C:
-    """Advantage actor-critic with n-step returns over the rollout.
+    """Advantage actor-critic over the rollout, as GROOVE's reference trains its antagonists:
+    GAE(lambda) advantages bootstrapped from the value head, normalised over the rollout, a
+    policy gradient with an entropy bonus, and the value regressed on the GAE targets.
 
     Attributes:
-        gamma: discount. value_coef, entropy_coef: loss weights.
+        gamma: discount. gae_lambda: GAE's lambda (1: n-step returns).
+        normalise_advantages: standardise advantages over the rollout (the reference does).
+        value_coef: weight of the squared value error. entropy_coef: the entropy bonus.
     """
 
     gamma: float = 0.99
-    value_coef: float = 0.5
+    gae_lambda: float = 0.95
+    normalise_advantages: bool = True
+    value_coef: float = 1.0
     entropy_coef: float = 0.01
 
     def init(self, key) -> None:
         """A hand-designed rule has no parameters."""
         return None
 
-    def returns(self, transitions: Transitions, next_values) -> jax.Array:
-        """n-step returns ``f32[T, B]``: rewards discounted backwards; after a step that ended
-        an episode comes 0 (terminated) or the value of the observation it reached (truncated);
-        after the rollout's last step, the value of the observation reached."""
+    def advantages(self, transitions: Transitions, values, next_values) -> tuple:
+        """GAE ``(advantages, value targets)``, each ``f32[T, B]`` under stop-gradient: after a
+        step that ended an episode comes 0 (terminated) or the value of the observation it
+        reached (truncated: the reference treats it as terminal); after the rollout's last step,
+        the value of the observation reached. Advantages are normalised if configured; the
+        targets are the unnormalised advantages plus ``values``."""
         terminated = transitions.dones & ~transitions.truncated
+        following = jnp.where(terminated, 0.0, next_values)
+        deltas = transitions.rewards + self.gamma * following - values
+        decay = self.gamma * self.gae_lambda * (1.0 - transitions.dones.astype(jnp.float32))
 
-        def step(following, inputs):
-            reward, done, terminal, next_value = inputs
-            after = jnp.where(done, jnp.where(terminal, 0.0, next_value), following)
-            ret = reward + self.gamma * after
-            return ret, ret
+        def step(gae, inputs):
+            delta, decay = inputs
+            gae = delta + decay * gae
+            return gae, gae
 
-        inputs = (transitions.rewards, transitions.dones, terminated, next_values)
-        _, rets = jax.lax.scan(step, next_values[-1], inputs, reverse=True)
-        return jax.lax.stop_gradient(rets)
+        _, gaes = jax.lax.scan(step, jnp.zeros_like(deltas[0]), (deltas, decay), reverse=True)
+        targets = gaes + values
+        if self.normalise_advantages:
+            gaes = (gaes - gaes.mean()) / (gaes.std() + 1e-8)
+        return jax.lax.stop_gradient(gaes), jax.lax.stop_gradient(targets)
 
     def loss(self, rule_params, agent_params, network, transitions, progress):
         """The A2C objective and its parts."""
         taken, log_probs, _, _, values, next_values = _outputs(network, agent_params, transitions)
-        targets = self.returns(transitions, next_values)
-        advantages = jax.lax.stop_gradient(targets - values)
+        advantages, targets = self.advantages(transitions, values, next_values)
         policy = -jnp.mean(taken * advantages)
-        value = 0.5 * jnp.mean(jnp.square(targets - values))
+        value = jnp.mean(jnp.square(targets - values))
         entropy = jnp.mean(_entropy(log_probs))
         loss = policy + self.value_coef * value - self.entropy_coef * entropy
         return loss, {"policy_loss": policy, "value_loss": value, "entropy": entropy}
@@ -122,13 +135,14 @@ class LPGNetwork(nn.Module):
     def __call__(self, inputs: dict[str, jax.Array], dones: jax.Array):
         phi = nn.Sequential([nn.Dense(self.embedding), nn.relu, nn.Dense(1)])
         y = phi(jnp.exp(inputs["y"]))[..., 0]
-        next_y = phi(jnp.exp(inputs["next_y"]))[..., 0]
+        # The next state's embedding is 0 where the episode ended (the reference's LPG).
+        next_y = jnp.where(dones, 0.0, phi(jnp.exp(inputs["next_y"]))[..., 0])
         features = [inputs["reward"], dones.astype(jnp.float32), inputs["gamma"], inputs["pi"]]
         features += [y, next_y]
         if self.lifetime_conditioned:
             features += [inputs["fraction"], inputs["log_lifetime"]]
         xs = jnp.stack(features, axis=-1)
-        hs = backward_gru(self.hidden, xs, dones)
+        hs = nn.relu(backward_gru(self.hidden, xs, dones))
         pi_hat = nn.Dense(1)(hs)[..., 0]
         y_hat = jax.nn.log_softmax(nn.Dense(self.prediction_size)(hs))
         return pi_hat, y_hat
@@ -196,7 +210,9 @@ class LPG:
         return self.network.apply(rule_params, inputs, transitions.dones)
 
     def loss(self, rule_params, agent_params, agent, transitions, progress):
-        """The agent's objective under LPG: ``-pi_hat log pi + alpha_y KL(y || y_hat)``."""
+        """The agent's objective under LPG: ``-pi_hat log pi + alpha_y KL(y || y_hat)``. Its
+        metrics include the targets' L2 terms (``pi_hat_l2``, ``y_hat_l2``), which the
+        meta-objective regularises (they depend on the rule's parameters)."""
         inputs, taken, log_probs, y = self.inputs(agent_params, agent, transitions, progress)
         pi_hat, y_hat = self.network.apply(rule_params, inputs, transitions.dones)
         policy = -jnp.mean(pi_hat * taken)
@@ -207,6 +223,8 @@ class LPG:
             "kl_y": kl,
             "entropy": jnp.mean(_entropy(log_probs)),
             "pi_hat": jnp.mean(pi_hat),
+            "pi_hat_l2": jnp.mean(jnp.square(pi_hat)),
+            "y_hat_l2": jnp.mean(jnp.sum(jnp.square(jnp.exp(y_hat)), axis=-1)),
         }
         return loss, metrics
 
