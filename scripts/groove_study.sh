@@ -16,7 +16,5 @@ meta_train "$study/dr" --algo lpg "${common[@]}"
 for score in ar pvl regret; do
   meta_train "$study/$score" --algo groove --curriculum.score "$score" "${common[@]}"
 done
-# DR kept only its last three checkpoints (it ran before --keep-checkpoints existed).
-.venv/bin/ued meta-eval "$study/dr" --suite lpg-grids mazes --all-steps --out "$study/meta_eval_dr.csv"
-.venv/bin/ued meta-eval "$study/ar" "$study/pvl" "$study/regret" --suite lpg-grids mazes \
-  --steps 0 100 200 300 400 500 ${GROOVE_EXTRA_STEPS:-} --out "$study/meta_eval_groove.csv"
+.venv/bin/ued meta-eval "$study/dr" "$study/ar" "$study/pvl" "$study/regret" --suite lpg-grids mazes \
+  --steps 0 100 200 300 400 500 --out "$study/meta_eval_all.csv"

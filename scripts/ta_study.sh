@@ -5,8 +5,8 @@
 # meta-evaluated on LPG's five gridworlds with agents living 10, 50, 250 and 1,000 updates (the
 # rule is fed each lifetime), against A2C for the same lifetime. The paper's claim: ES finds
 # lifetime-dependent rules that generalise across training horizons; meta-gradients do not.
-# ES_UPDATES sets ES's generations (default: equal wall-clock with the meta-gradient's 500
-# steps, from `ued bench --program meta-train --preset cpu`). Finished runs are skipped and
+# ES_UPDATES sets ES's generations (default 100: about equal wall-clock with the meta-gradient's
+# 1,000 steps, from `ued bench --program meta-train --preset cpu`). Finished runs are skipped and
 # interrupted ones resumed, so the script can simply be re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ es_updates=${ES_UPDATES:-100}
 source scripts/study_lib.sh
 common=(--preset cpu --seeds 0,1,2 --env-config.distribution all_vrandlife)
 for backend in gradient es; do
-  updates=500
+  updates=1000
   if [ "$backend" = es ]; then updates=$es_updates; fi
   meta_train "$study/$backend" --algo lpg --backend "$backend" --updates "$updates" "${common[@]}"
   meta_train "$study/$backend-ta" --algo lpg --backend "$backend" --updates "$updates" \

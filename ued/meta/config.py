@@ -232,10 +232,9 @@ def preset_sources(name: str) -> str:
     """What ``--help-config`` says about preset ``name``'s settings: for ``reference``, where
     in GROOVE's code each one comes from; for ``cpu``, what it changes from the reference."""
     if name == "reference":
-        lines = [f"{field}: {source}" for field, source in REFERENCE_SOURCES.items()]
-        return "The reference preset follows GROOVE's code (EmptyJackson/groove):\n" + "\n".join(
-            lines
-        )
+        lines = ["The reference preset follows GROOVE's code (EmptyJackson/groove):"]
+        lines += [f"{field}: {source}" for field, source in REFERENCE_SOURCES.items()]
+        return "\n\n".join(lines)
     if name == "cpu":
         changed = ", ".join(sorted(_SIZES["cpu"])) + ", agent.num_envs, distribution small"
         return f"The cpu preset is the reference's with smaller sizes: {changed}."
