@@ -60,7 +60,7 @@ class Config:
     robust: bool = True
     """PLR⊥: no gradient on exploratory (new) levels."""
     replay_prob: float = 0.8
-    """Probability of a replay update once the buffer is min_fill full."""
+    """Probability of a replay update once the buffer is min_fill full (0: never replay)."""
     buffer: BufferConfig = dataclasses.field(default_factory=BufferConfig)
     """The level buffer."""
     level_source: Literal["random", "generator"] = "random"

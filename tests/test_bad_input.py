@@ -183,6 +183,40 @@ def test_eval_on_a_level_file_that_is_not_utf8_is_one_line(dr_run, tmp_path, cap
     assert f"{bad}:2:4: not UTF-8 text (byte 0xff" in line
 
 
+def test_a_level_file_far_larger_than_the_grid_is_refused_at_once(dr_run, tmp_path, capsys):
+    """A 2000x2000 maze (beyond the 256x256 any maze may have) and a 100-wide gridworld layout
+    (beyond the env's 13x13) are refused at their first oversized row, naming file:line and the
+    limit, within a second of reading the file."""
+    import time
+
+    from envs.gridworld import GRIDWORLD, Gridworld
+    from envs.maze.ascii import MAX_SIDE
+
+    big = tmp_path / "big.txt"
+    big.write_text("= big\n>" + "." * 1998 + "G\n" + ("." * 2000 + "\n") * 1999)
+    start = time.perf_counter()
+    with pytest.raises(LevelFormatError) as error:
+        load_levels(big)
+    assert time.perf_counter() - start < 1.0
+    assert str(error.value) == f"{big}:2: a row of 2000 cells: a maze is at most 256x256 cells"
+    assert MAX_SIDE == 256
+    tall = tmp_path / "tall.txt"
+    tall.write_text("= tall\n>G\n" + "..\n" * 300)
+    with pytest.raises(LevelFormatError, match=rf"{tall}:258: a row too many: a maze is at most"):
+        load_levels(tall)
+    line = _one_line_error(capsys, "eval", dr_run.out, "--suite", big, "--out", tmp_path / "e.csv")
+    assert f"{big}:2: a row of 2000 cells" in line
+    wide = tmp_path / "wide.txt"
+    wide.write_text("= wide\n% type a 1 0 0\nSa" + "." * 98 + "\n")
+    start = time.perf_counter()
+    with pytest.raises(LevelFormatError) as error:
+        GRIDWORLD.load_level_file(wide, Gridworld())
+    assert time.perf_counter() - start < 1.0
+    assert str(error.value) == (
+        f"{wide}:3:14: a row of 100 cells: a layout here is at most 13x13 cells"
+    )
+
+
 # ---- output paths ----------------------------------------------------------------------------
 def _outputs(tmp_path):
     """Unusable output locations on disk: ``{case: (path, expected message)}``."""
@@ -252,10 +286,45 @@ def test_a_finished_run_is_never_overwritten(dr_run, tmp_path, capsys):
         (["bench", "--algo", "nope"], "algo: unknown algorithm 'nope'"),
         (["bench", "--env", "nope"], "env: unknown env 'nope'"),
         (["bench", "--only"], "only: choose at least one"),
+        (["bench", "--program", "meta-train", "--preset", "paper"],
+         "preset: meta-training's presets are test, cpu, reference"),
+        # tyro's own parse errors, reduced to one line with the nearest valid option
+        (["train", "--algo", "dr", "--ppo.lrr", "1e-3"],
+         "unrecognized options: --ppo.lrr, 1e-3 (did you mean --ppo.lr?)"),
+        (["meta-train", "--preset", "test", "--agent.lrr", "1"], "(did you mean --agent.lr?)"),
+        (["train", "--algo", "dr", "--ppo.lr", "abc"], "parsing --ppo.lr: could not convert"),
+        (["eval", "--bogus"], "unrecognized options: --bogus"),
     ],
-)
+)  # fmt: skip
 def test_eval_and_bench_arguments(argv, message, capsys):
-    assert message in _one_line_error(capsys, argv[0], *argv[1:])
+    line = _one_line_error(capsys, argv[0], *argv[1:])
+    assert message in line
+    assert "╭" not in capsys.readouterr().err  # no boxed message either
+
+
+@pytest.mark.parametrize(
+    ("argv", "fields"),
+    [
+        (["train", "--algo", "plr"], ["ppo.max-grad-norm", "ppo.ent-coef", "eval-every",
+                                      "keep-checkpoints", "devices", "curriculum.replay-prob",
+                                      "curriculum.buffer.staleness-coeff",
+                                      "curriculum.buffer.min-fill"]),
+        (["meta-train"], ["eval-every", "keep-checkpoints", "devices", "eval-lifetime",
+                          "agent.max-grad-norm", "agent.entropy-coef", "policy-entropy",
+                          "curriculum.replay-prob", "env-config.lifetime", "es-lr-limit"]),
+    ],
+)  # fmt: skip
+def test_help_config_says_what_a_zero_means(argv, fields, capsys):
+    """Wherever 0 switches something off, ``--help-config`` says so (``0: ...`` or ``0 =``)."""
+    from ued.cli import main
+
+    with pytest.raises(SystemExit):
+        main([*argv, "--help-config"])
+    text = capsys.readouterr().out
+    blocks = re.split(r"\n\s*(?=--[a-z])", re.sub(r"[│╭╮╰╯]", " ", text))
+    for field in fields:
+        block = " ".join(b for b in blocks if b.startswith(f"--{field} "))
+        assert block and re.search(r"\b0(:| =| \()|\(0", block), (field, block)
 
 
 def test_eval_arguments_of_a_run(dr_run, tmp_path, capsys):

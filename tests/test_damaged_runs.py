@@ -338,3 +338,61 @@ def test_meta_eval_falls_back_to_the_newest_intact_checkpoint(tmp_path):
     shutil.rmtree(run / "checkpoints" / "2" / "meta")
     with pytest.raises(CheckpointError, match=f"{run}: no intact checkpoint"):
         _meta_states(program, run, (), logged.append)
+
+
+# ---- a successful fallback is quiet: one line, no traceback, on the real stderr -------------
+def _flip_every_data_file(step_dir: Path) -> None:
+    """Bytes flipped all through every data file: the read fails inside tensorstore while other
+    reads are in flight (which then called back into orbax's closed event loop, each printing a
+    ``RuntimeError: Event loop is closed`` traceback)."""
+    for path in _data_files(step_dir):
+        data = bytearray(path.read_bytes())
+        for i in range(17, len(data), 97):
+            data[i] ^= 0xFF
+        path.write_bytes(bytes(data))
+
+
+def _ued(*argv) -> tuple[int, str, str]:
+    """Run ``ued`` in a subprocess (its stderr is the process's, not pytest's capture)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ued.cli", *map(str, argv)],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    return done.returncode, done.stdout, done.stderr
+
+
+def _only_the_notice(err: str, step: int = 4) -> None:
+    assert "Traceback" not in err and "Event loop is closed" not in err, err[-3000:]
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"skipping checkpoint {step}: "), err[-3000:]
+    assert "is damaged" in lines[0]
+
+
+def test_resume_and_eval_fall_back_quietly(dr_run, tmp_path):
+    run = _copy(dr_run, tmp_path)
+    evaluated = _copy(dr_run, tmp_path / "e")
+    for target in (run, evaluated):
+        _flip_every_data_file(target / "checkpoints" / "4")
+    code, out, err = _ued("train", "--resume", run, "--updates", "6", "--no-progress")
+    assert code == 0 and "resuming" in out
+    assert "Traceback" not in err and "Event loop is closed" not in err, err[-3000:]
+    assert "skipping checkpoint 4" in out  # training's notices go to stdout
+    code, out, err = _ued("eval", evaluated, "--attempts", "1", "--out", tmp_path / "e.csv")
+    assert code == 0
+    _only_the_notice(err)
+
+
+def test_meta_train_resume_and_meta_eval_fall_back_quietly(tmp_path):
+    from ued.build import meta_train
+    from ued.meta.config import preset
+
+    run = meta_train(preset("lpg", "gridworld", "test"), tmp_path / "meta", **quiet()).out
+    _flip_every_data_file(run / "checkpoints" / "4")
+    code, out, err = _ued("meta-eval", run, "--suite", "random", "--levels", "1", "--lifetime",
+                          "1", "--out", tmp_path / "m.csv")  # fmt: skip
+    assert code == 0
+    _only_the_notice(err)
+    code, out, err = _ued("meta-train", "--resume", run, "--updates", "6", "--no-progress")
+    assert code == 0 and "resuming" in out
+    assert "Traceback" not in err and "Event loop is closed" not in err, err[-3000:]

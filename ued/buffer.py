@@ -76,9 +76,9 @@ class BufferConfig:
     topk: int = 4
     """k of the topk prioritisation."""
     staleness_coeff: float = 0.3
-    """Mixing weight rho of the staleness distribution."""
+    """Mixing weight rho of the staleness distribution (0: scores alone decide)."""
     min_fill: float = 0.5
-    """Replay only once this fraction of the capacity is filled."""
+    """Replay only once this fraction of the capacity is filled (0: from the first level)."""
     sample_with_replacement: bool = True
     """Sample replayed levels with replacement (without needs min_fill*capacity >= batch)."""
     deduplicate: bool = True

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import shutil
+import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,35 @@ def digests(tree, prefix: str = "") -> dict[str, str]:
     }
 
 
+def _is_late_read_callback(error: BaseException) -> bool:
+    """Whether ``error`` is tensorstore finishing a read for an asyncio loop that orbax has
+    already closed: ``RuntimeError("Event loop is closed")`` raised in ``call_soon_threadsafe``."""
+    if not (isinstance(error, RuntimeError) and str(error) == "Event loop is closed"):
+        return False
+    frames = traceback.extract_tb(error.__traceback__)
+    return any(frame.name == "call_soon_threadsafe" for frame in frames)
+
+
+def _quiet_late_read_callbacks() -> None:
+    """After a failed read, the reads tensorstore still had in flight finish on its own threads
+    and call back into orbax's closed event loop; each raises a harmless ``RuntimeError: Event
+    loop is closed`` that Python reports as unraisable, a bare traceback on stderr. The read
+    already failed and was reported in one line, so drop exactly those (everything else reaches
+    the previous ``sys.unraisablehook``). Installed once, before the first read (the callbacks
+    can fire while the read's exception is still on its way out of orbax)."""
+    previous = sys.unraisablehook
+    if getattr(previous, "_ued_quiet", False):
+        return
+
+    def hook(unraisable):
+        if unraisable.exc_value is not None and _is_late_read_callback(unraisable.exc_value):
+            return
+        previous(unraisable)
+
+    hook._ued_quiet = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
+
+
 def _summary(error: Exception) -> str:
     """The first line of an orbax / tensorstore error, without its long tensorstore spec."""
     text = str(error).split("[tensorstore_spec")[0].strip()
@@ -152,6 +183,7 @@ class Checkpointer:
                 raise DamagedCheckpointError(
                     f"checkpoint {where} is damaged: its {part}/ folder is missing"
                 )
+        _quiet_late_read_callbacks()  # before the read: they can race its exception out
         try:
             yield where
         except CheckpointError:

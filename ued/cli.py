@@ -10,7 +10,10 @@ through ``ued.build``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -22,6 +25,41 @@ from .errors import USER_ERRORS, ConfigError
 from .loggers import parse as parse_loggers
 from .outputs import check_output_file
 from .parallel import initialize_distributed
+
+
+def parse(*args, **kwargs):
+    """``tyro.cli`` whose parse errors are one line, as the rest of the CLI's: an unknown option
+    raises ``ConfigError`` naming it and the nearest valid one (``--ppo.lrr``: did you mean
+    ``--ppo.lr``?) instead of tyro's boxed message. ``--help`` prints as tyro writes it."""
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            result = tyro.cli(*args, **kwargs)
+    except SystemExit as exit:
+        if exit.code in (0, None):  # --help
+            sys.stdout.write(captured.getvalue())
+            raise
+        raise ConfigError(parse_error_line(captured.getvalue())) from None
+    sys.stderr.write(captured.getvalue())  # warnings of a successful parse
+    return result
+
+
+def parse_error_line(text: str) -> str:
+    """The one useful line of a tyro error box: its first message line, with the first
+    suggested option (``Perhaps you meant: --ppo.lr FLOAT`` -> ``did you mean --ppo.lr?``)."""
+    lines = [re.sub(r"^[\s│╭╰─┌└]+|[\s│╮╯─┐┘]+$", "", raw) for raw in text.splitlines()]
+    lines = [line for line in lines if line and not set(line) <= set("─━")]
+    if not lines:
+        return "could not parse the command line"
+    messages = [line for line in lines if ":" in line and not line.startswith("For ")]
+    message = (messages or lines)[0]
+    message = message[0].lower() + message[1:]
+    message = message.removeprefix("error ")  # "error parsing --ppo.lr: ..."
+    for i, line in enumerate(lines):
+        if line.startswith("Perhaps you meant") and i + 1 < len(lines):
+            suggestion = lines[i + 1].split()[0]
+            return f"{message} (did you mean {suggestion}?)"
+    return message
 
 
 def _parse_seeds(text: str | None) -> tuple[int, ...]:
@@ -123,7 +161,7 @@ def resume_train_config(args: TrainArgs, argv: list[str], overrides: list[str]) 
     if overrides:
         env_settings = registry.ENVS.get(saved.env).Config
         curriculum = registry.ALGORITHMS.get(saved.algo).Config
-        changed = tyro.cli(
+        changed = parse(
             TrainConfig[env_settings, curriculum],
             default=saved,
             args=overrides,
@@ -149,7 +187,7 @@ def build_config(args: TrainArgs, overrides: list[str]) -> TrainConfig:
     if overrides or args.help_config:
         env_settings = registry.ENVS.get(args.env).Config
         algorithm = registry.ALGORITHMS.get(args.algo)
-        config = tyro.cli(
+        config = parse(
             TrainConfig[env_settings, algorithm.Config],
             default=config,
             args=["--help"] if args.help_config else overrides,
@@ -163,7 +201,7 @@ def train_main(argv: list[str]) -> int:
     """``ued train``."""
     from .build import train
 
-    args, overrides = tyro.cli(TrainArgs, args=argv, return_unknown_args=True, prog="ued train")
+    args, overrides = parse(TrainArgs, args=argv, return_unknown_args=True, prog="ued train")
     if args.resume is not None:
         config = resume_train_config(args, argv, overrides)
         out = args.resume
@@ -216,7 +254,7 @@ def eval_main(argv: list[str]) -> int:
     """``ued eval``."""
     from .build import evaluate_runs
 
-    args = tyro.cli(EvalArgs, args=argv, prog="ued eval")
+    args = parse(EvalArgs, args=argv, prog="ued eval")
     if not args.runs:
         raise ConfigError("runs: give at least one run directory written by `ued train`")
     count(args.attempts, "attempts")
@@ -281,7 +319,7 @@ def bench_main(argv: list[str]) -> int:
     """``ued bench``."""
     from .bench import run_bench
 
-    args = tyro.cli(BenchArgs, args=argv, prog="ued bench")
+    args = parse(BenchArgs, args=argv, prog="ued bench")
     check_bench_args(args)
     run_bench(args)
     return 0
@@ -354,7 +392,7 @@ def meta_train_main(argv: list[str]) -> int:
     from .build import meta_train, resume_meta_config
     from .meta.config import MetaTrainConfig, from_dict, preset, preset_sources, validate
 
-    args, overrides = tyro.cli(
+    args, overrides = parse(
         MetaTrainArgs, args=argv, return_unknown_args=True, prog="ued meta-train"
     )
     resume = args.resume is not None
@@ -366,7 +404,7 @@ def meta_train_main(argv: list[str]) -> int:
             preset(args.algo, args.env, args.preset), seed=args.seed, seeds=_parse_seeds(args.seeds)
         )
     if overrides or args.help_config:
-        config = tyro.cli(
+        config = parse(
             MetaTrainConfig[registry.ENVS.get(config.env).Config],
             default=config,
             args=["--help"] if args.help_config else overrides,
@@ -420,7 +458,7 @@ def meta_eval_main(argv: list[str]) -> int:
     """``ued meta-eval``."""
     from .build import meta_evaluate
 
-    args = tyro.cli(MetaEvalArgs, args=argv, prog="ued meta-eval")
+    args = parse(MetaEvalArgs, args=argv, prog="ued meta-eval")
     if not args.runs:
         raise ConfigError("runs: give at least one run directory written by `ued meta-train`")
     out = args.out
@@ -473,7 +511,7 @@ def report_main(argv: list[str]) -> int:
     """``ued report``."""
     from .report import Protocol, write_report
 
-    args = tyro.cli(ReportArgs, args=argv, prog="ued report")
+    args = parse(ReportArgs, args=argv, prog="ued report")
     if not args.runs:
         raise ConfigError("runs: give at least one run directory, shipped:NAME or shipped:all")
     count(args.attempts, "attempts")
@@ -519,7 +557,7 @@ def ship_main(argv: list[str]) -> int:
     """``ued ship``."""
     from .packaging import ship
 
-    args = tyro.cli(ShipArgs, args=argv, prog="ued ship")
+    args = parse(ShipArgs, args=argv, prog="ued ship")
     path = ship(args.run, args.name, args.out)
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     print(f"shipped {args.run} as {path} ({size / 1e3:.0f} kB)")

@@ -70,7 +70,7 @@ class PPOConfig:
     clip_eps: float = 0.2
     """PPO clip range for the policy ratio and the value change."""
     ent_coef: float = 1e-3
-    """Entropy bonus coefficient."""
+    """Entropy bonus coefficient (0: no entropy bonus)."""
     vf_coef: float = 0.5
     """Value loss coefficient."""
     normalize_advantages: bool = True

@@ -83,8 +83,14 @@ def _read_setting(words: list[str]):
     return None
 
 
-def parse_layouts(text: str, source: str = "<string>") -> list[Layout]:
-    """Parse layout text; errors name ``source:line:column``."""
+MAX_SIDE = 64
+"""The largest layout side a file may have when the env's own is not known (the env's grid
+size otherwise): a bigger layout is refused at its first row or column beyond it."""
+
+
+def parse_layouts(text: str, source: str = "<string>", max_side: int = MAX_SIDE) -> list[Layout]:
+    """Parse layout text; errors name ``source:line:column``. A layout wider or taller than
+    ``max_side`` is refused at the first line that exceeds it, before the rest is read."""
     layouts: list[Layout] = []
     current: dict | None = None
 
@@ -157,6 +163,10 @@ def parse_layouts(text: str, source: str = "<string>") -> list[Layout]:
                 fail(number, 8, f"types must be declared in order a-e: expected {expected!r}")
             current["types"].append(setting[1])
             continue
+        if len(line) > max_side or len(current["rows"]) == max_side:
+            what = f"a row of {len(line)} cells" if len(line) > max_side else "a row too many"
+            fail(number, min(len(line), max_side + 1),
+                 f"{what}: a layout here is at most {max_side}x{max_side} cells")  # fmt: skip
         current["rows"].append((number, line))
     finish()
     if not layouts:
@@ -202,9 +212,10 @@ def layout_of(level: Level, name: str = "level") -> Layout:
     )
 
 
-def load_layouts(path) -> list[Layout]:
-    """Read a layout file (UTF-8); errors name the file, line and column."""
-    return parse_layouts(read_level_text(path), str(path))
+def load_layouts(path, max_side: int = MAX_SIDE) -> list[Layout]:
+    """Read a layout file (UTF-8); errors name the file, line and column (also for a layout
+    larger than ``max_side``)."""
+    return parse_layouts(read_level_text(path), str(path), max_side)
 
 
 # ---- LPG's fixed configurations, as GROOVE's reference defines them ---------------------------

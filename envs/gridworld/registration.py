@@ -194,7 +194,7 @@ def load_level_file(path, train_env: Gridworld):
     """``(names, levels, eval env)`` of a layout file, padded to the training env's shape."""
     from ued.errors import LevelFormatError
 
-    layouts = load_layouts(path)
+    layouts = load_layouts(path, max_side=train_env.size)
     shape = (train_env.size, train_env.max_objects, train_env.num_types)
     try:
         levels = batch(layouts, *shape)

@@ -30,6 +30,10 @@ from .level import Level, make_level
 AGENT_CHARS = {">": 0, "v": 1, "<": 2, "^": 3}
 DIR_CHARS = {d: c for c, d in AGENT_CHARS.items()}
 CELL_CHARS = {"#", ".", "G", *AGENT_CHARS}
+MAX_SIDE = 256
+"""The largest maze side a level file may have (the egocentric agent plays any size, but the
+evaluation's oracle and episodes grow with the area: a bigger maze is refused at its first row
+or column beyond the limit, before anything else is read)."""
 
 
 def parse_levels(
@@ -84,6 +88,11 @@ def parse_levels(
             continue
         if current is None:
             current = []
+        if len(line) > MAX_SIDE or len(current) == MAX_SIDE:
+            what = f"a row of {len(line)} cells" if len(line) > MAX_SIDE else "a row too many"
+            raise LevelFormatError(
+                f"{source}:{lineno}: {what}: a maze is at most {MAX_SIDE}x{MAX_SIDE} cells"
+            )
         current.append((lineno, line))
     close_block()
     if pending_name is not None:

@@ -62,7 +62,7 @@ class AgentConfig:
     normalise_advantages: bool = True
     """Standardise A2C's and the meta-objective's advantages over each rollout."""
     entropy_coef: float = 0.01
-    """A2C's entropy bonus (the antagonists of ``ar`` and meta-evaluation's baseline)."""
+    """A2C's entropy bonus (the antagonists of ``ar`` and meta-evaluation's baseline; 0: none)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +76,7 @@ class RuleConfig:
     lifetime_conditioned: bool = False
     """Feed the fraction of the lifetime elapsed and log lifetime (TA-LPG)."""
     alpha_y: float = 0.5
-    """Weight of the prediction's KL term in the agent's loss."""
+    """Weight of the prediction's KL term in the agent's loss (0: y is not trained)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +89,8 @@ class MetaCurriculumConfig:
     agents' value baselines) or regret (the exact optimum minus the LPG agent's return; tabular
     levels): a level buffer scored when agents finish."""
     replay_prob: float = 0.5
-    """Probability that a starting agent replays a buffer level (once the buffer is ready)."""
+    """Probability that a starting agent replays a buffer level (once the buffer is ready; 0:
+    never)."""
     buffer: BufferConfig = dataclasses.field(default_factory=BufferConfig)
     """The level buffer (GROOVE: 4,000 levels, rank prioritisation)."""
     score_batch: int = 512
@@ -161,7 +162,7 @@ class MetaTrainConfig(Generic[E]):
     meta_lr: float = 1e-4
     """Adam step size of the rule."""
     policy_entropy: float = 5e-2
-    """Meta-regulariser: policy entropy bonus."""
+    """Meta-regulariser: policy entropy bonus (0: off, as for the three below)."""
     y_entropy: float = 1e-3
     """Meta-regulariser: y entropy bonus."""
     pi_hat_l2: float = 5e-3
@@ -176,7 +177,7 @@ class MetaTrainConfig(Generic[E]):
     es_lr_decay: float = 0.999
     """ES: the step size is multiplied by this every generation (1: constant)..."""
     es_lr_limit: float = 1e-5
-    """ES: ... down to this."""
+    """ES: ... down to this (0: no floor)."""
 
     @property
     def seed_list(self) -> tuple[int, ...]:
