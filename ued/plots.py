@@ -466,7 +466,7 @@ def _curve_over_seeds(rows: list[dict[str, Any]]):
 def meta_eval_progress(
     rows: list[dict[str, Any]],
     path: Path,
-    statistics: Sequence[str] = ("normalised", "gain_normalised", "oracle_normalised"),
+    statistics: Sequence[str] = ("normalised", "gain_normalised", "oracle_gain"),
 ) -> None:
     """How meta-evaluation changes over meta-training: per suite (rows) and statistic
     (columns), the mean over levels (NaN-aware) at each evaluated meta-step, mean ± s.e. over
