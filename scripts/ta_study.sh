@@ -20,7 +20,7 @@ for backend in gradient es; do
   if [ "$backend" = es ]; then updates=$es_updates; fi
   meta_train "$study/$backend" --algo lpg --backend "$backend" --updates "$updates" "${common[@]}"
   meta_train "$study/$backend-ta" --algo lpg --backend "$backend" --updates "$updates" \
-    --rule.lifetime-conditioned True "${common[@]}"
+    --rule.lifetime-conditioned "${common[@]}"
 done
 for lifetime in 10 50 250 1000; do
   .venv/bin/ued meta-eval "$study/gradient" "$study/gradient-ta" "$study/es" "$study/es-ta" \

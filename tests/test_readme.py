@@ -72,7 +72,13 @@ def test_command_lines_parse_and_validate(argv):
     elif command == "eval":
         tyro.cli(cli.EvalArgs, args=args)
     elif command == "meta-train":
-        tyro.cli(cli.MetaTrainArgs, args=args, return_unknown_args=True)
+        parsed, overrides = tyro.cli(cli.MetaTrainArgs, args=args, return_unknown_args=True)
+        if parsed.help_config:
+            with pytest.raises(SystemExit) as exit_info:
+                cli.build_meta_config(parsed, overrides)
+            assert exit_info.value.code == 0
+        elif parsed.resume is None:
+            cli.build_meta_config(parsed, overrides)
     elif command == "meta-eval":
         tyro.cli(cli.MetaEvalArgs, args=args)
     elif command == "report":

@@ -386,15 +386,13 @@ class MetaTrainArgs:
     code each setting comes from), then exit."""
 
 
-def meta_train_main(argv: list[str]) -> int:
-    """``ued meta-train``."""
+def build_meta_config(args: MetaTrainArgs, overrides: list[str], argv: list[str] = ()):
+    """The validated ``MetaTrainConfig`` of ``ued meta-train``'s arguments: the preset (or a
+    resumed run's own config) with the overrides applied strictly (an unknown field fails)."""
     from . import registry
-    from .build import meta_train, resume_meta_config
+    from .build import resume_meta_config
     from .meta.config import MetaTrainConfig, from_dict, preset, preset_sources, validate
 
-    args, overrides = parse(
-        MetaTrainArgs, args=argv, return_unknown_args=True, prog="ued meta-train"
-    )
     resume = args.resume is not None
     saved = resume_meta_config(args.resume) if resume else None
     if resume:
@@ -414,8 +412,19 @@ def meta_train_main(argv: list[str]) -> int:
     if args.updates is not None:
         config = dataclasses.replace(config, updates=args.updates)
     if resume:
-        check_resume_changes(args.resume, saved, config, args, argv, from_dict)
-    validate(config)
+        check_resume_changes(args.resume, saved, config, args, list(argv), from_dict)
+    return validate(config)
+
+
+def meta_train_main(argv: list[str]) -> int:
+    """``ued meta-train``."""
+    from .build import meta_train
+
+    args, overrides = parse(
+        MetaTrainArgs, args=argv, return_unknown_args=True, prog="ued meta-train"
+    )
+    resume = args.resume is not None
+    config = build_meta_config(args, overrides, argv)
     seeds = "-".join(map(str, config.seed_list))
     out = (
         args.resume
