@@ -1,6 +1,7 @@
-"""The GROOVE study's report (after scripts/groove_study.sh): A2C-normalised returns on LPG's
-gridworlds with stratified-bootstrap 95% intervals for every arm at every evaluated meta-step
-and at equal wall-clock, and a figure of the meta-evaluation and of how each buffer's levels
+"""The GROOVE study's report (after scripts/groove_study.sh): returns on LPG's gridworlds
+(A2C-normalised, gain-normalised and the oracle gain, defined on every level) with
+stratified-bootstrap 95% intervals for every arm at every evaluated meta-step and at equal
+wall-clock, and a figure of the meta-evaluation and of how each buffer's levels
 change over meta-training.
 
     .venv/bin/python scripts/groove_report.py results/groove-study --figure docs/groove_study.png
@@ -69,11 +70,11 @@ def score_matrix(rows: pd.DataFrame, arm: str, step: int, statistic: str) -> np.
 
 def table(rows: pd.DataFrame, seconds: dict[str, dict[int, float]]) -> str:
     lines = ["| arm | meta-step | training s | LPG return | A2C-normalised | gain-normalised "
-             "| oracle-normalised |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+             "| oracle gain |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for arm in [a for a in ARMS if a in set(rows.arm)]:
         for step in sorted(set(rows[rows.arm == arm]["update"])):
             cells = []
-            for statistic in ("lpg_return", "normalised", "gain_normalised", "oracle_normalised"):
+            for statistic in ("lpg_return", "normalised", "gain_normalised", "oracle_gain"):
                 point, low, high = bootstrap_ci(score_matrix(rows, arm, step, statistic))
                 cells.append(f"{point:.2f} [{low:.2f}, {high:.2f}]")
             t = seconds.get(arm, {}).get(step, 0.0 if step == 0 else float("nan"))
@@ -95,7 +96,7 @@ def figure(study: Path, rows: pd.DataFrame, seconds, out: Path) -> None:
     fig, axes = plt.subplots(2, 3, figsize=(15, 8))
     for arm in [a for a in ARMS if a in set(rows.arm)]:
         steps = sorted(set(rows[rows.arm == arm]["update"]))
-        stats = [bootstrap_ci(score_matrix(rows, arm, s, "normalised")) for s in steps]
+        stats = [bootstrap_ci(score_matrix(rows, arm, s, "oracle_gain")) for s in steps]
         point, low, high = (np.array(x) for x in zip(*stats, strict=True))
         for ax, xs in (
             (axes[0, 0], steps),
@@ -103,7 +104,7 @@ def figure(study: Path, rows: pd.DataFrame, seconds, out: Path) -> None:
         ):
             ax.plot(xs, point, "o-", color=COLOURS[arm], label=ARMS[arm])
             ax.fill_between(xs, low, high, color=COLOURS[arm], alpha=0.15)
-    axes[0, 0].set(xlabel="meta-step", ylabel="A2C-normalised return (LPG's grids)",
+    axes[0, 0].set(xlabel="meta-step", ylabel="oracle gain (LPG's grids)",
                    title="meta-evaluation (mean, 95% bootstrap CI)")  # fmt: skip
     axes[0, 1].set(xlabel="training seconds", title="at equal wall-clock")
     axes[0, 0].legend(fontsize=8)
