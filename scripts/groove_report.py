@@ -113,7 +113,7 @@ def figure(study: Path, rows: pd.DataFrame, seconds, out: Path) -> None:
     for ax, name in zip(panels, DESCRIPTORS, strict=True):
         for arm in ("ar", "pvl", "regret"):
             path = study / arm / "curriculum.csv"
-            if not path.exists():
+            if not path.exists() or path.stat().st_size == 0:  # an arm stopped before evaluating
                 continue
             diag = pd.read_csv(path)
             sub = diag[diag.statistic == f"buffer/weighted_{name}"].groupby("update")["value"]
