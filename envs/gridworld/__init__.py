@@ -5,7 +5,7 @@ mazes), renderer.
 Quick use::
 
     from envs.gridworld import Gridworld
-    env = Gridworld(size=13, max_objects=8, num_types=5, tabular=True)
+    env = Gridworld(size=13, max_objects=5, num_types=5, tabular=True)
     level = env.sample_level(jax.random.key(0))
     obs, state = env.reset_to_level(key, level)
     obs, state, reward, terminated, truncated, info = env.step(key, state, 4)  # 4 = stay

@@ -77,7 +77,7 @@ class Gridworld(Environment):
     """
 
     size: int = 13
-    max_objects: int = 8
+    max_objects: int = 5
     num_types: int = 5
     tabular: bool = True
     max_steps: int = 2000

@@ -23,9 +23,10 @@ from .level import object_count
 from .oracle import optimal_return
 from .render import render_level
 
-SUITE_SHAPE = (13, 8, 5)
-"""Static size, object slots and types the fixed suites need (LPG's grids are up to 13x13 with
-up to 7 objects)."""
+SUITE_SHAPE = (13, 5, 5)
+"""Static size, object slots and types the fixed suites need (LPG's grids as GROOVE builds them
+are up to 13x13 with up to 5 objects, as are GROOVE's ``all`` levels): 2**5 object masks keep
+tabular states and the exact oracle 8x smaller than 8 slots would."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,8 +35,9 @@ class GridworldConfig:
 
     size: int = 13
     """Static grid side; smaller levels are padded with walls (13 fits every fixed suite)."""
-    max_objects: int = 8
-    """Object slots per level (K; tabular observations have size**2 * 2**K states)."""
+    max_objects: int = 5
+    """Object slots per level (K; tabular observations have size**2 * 2**K states, and the
+    oracle's work grows as 2**K)."""
     num_types: int = 5
     """Object types (T)."""
     distribution: str = "all"
