@@ -225,8 +225,9 @@ REFERENCE_SOURCES = {
     "curriculum.score_batch": "environments/level_sampler.py sample (every finished agent)",
     "curriculum.score_episodes": "agents/agents.py eval_agent (one episode per env worker)",
 }
-"""Where the ``reference`` preset's settings come from in GROOVE's code (EmptyJackson/groove):
-each field's value is the dataclass default (``MetaTrainConfig`` and its parts), the reference's."""
+"""Where the ``reference`` preset's settings come from in GROOVE's code (EmptyJackson/groove).
+The values are the dataclass defaults (``MetaTrainConfig`` and its parts), except the level
+distribution and, for ``groove``, the curriculum's, which ``preset`` sets."""
 
 
 def preset_sources(name: str) -> str:
