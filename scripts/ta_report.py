@@ -96,7 +96,7 @@ def main() -> None:
             ax.errorbar(xs, means, yerr=errors, marker="o", capsize=3, label=run)
         ax.set_xscale("log")
         ax.set_xlabel("agent lifetime (inner updates)")
-        ax.set_ylabel(f"{args.statistic} on LPG's grids (mean ± s.e. over seeds)")
+        ax.set_ylabel(f"{args.statistic}, LPG's grids (± s.e.)")
         ax.legend(fontsize=8)
         fig.tight_layout()
         args.figure.parent.mkdir(parents=True, exist_ok=True)
