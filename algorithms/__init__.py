@@ -17,11 +17,18 @@ Importing this package registers every one in ``ued.registry.ALGORITHMS``.
 | REPAIRED (Jiang et al. 2021b)                      | ``repaired``   | paired.py   | editor    |
 | Robust PLR with a generator agent (not a paper)    | ``plr-generator`` | plr.py   | editor    |
 
+Meta-algorithms (``ued meta-train --algo``), registered in ``ued.registry.META_ALGORITHMS``:
+
+| paper                               | ``--algo`` | module    | env needs                       |
+|-------------------------------------|------------|-----------|---------------------------------|
+| LPG (Oh et al. 2020), random levels | ``lpg``    | lpg.py    | lifetimes                       |
+| GROOVE (Jackson et al. 2023)        | ``groove`` | groove.py | lifetimes (oracle for regret)   |
+
 Replay scores: ``oracle_regret`` needs an oracle, ``learnability`` a success signal.
 """
 
 from __future__ import annotations
 
-from . import accel, dr, ncc, paired, plr, sfl
+from . import accel, dr, groove, lpg, ncc, paired, plr, sfl
 
-__all__ = ["accel", "dr", "ncc", "paired", "plr", "sfl"]
+__all__ = ["accel", "dr", "groove", "lpg", "ncc", "paired", "plr", "sfl"]

@@ -311,7 +311,8 @@ def test_eval_and_bench_arguments(argv, message, capsys):
                                       "curriculum.buffer.min-fill"]),
         (["meta-train"], ["eval-every", "keep-checkpoints", "devices", "eval-lifetime",
                           "agent.max-grad-norm", "agent.entropy-coef", "policy-entropy",
-                          "curriculum.replay-prob", "env-config.lifetime", "es-lr-limit"]),
+                          "curriculum.fixed-levels", "env-config.lifetime", "es-lr-limit"]),
+        (["meta-train", "--algo", "groove"], ["curriculum.replay-prob"]),
     ],
 )  # fmt: skip
 def test_help_config_says_what_a_zero_means(argv, fields, capsys):

@@ -13,10 +13,14 @@ import pytest
 from conftest import run_chunks
 
 from ued import registry
-from ued.build import build, preset
+from ued.build import build, build_meta, preset
+from ued.cli import main
 from ued.curriculum import UNDEFINED_PREFIX
 from ued.env import CAPABILITIES, random_actions
 from ued.errors import ConfigError
+from ued.meta.config import preset as meta_preset
+from ued.meta.config import validate as meta_validate
+from ued.meta.curriculum import META_CAPABILITIES
 
 ENVS = list(registry.ENVS)
 BATCH = 6
@@ -170,3 +174,48 @@ def test_algorithm_env_pair_compiles_once_and_updates_or_is_refused(algo, name):
         if not metric.startswith(UNDEFINED_PREFIX):
             assert np.all(np.isfinite(np.asarray(value, np.float64))), metric
     assert jax.tree_util.tree_leaves(levels)[0].shape[0] == config.ppo.num_envs
+
+
+# ---- meta-training: every meta-algorithm x env pair ----------------------------------------
+def _meta_pairs():
+    """Every meta-algorithm x env pair: refusals always run; of the compiling pairs, those on
+    gridworld-rand (gridworld's levels with another observation) run under ``make test-all``."""
+    pairs = []
+    for env in ENVS:
+        for algo in registry.META_ALGORITHMS:
+            slow = env == "gridworld-rand" and not _meta_missing(algo, env)
+            pairs.append(pytest.param(algo, env, marks=[pytest.mark.slow] if slow else []))
+    return pairs
+
+
+def _meta_missing(algo: str, env: str) -> set[str]:
+    config = meta_preset(algo, env, "test")
+    needed = META_CAPABILITIES | registry.META_ALGORITHMS.get(algo).requires(config)
+    return set(needed - registry.ENVS.get(env).capabilities)
+
+
+@pytest.mark.parametrize(("algo", "name"), _meta_pairs())
+def test_meta_algorithm_env_pair_compiles_once_or_is_refused(algo, name, tmp_path, capsys):
+    missing = _meta_missing(algo, name)
+    if missing:
+        out = tmp_path / "run"
+        argv = ["meta-train", "--algo", algo, "--env", name, "--preset", "test", "--out", str(out)]
+        assert main(argv) == 2
+        error = capsys.readouterr().err.strip()
+        assert len(error.splitlines()) == 1 and f"'{sorted(missing)[0]}'" in error, error
+        assert not out.exists()  # refused before anything is written
+        return
+    program = build_meta(meta_validate(meta_preset(algo, name, "test")))
+    traces = 0
+
+    def counted(state, start):
+        nonlocal traces
+        traces += 1
+        return program.chunk(state, start)
+
+    chunk = jax.jit(counted)
+    state = jax.jit(program.init)(program.seed_keys())
+    for i in range(2):
+        state, metrics, _ = chunk(state, jnp.int32(i * program.config.updates_per_chunk))
+    assert traces == 1
+    assert np.all(np.isfinite(np.asarray(metrics["meta_loss"])))

@@ -16,9 +16,10 @@ import pytest
 from conftest import run_meta_steps
 from tiny_gridworld import TINY, tiny_agent
 
+from algorithms.groove import GrooveLevels
 from ued.buffer import BufferConfig, LevelBuffer
 from ued.meta.agents import InnerRollout
-from ued.meta.curricula import BufferedLevels, Outcome
+from ued.meta.curriculum import Outcome
 from ued.meta.lifetime import LifetimeTrainer
 from ued.meta.metagrad import MetaGradient, Regularisers
 from ued.meta.rules import A2C, LPG, LPGNetwork
@@ -31,7 +32,7 @@ LIFETIME = 4  # the debug distribution's
 
 
 def curriculum(score_batch=1, capacity=8, score_episodes=16, replay_prob=0.5, min_fill=0.25):
-    return BufferedLevels(
+    return GrooveLevels(
         level_source=ENV.sample_level,
         buffer=LevelBuffer(
             BufferConfig(capacity=capacity, min_fill=min_fill),

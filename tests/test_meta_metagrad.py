@@ -11,8 +11,8 @@ import pytest
 from conftest import run_meta_steps
 from tiny_gridworld import TINY, tiny_agent
 
+from algorithms.lpg import RandomLevels
 from ued.meta.agents import InnerRollout
-from ued.meta.curricula import RandomLevels
 from ued.meta.metagrad import MetaGradient, Regularisers
 from ued.meta.rules import A2C, LPG, LPGNetwork
 

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from algorithms import groove
 from ued.build import build_meta, meta_summary
 from ued.meta.config import REFERENCE_SOURCES, preset
 from ued.meta.lifetime import MARGIN, bounded_gain, normalised
@@ -120,10 +121,11 @@ def _field(config, path: str):
 
 def test_the_reference_preset_matches_groove_field_by_field():
     config = preset("groove", "gridworld", "reference")
-    assert set(GROOVE) == set(REFERENCE_SOURCES)  # every setting names its source file
+    sources = {**REFERENCE_SOURCES, **groove.SOURCES}  # the curriculum's are GROOVE's own
+    assert set(GROOVE) == set(sources)  # every setting names its source file
     for path, value in GROOVE.items():
         assert _field(config, path) == value, path
-        assert REFERENCE_SOURCES[path].split()[0].endswith(".py"), path
+        assert sources[path].split()[0].endswith(".py"), path
     assert config.curriculum.score == "ar" and config.curriculum.buffer.topk == 512
     assert not config.rule.lifetime_conditioned and config.backend == "gradient"
 

@@ -308,13 +308,12 @@ def bench_meta(config, chunks: int) -> dict[str, Any]:
     compile_s, median, traces, outputs = time_function(program.chunk, args, chunks)
     per_chunk = config.updates_per_chunk * len(config.seed_list)
     antagonist = {}
-    if config.curriculum.score == "ar":  # GROOVE: A2C steps paid, against the reference's scheme
+    if "curriculum/reference_antagonist_env_steps" in outputs[0][1]:  # GROOVE's A2C steps paid,
         for name in ("antagonist_env_steps", "reference_antagonist_env_steps"):
             steps = [np.asarray(out[1][f"curriculum/{name}"]) for out in outputs]
-            antagonist[f"{name}_per_meta_step"] = float(np.mean(steps))
+            antagonist[f"{name}_per_meta_step"] = float(np.mean(steps))  # and the reference's
     return {
         "algo": config.algo,
-        "score": config.curriculum.score,
         **antagonist,
         "backend": config.backend,
         "meta_steps_per_s": per_chunk / median,

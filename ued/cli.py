@@ -359,9 +359,10 @@ class MetaTrainArgs:
     """Meta-train a learned update rule (LPG) on an env's level distribution. Other config
     fields (agents, rule, population, unroll, ...) are overridden like ued train's."""
 
-    algo: Literal["lpg", "groove"] = "lpg"
-    """Meta-learner: lpg (LPG on fresh random levels) or groove (LPG on a level buffer scored
-    by algorithmic regret; --curriculum.score picks another score)."""
+    algo: str = "lpg"
+    """Meta-algorithm (registered in ued.registry.META_ALGORITHMS): lpg (LPG on fresh random
+    levels) or groove (LPG on a level buffer scored by algorithmic regret; --curriculum.score
+    picks another score)."""
     env: str = "gridworld"
     """Environment family (gridworld, gridworld-rand, or any whose levels carry a lifetime)."""
     preset: Literal["test", "cpu", "reference"] = "cpu"
@@ -403,11 +404,14 @@ def build_meta_config(args: MetaTrainArgs, overrides: list[str], argv: list[str]
         )
     if overrides or args.help_config:
         config = parse(
-            MetaTrainConfig[registry.ENVS.get(config.env).Config],
+            MetaTrainConfig[
+                registry.ENVS.get(config.env).Config,
+                registry.META_ALGORITHMS.get(config.algo).Config,
+            ],
             default=config,
             args=["--help"] if args.help_config else overrides,
             prog=f"ued meta-train --env {config.env} --preset {config.preset}",
-            description=preset_sources(config.preset) or None,
+            description=preset_sources(config.preset, config.algo) or None,
         )
     if args.updates is not None:
         config = dataclasses.replace(config, updates=args.updates)

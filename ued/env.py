@@ -115,6 +115,7 @@ CAPABILITIES = (
     "descriptors",
     "encoder",
     "tuned_a2c",
+    "lifetimes",
 )
 """The optional abilities an ``EnvSpec`` can declare (see its attributes)."""
 
@@ -153,6 +154,8 @@ class EnvSpec:
         tuned_a2c: ``(settings, suite) -> {"lr": .., "entropy_coef": ..} | None``, the
             hand-designed A2C baseline's settings tuned for the level family of an evaluation
             suite (meta-evaluation normalises learned rules by it).
+        lifetimes: levels carry an inner agent's lifetime in updates (``level.lifetime``,
+            at most ``env.max_lifetime``), which meta-training needs (``ued meta-train``).
     """
 
     name: str
@@ -171,6 +174,7 @@ class EnvSpec:
     encoder: Callable[[Any], Any] | None = None
     random_levels: Callable[[Any, int, int], Level] | None = None
     tuned_a2c: Callable[[Any, str], Mapping[str, float] | None] | None = None
+    lifetimes: bool = False
     slow_generation: bool = False
 
     @property
@@ -187,6 +191,7 @@ class EnvSpec:
             "descriptors": self.descriptors is not None,
             "encoder": self.encoder is not None,
             "tuned_a2c": self.tuned_a2c is not None,
+            "lifetimes": self.lifetimes,
         }
         return frozenset(name for name, present in declared.items() if present)
 

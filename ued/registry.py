@@ -72,3 +72,7 @@ ENVS: Registry = Registry("env", "env")
 
 ALGORITHMS: Registry = Registry("algorithm", "algo")
 """Registered curricula (``ued.curriculum.AlgorithmSpec``), filled by ``algorithms``."""
+
+META_ALGORITHMS: Registry = Registry("meta-algorithm", "algo")
+"""Registered meta-algorithms (``ued.meta.curriculum.MetaAlgorithmSpec``): where meta-training's
+inner agents get their levels, filled by ``algorithms``."""

@@ -262,6 +262,7 @@ def _spec(name: str, tabular: bool) -> EnvSpec:
         descriptors=descriptors,
         encoder=functools.partial(encoder, tabular=tabular),
         tuned_a2c=tuned_a2c,
+        lifetimes=True,
     )
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from .. import registry
-from ..buffer import BufferConfig, validate_buffer
 from ..config import (
     ConfigError,
     _from_dict,
@@ -23,9 +22,11 @@ from ..config import (
     require,
     to_dict,
 )
+from .curriculum import META_CAPABILITIES
 
 PRESETS = ("test", "cpu", "reference")
 E = TypeVar("E")
+C = TypeVar("C")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,36 +81,12 @@ class RuleConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class MetaCurriculumConfig:
-    """Where the inner agents' levels come from (``ued.meta.curricula``)."""
-
-    score: Literal["dr", "fixed", "ar", "pvl", "maxmc", "regret"] = "dr"
-    """dr: fresh random levels (plain LPG); fixed: a finite level set; ar (GROOVE's algorithmic
-    regret: A2C's return minus the LPG agent's, after the same lifetime), pvl, maxmc (from the
-    agents' value baselines) or regret (the exact optimum minus the LPG agent's return; tabular
-    levels): a level buffer scored when agents finish."""
-    replay_prob: float = 0.5
-    """Probability that a starting agent replays a buffer level (once the buffer is ready; 0:
-    never)."""
-    buffer: BufferConfig = dataclasses.field(default_factory=BufferConfig)
-    """The level buffer (GROOVE: 4,000 levels, rank prioritisation)."""
-    score_batch: int = 512
-    """Finished agents scored per meta-step at most (the others wait, frozen, in the queue;
-    capped by the population)."""
-    score_episodes: int = 64
-    """Fresh episodes that score a finished agent (and an A2C antagonist; the reference: one
-    per env worker)."""
-    fixed_levels: int = 64
-    """Levels of the ``fixed`` set."""
-
-
-@dataclasses.dataclass(frozen=True)
-class MetaTrainConfig(Generic[E]):
+class MetaTrainConfig(Generic[E, C]):
     """One meta-training run: ``updates`` meta-steps of ``updates_per_chunk`` per jitted chunk."""
 
-    algo: Literal["lpg", "groove"] = "lpg"
-    """The meta-learner: lpg (LPG on fresh random levels) or groove (LPG on a curriculum,
-    ``curriculum.score``; GROOVE's is ``ar``)."""
+    algo: str = "lpg"
+    """The meta-algorithm (a name registered in ued.registry.META_ALGORITHMS): lpg (LPG on fresh
+    random levels) or groove (LPG on GROOVE's level buffer)."""
     env: str = "gridworld"
     """Environment family (its levels carry the agents' lifetimes)."""
     preset: str = "cpu"
@@ -149,8 +126,8 @@ class MetaTrainConfig(Generic[E]):
     """Inner agents."""
     rule: RuleConfig = dataclasses.field(default_factory=RuleConfig)
     """The learned rule."""
-    curriculum: MetaCurriculumConfig = dataclasses.field(default_factory=MetaCurriculumConfig)
-    """Where the agents' levels come from (``groove``)."""
+    curriculum: C = None  # type: ignore[assignment]
+    """Where the agents' levels come from (the meta-algorithm's own settings)."""
     backend: Literal["gradient", "es"] = "gradient"
     """How the rule is meta-learned: meta-gradient through ``unroll`` inner updates, or
     evolution strategies (OpenES, antithetic pairs, full-lifetime unrolls)."""
@@ -215,27 +192,21 @@ REFERENCE_SOURCES = {
     "es_lr_decay": "experiments/parse_args.py --es_lrate_decay",
     "es_lr_limit": "experiments/parse_args.py --es_lrate_limit",
     "eval_lifetime": "environments/gridworld/configs.py ENV_MODE_LIFETIME (each level's own)",
-    "curriculum.buffer.capacity": "experiments/parse_args.py --buffer_size",
-    "curriculum.replay_prob": "experiments/parse_args.py --p_replay",
-    "curriculum.buffer.prioritization": "environments/level_sampler.py _replay_from_buffer "
-    "(rank: the highest-scoring levels, each to one agent)",
-    "curriculum.buffer.staleness_coeff": "environments/level_sampler.py (no staleness)",
-    "curriculum.buffer.min_fill": "environments/level_sampler.py sample (replay once "
-    "num_agents levels are evaluated)",
-    "curriculum.score_batch": "environments/level_sampler.py sample (every finished agent)",
-    "curriculum.score_episodes": "agents/agents.py eval_agent (one episode per env worker)",
 }
 """Where the ``reference`` preset's settings come from in GROOVE's code (EmptyJackson/groove).
 The values are the dataclass defaults (``MetaTrainConfig`` and its parts), except the level
-distribution and, for ``groove``, the curriculum's, which ``preset`` sets."""
+distribution, which ``preset`` sets, and the curriculum's, which the meta-algorithm's preset
+sets (and its ``sources`` name)."""
 
 
-def preset_sources(name: str) -> str:
+def preset_sources(name: str, algo: str = "lpg") -> str:
     """What ``--help-config`` says about preset ``name``'s settings: for ``reference``, where
-    in GROOVE's code each one comes from; for ``cpu``, what it changes from the reference."""
+    in GROOVE's code each one comes from (the meta-algorithm ``algo``'s curriculum settings
+    included); for ``cpu``, what it changes from the reference."""
     if name == "reference":
+        sources = {**REFERENCE_SOURCES, **registry.META_ALGORITHMS.get(algo).sources}
         lines = ["The reference preset follows GROOVE's code (EmptyJackson/groove):"]
-        lines += [f"{field}: {source}" for field, source in REFERENCE_SOURCES.items()]
+        lines += [f"{field}: {source}" for field, source in sources.items()]
         return "\n\n".join(lines)
     if name == "cpu":
         changed = ", ".join(sorted(_SIZES["cpu"])) + ", agent.num_envs, distribution small"
@@ -249,6 +220,7 @@ def preset(algo: str = "lpg", env: str = "gridworld", name: str = "cpu") -> Meta
     ``small`` grids, 8 agents, 16 envs, a 32-wide GRU, 500 meta-steps; a few hundred meta-steps
     run in minutes) or ``test`` (tiny, seconds)."""
     require(name in PRESETS, "preset", f"unknown preset {name!r}; choose one of {PRESETS}")
+    algorithm = registry.META_ALGORITHMS.get(algo)
     spec = registry.ENVS.get(env)
     env_config = spec.preset("test" if name == "test" else "cpu", algo).env_config
     config = MetaTrainConfig(algo=algo, env=env, preset=name, env_config=env_config)
@@ -261,7 +233,7 @@ def preset(algo: str = "lpg", env: str = "gridworld", name: str = "cpu") -> Meta
         env_config = dataclasses.replace(env_config, distribution=distribution)
     config = dataclasses.replace(config, env_config=env_config, **_SIZES[name])
     config = dataclasses.replace(config, agent=_sized_agent(name, config.agent))
-    return dataclasses.replace(config, curriculum=_curriculum(algo, config))
+    return dataclasses.replace(config, curriculum=algorithm.preset(config, name))
 
 
 _SIZES = {
@@ -283,23 +255,6 @@ def _sized_agent(name: str, agent: AgentConfig) -> AgentConfig:
     if name == "test":
         return dataclasses.replace(agent, num_envs=4, num_steps=6, embedding=4, hidden=(8,))
     return agent
-
-
-def _curriculum(algo: str, config: MetaTrainConfig) -> MetaCurriculumConfig:
-    """GROOVE's curriculum (algorithmic regret, a 4,000-level buffer replaying its top levels)
-    for ``groove``, scaled to the levels a preset's run finishes (a cpu run of 500 meta-steps
-    finishes about 80 agents); the default (fresh random levels) for ``lpg``."""
-    if algo != "groove":
-        return MetaCurriculumConfig()
-    n = config.population
-    capacity = {"reference": 4000, "cpu": 64, "test": 4}[config.preset]
-    buffer = BufferConfig(
-        capacity=capacity, prioritization="topk", topk=n, staleness_coeff=0.0,
-        min_fill=n / capacity, sample_with_replacement=False,
-    )  # fmt: skip
-    episodes = {"reference": 64, "cpu": 16, "test": 4}[config.preset]
-    return MetaCurriculumConfig(score="ar", buffer=buffer, score_batch=n, score_episodes=episodes,
-                                fixed_levels=4 if config.preset == "test" else 64)  # fmt: skip
 
 
 def validate(config: MetaTrainConfig) -> MetaTrainConfig:
@@ -329,12 +284,8 @@ def validate(config: MetaTrainConfig) -> MetaTrainConfig:
         f"expected the settings of env {config.env!r} ({spec.Config.__name__})",
     )
     spec.validate(config.env_config, "env_config.")
-    require(
-        getattr(spec.make(config.env_config), "max_lifetime", None) is not None,
-        "env",
-        f"meta-training needs levels that carry an inner agent's lifetime, and env "
-        f"{config.env!r} has none (gridworld and gridworld-rand do)",
-    )
+    algorithm = registry.META_ALGORITHMS.get(config.algo)
+    check_meta_compatible(config, spec, algorithm)
     a = config.agent
     positive(a, "agent.", "prediction_size", "embedding", "lr", "critic_lr", "num_envs",
              "num_steps")  # fmt: skip
@@ -358,36 +309,27 @@ def validate(config: MetaTrainConfig) -> MetaTrainConfig:
         )
     for suite in config.eval_suites:
         check_suite_name(config.env, suite, "eval_suites")
-    _validate_curriculum(config, spec)
+    require(
+        isinstance(config.curriculum, algorithm.Config),
+        "curriculum",
+        f"expected the settings of meta-algorithm {config.algo!r} ({algorithm.Config.__name__})",
+    )
+    algorithm.validate(config)
     return config
 
 
-def _validate_curriculum(config: MetaTrainConfig, spec) -> None:
-    c = config.curriculum
-    from .curricula import SCORES
-
-    require(c.score in SCORES, "curriculum.score", f"unknown {c.score!r}; choose one of {SCORES}")
-    if config.algo == "lpg":
-        require(
-            c.score == "dr",
-            "curriculum.score",
-            f"lpg meta-trains on fresh random levels; use --algo groove for {c.score!r}",
+def check_meta_compatible(config: MetaTrainConfig, spec, algorithm) -> None:
+    """Refuse an env that lacks a capability meta-training (``META_CAPABILITIES``: levels that
+    carry a lifetime) or the meta-algorithm with these settings needs, naming it."""
+    needed = META_CAPABILITIES | algorithm.requires(config)
+    missing = sorted(needed - spec.capabilities)
+    if missing:
+        declared = sorted(spec.capabilities) or "none"
+        raise ConfigError(
+            f"env: meta-training with {config.algo!r} needs the env capabilit"
+            f"{'y' if len(missing) == 1 else 'ies'} {', '.join(repr(m) for m in missing)}, which "
+            f"env {config.env!r} does not declare (it declares: {declared})"
         )
-    if c.score != "dr":
-        require(
-            config.backend == "gradient",
-            "curriculum.score",
-            f"{c.score!r} needs the meta-gradient backend (ES draws fresh random levels)",
-        )
-    if c.score == "regret":
-        require(
-            spec.oracle is not None,
-            "curriculum.score",
-            f"regret needs an exact optimum, and env {config.env!r} declares no oracle",
-        )
-    probability(c, "curriculum.", "replay_prob")
-    positive(c, "curriculum.", "score_batch", "score_episodes", "fixed_levels")
-    validate_buffer(c.buffer, config.population, "curriculum.buffer.")
 
 
 def from_dict(data: dict[str, Any]) -> MetaTrainConfig:
@@ -396,8 +338,11 @@ def from_dict(data: dict[str, Any]) -> MetaTrainConfig:
         raise ConfigError(f"config: expected a JSON object, got {type(data).__name__}")
     data = dict(data)
     spec = registry.ENVS.get(data.get("env", "gridworld"))
+    algorithm = registry.META_ALGORITHMS.get(data.get("algo", "lpg"))
     env_config = _from_dict(spec.Config, data.pop("env_config", None) or {}, "env_config.")
-    return dataclasses.replace(_from_dict(MetaTrainConfig, data, ""), env_config=env_config)
+    curriculum = _from_dict(algorithm.Config, data.pop("curriculum", None) or {}, "curriculum.")
+    config = _from_dict(MetaTrainConfig, data, "")
+    return dataclasses.replace(config, env_config=env_config, curriculum=curriculum)
 
 
 def load(path: Path) -> MetaTrainConfig:
@@ -405,6 +350,6 @@ def load(path: Path) -> MetaTrainConfig:
     return read_config(path, from_dict, validate, "`ued meta-train`")
 
 
-__all__ = ["AgentConfig", "MetaCurriculumConfig", "MetaTrainConfig", "RuleConfig", "from_dict"]
+__all__ = ["AgentConfig", "MetaTrainConfig", "RuleConfig", "check_meta_compatible", "from_dict"]
 __all__ += ["REFERENCE_SOURCES", "load", "preset", "preset_sources"]
 __all__ += ["to_dict", "validate"]

@@ -12,7 +12,7 @@ One meta-step, for every agent (``vmap``):
      updates), differentiated with respect to the rule's parameters through the updates;
 then the population's mean meta-gradient takes an Adam step on the rule, each agent keeps its
 updated parameters and env state, and agents past their lifetime are handed to the
-``curriculum`` (``ued.meta.curricula``): it may score them first (GROOVE), and those it releases
+``curriculum`` (``ued.meta.curriculum``): it may score them first (GROOVE), and those it releases
 restart as fresh agents on levels it draws. Agents waiting to be scored are frozen and left out
 of the meta-gradient. Every agent starts at age 0 and counts its own updates, so an agent is
 finished (and scored) only after its whole lifetime; with lifetimes drawn per level
@@ -32,7 +32,7 @@ from flax import struct
 
 from ..env import tree_select
 from .agents import EnvCarry, InnerAgent, InnerRollout
-from .curricula import Outcome, where_lanes
+from .curriculum import Outcome, where_lanes
 from .rules import A2C, LPG, AgentState, Progress, inner_update
 
 
@@ -97,7 +97,7 @@ class MetaGradient:
         population: N agents. unroll: K inner updates per meta-step.
         critic: the A2C whose returns and objective score the updated agents.
         regularisers: LPG's regularisers.
-        curriculum: where agents' levels come from (``ued.meta.curricula``).
+        curriculum: where agents' levels come from (``ued.meta.curriculum``).
         lifetime_of: ``level -> int32[]`` the agent's lifetime in inner updates.
     """
 

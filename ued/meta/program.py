@@ -22,14 +22,13 @@ import numpy as np
 import optax
 
 from .. import config as config_lib
-from ..buffer import LevelBuffer
+from .. import registry
 from ..diagnostics import Diagnostics
 from ..env import EnvSpec
 from ..parallel import REPLICATED, DataParallel
 from ..train import seed_keys, seed_slice
 from .agents import InnerAgent, InnerRollout, inner_optimizer
 from .config import MetaTrainConfig, from_dict
-from .curricula import BufferedLevels, FixedLevels, RandomLevels
 from .evolution import EvolutionStrategy
 from .lifetime import LifetimeTrainer, bounded_gain, normalised
 from .metagrad import MetaGradient, Regularisers
@@ -48,11 +47,6 @@ def inner_agent(config: MetaTrainConfig, spec: EnvSpec, env) -> InnerAgent:
         env_config = dataclasses.replace(env_config, embedding=a.embedding)
     return InnerAgent(env.num_actions, spec.make_encoder(env_config), a.prediction_size,
                       tuple(a.hidden))  # fmt: skip
-
-
-def _lifetime(level) -> jax.Array:
-    """An inner agent's lifetime in updates (meta-training envs' levels carry it)."""
-    return level.lifetime
 
 
 def _optimizer(config: MetaTrainConfig, lr=None, critic_lr=None) -> optax.GradientTransformation:
@@ -104,7 +98,7 @@ class MetaProgram:
         if self.parallel is not None:
             self.parallel.check_divides(c.population, "population")
         self._suites = None
-        self.curriculum = self._curriculum()
+        self.curriculum = registry.META_ALGORITHMS.get(c.algo).make(self)
         self.meta = self._evolution() if c.backend == "es" else self._meta_gradient()
         self._diagnostics = Diagnostics(c.seed_list, self.several, self.spec, self.env,
                                         self.curriculum)  # fmt: skip
@@ -123,43 +117,22 @@ class MetaProgram:
             critic=_a2c(c),
             regularisers=Regularisers(c.policy_entropy, c.y_entropy, c.pi_hat_l2, c.y_hat_l2),
             curriculum=self.curriculum,
-            lifetime_of=_lifetime,
+            lifetime_of=self.lifetime_of,
         )
 
-    def _curriculum(self):
-        """The level curriculum of ``config.curriculum`` (``ued.meta.curricula``)."""
-        c, agent = self.config.curriculum, self.config.agent
-        if c.score == "dr":
-            return RandomLevels(self.env.sample_level)
-        if c.score == "fixed":
-            return FixedLevels(self.env.sample_level, c.fixed_levels)
-        evaluator = LifetimeTrainer(
-            self.agent, self.rollout, self.inner_optimizer, 1, eval_episodes=c.score_episodes
-        )
-        settings = self.a2c_settings("random")  # tuned for the training distribution
-        antagonist = LifetimeTrainer(
-            self.agent,
-            self.rollout,
-            _optimizer(self.config, settings["lr"], settings["critic_lr"]),
-            self.max_lifetime,  # every level's whole lifetime
-            eval_episodes=c.score_episodes,
-        )
-        oracle = None
-        if c.score == "regret":
-            oracle = functools.partial(self.spec.oracle, self.env, gamma=1.0)
-        return BufferedLevels(
-            level_source=self.env.sample_level,
-            buffer=LevelBuffer(c.buffer, extras=("a2c_return", "lpg_return")),
-            replay_prob=c.replay_prob,
-            score_kind=c.score,
-            score_batch=min(c.score_batch, self.config.population),
-            evaluator=evaluator,
-            antagonist=antagonist,
-            a2c=_a2c(self.config, settings["entropy_coef"]),
-            oracle=oracle,
-            rollout_steps=agent.num_envs * agent.num_steps,
-            lifetime_of=_lifetime,
-        )
+    def optimizer(self, lr=None, critic_lr=None) -> optax.GradientTransformation:
+        """The inner agents' optimiser, optionally at other step sizes (A2C's tuned ones,
+        traced)."""
+        return _optimizer(self.config, lr, critic_lr)
+
+    def a2c(self, entropy_coef=None) -> A2C:
+        """The A2C rule at the inner agents' settings (optionally another entropy bonus)."""
+        return _a2c(self.config, entropy_coef)
+
+    @staticmethod
+    def lifetime_of(level) -> jax.Array:
+        """An inner agent's lifetime in updates (meta-training envs' levels carry it)."""
+        return level.lifetime
 
     def _evolution(self) -> EvolutionStrategy:
         c = self.config
@@ -174,7 +147,7 @@ class MetaProgram:
             lr_decay=c.es_lr_decay,
             lr_limit=c.es_lr_limit,
             level_source=self.env.sample_level,
-            lifetime_of=_lifetime,
+            lifetime_of=self.lifetime_of,
             parallel=self.parallel,
         )
 

@@ -1,38 +1,29 @@
-"""Where meta-training's inner agents get their levels: domain randomisation, a fixed level set,
-or GROOVE's level buffer scored when agents finish their lifetimes.
+"""GROOVE (Jackson et al. 2023): LPG meta-trained on a level buffer scored when agents finish.
 
-A curriculum is pure and carries its state in the meta-state (checkpointed, vmapped over seeds):
+``ued meta-train --algo groove``: a starting agent replays a buffer level with probability
+``replay_prob`` (once the buffer is ready), else draws a new one; when agents finish their
+lifetimes, at most ``score_batch`` of them per meta-step (the longest-waiting first: a
+fixed-size queue inside jit, the population itself holding the queued agents) are scored and
+their levels offered to a ``ued.buffer.LevelBuffer``. Scores (``--curriculum.score``):
 
-* ``init(key) -> state``;
-* ``draw(state, key, mask bool[N]) -> (state, levels [N])``: levels for the agents that start
-  now (``mask``; the other lanes are ignored);
-* ``score(state, key, waiting bool[N], outcome, overdue int32[N]) -> (state, released
-  bool[N], metrics)``: agents past their lifetime wait, frozen, until the curriculum has
-  scored them; ``released`` are those it is done with, which then restart on fresh levels.
-  Unscored curricula release every waiting agent at once.
-
-``BufferedLevels`` is GROOVE (Jackson et al. 2023) and its baselines: new levels, or with
-probability ``replay_prob`` levels replayed from a ``ued.buffer.LevelBuffer``; when agents
-finish, at most ``score_batch`` of them per meta-step (the longest-waiting first: a fixed-size
-queue inside jit, the population itself holding the queued agents) are scored and offered to
-the buffer. Scores:
-
-* ``ar``, algorithmic regret: A2C's return after training a fresh agent on the level for the
-  same lifetime, minus the finished LPG agent's return. A2C's return does not depend on the
-  learned rule, so it is kept per level in the buffer (extra ``a2c_return``) and computed only
-  for levels the buffer does not hold; the reference trained an A2C agent for every agent at
-  every meta-step;
+* ``ar``, algorithmic regret (GROOVE's): A2C's return after training a fresh agent on the level
+  for the same lifetime, minus the finished LPG agent's return. A2C's return does not depend on
+  the learned rule, so it is kept per level in the buffer (extra ``a2c_return``) and computed
+  only for levels the buffer does not hold; the reference trained an A2C agent for every agent
+  at every meta-step;
 * ``pvl`` / ``maxmc``: positive value loss / MaxMC from the agent's value baseline on its last
-  rollout (``Outcome``);
-* ``regret``: the env's exact optimal return (tabular gridworlds) minus the LPG agent's return.
+  rollout (``ued.meta.curriculum.Outcome``);
+* ``regret``: the env's exact optimal return minus the LPG agent's (needs an ``oracle``).
 
 Every scoring lane that has nothing to do is inactive, and the loops that train and evaluate
 agents stop when no lane is active, so a meta-step where nobody finishes pays nothing.
+Reference: EmptyJackson/groove ``environments/level_sampler.py``, ``meta/train.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -40,87 +31,40 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from ..buffer import BufferState, LevelBuffer
-from ..hashing import pytree_hash
-from .lifetime import LifetimeTrainer
-from .rules import A2C
-
-SCORES = ("dr", "fixed", "ar", "pvl", "maxmc", "regret")
-"""``--curriculum.score`` values: ``dr`` (fresh random levels: plain LPG), ``fixed`` (a finite
-level set), and the buffered scores ``ar``, ``pvl``, ``maxmc``, ``regret``."""
-
-
-@struct.dataclass
-class Outcome:
-    """What the population offers for scoring (leaves ``[N, ...]``).
-
-    Attributes:
-        levels: each agent's level; params: its parameters; pvl: positive value loss and maxmc:
-        MaxMC score of its last meta-rollout (from its value baseline).
-    """
-
-    levels: Any
-    params: Any
-    pvl: jax.Array
-    maxmc: jax.Array
-
-
-def where_lanes(mask: jax.Array, on_true, on_false):
-    """Per-lane ``where`` over pytrees with a leading batch axis (``mask bool[N]``)."""
-
-    def pick(a, b):
-        return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
-
-    return jax.tree_util.tree_map(pick, on_true, on_false)
+from ued import registry
+from ued.buffer import BufferConfig, BufferState, LevelBuffer, validate_buffer
+from ued.config import positive, probability, require
+from ued.hashing import pytree_hash
+from ued.meta.curriculum import (
+    MetaAlgorithmSpec,
+    MetaCurriculum,
+    Outcome,
+    masked_mean,
+    where_lanes,
+)
+from ued.meta.lifetime import LifetimeTrainer
+from ued.meta.rules import A2C
 
 
 @dataclasses.dataclass(frozen=True)
-class RandomLevels:
-    """Domain randomisation: every agent starts on a fresh level of the distribution."""
+class Config:
+    """GROOVE's level buffer and how finished agents are scored (defaults: the reference's)."""
 
-    level_source: Callable[[jax.Array], Any]
-
-    def init(self, key) -> dict:
-        """No state."""
-        return {}
-
-    def draw(self, state, key, mask):
-        """Fresh levels ``[N]``."""
-        return state, jax.vmap(self.level_source)(jax.random.split(key, mask.shape[0]))
-
-    def score(self, state, key, waiting, outcome, overdue):
-        """Nothing to score: every waiting agent is released."""
-        return state, waiting, {}
-
-    def inspect(self, state) -> None:
-        """No buffer to show."""
-        return None
-
-
-@dataclasses.dataclass(frozen=True)
-class FixedLevels:
-    """A finite level set, drawn once from the distribution (``num_levels``), then sampled
-    uniformly."""
-
-    level_source: Callable[[jax.Array], Any]
-    num_levels: int
-
-    def init(self, key) -> dict:
-        """``{"levels": levels [num_levels]}``."""
-        return {"levels": jax.vmap(self.level_source)(jax.random.split(key, self.num_levels))}
-
-    def draw(self, state, key, mask):
-        """Levels ``[N]`` drawn uniformly from the set."""
-        index = jax.random.randint(key, mask.shape, 0, self.num_levels)
-        return state, jax.tree_util.tree_map(lambda x: x[index], state["levels"])
-
-    def score(self, state, key, waiting, outcome, overdue):
-        """Nothing to score: every waiting agent is released."""
-        return state, waiting, {}
-
-    def inspect(self, state) -> None:
-        """No buffer to show."""
-        return None
+    score: Literal["ar", "pvl", "maxmc", "regret"] = "ar"
+    """ar (GROOVE's algorithmic regret: A2C's return minus the LPG agent's, after the same
+    lifetime), pvl, maxmc (from the agents' value baselines) or regret (the exact optimum minus
+    the LPG agent's return; envs with an oracle)."""
+    replay_prob: float = 0.5
+    """Probability that a starting agent replays a buffer level (once the buffer is ready; 0:
+    never)."""
+    buffer: BufferConfig = dataclasses.field(default_factory=BufferConfig)
+    """The level buffer (GROOVE: 4,000 levels, rank prioritisation)."""
+    score_batch: int = 512
+    """Finished agents scored per meta-step at most (the others wait, frozen, in the queue;
+    capped by the population)."""
+    score_episodes: int = 64
+    """Fresh episodes that score a finished agent (and an A2C antagonist; the reference: one
+    per env worker)."""
 
 
 @struct.dataclass
@@ -131,7 +75,7 @@ class BufferedState:
 
 
 @dataclasses.dataclass(frozen=True)
-class BufferedLevels:
+class GrooveLevels(MetaCurriculum):
     """GROOVE's level buffer, scored by ``score`` when agents finish.
 
     Attributes:
@@ -214,7 +158,7 @@ class BufferedLevels:
             # The reference's scheme: an A2C agent trained for every agent at every meta-step.
             everyone = jnp.minimum(jax.vmap(self.lifetime_of)(outcome.levels), cap).sum()
             metrics["reference_antagonist_env_steps"] = everyone * self.rollout_steps
-            metrics["a2c_return"] = _masked_mean(a2c_return, valid)
+            metrics["a2c_return"] = masked_mean(a2c_return, valid)
             metrics["cache_hits"] = jnp.sum(valid & hit, dtype=jnp.int32)
         elif self.score_kind == "regret":
             scores = jax.vmap(self.oracle)(levels) - learned
@@ -223,8 +167,8 @@ class BufferedLevels:
         buffer, _ = self.buffer.insert(buffer, levels, scores, extras, mask=valid)
         released = jnp.zeros_like(waiting).at[picked].max(valid)
         metrics.update(
-            score=_masked_mean(scores, valid),
-            lpg_return=_masked_mean(learned, valid),
+            score=masked_mean(scores, valid),
+            lpg_return=masked_mean(learned, valid),
             scored=jnp.sum(valid, dtype=jnp.int32),
             waiting=jnp.sum(waiting & ~released, dtype=jnp.int32),
         )
@@ -250,8 +194,94 @@ class BufferedLevels:
         return buffer.extras["a2c_return"][slot], jnp.any(same, axis=1)
 
 
-def _masked_mean(values: jax.Array, mask: jax.Array) -> jax.Array:
-    """Mean of ``values`` where ``mask``, NaN if none."""
-    count = mask.sum()
-    return jnp.where(count > 0, jnp.sum(jnp.where(mask, values, 0.0)) / jnp.maximum(count, 1),
-                     jnp.nan)  # fmt: skip
+def make(program) -> GrooveLevels:
+    """GROOVE's curriculum for a ``ued.meta.program.MetaProgram``: the LPG agents are scored by
+    fresh episodes, the A2C antagonists train at the baseline's settings on the training
+    distribution for their level's whole lifetime."""
+    config = program.config
+    c, agent = config.curriculum, config.agent
+    evaluator = LifetimeTrainer(
+        program.agent, program.rollout, program.inner_optimizer, 1, eval_episodes=c.score_episodes
+    )
+    settings = program.a2c_settings("random")  # tuned for the training distribution
+    antagonist = LifetimeTrainer(
+        program.agent,
+        program.rollout,
+        program.optimizer(settings["lr"], settings["critic_lr"]),
+        program.max_lifetime,  # every level's whole lifetime
+        eval_episodes=c.score_episodes,
+    )
+    oracle = None
+    if c.score == "regret":
+        oracle = functools.partial(program.spec.oracle, program.env, gamma=1.0)
+    return GrooveLevels(
+        level_source=program.env.sample_level,
+        buffer=LevelBuffer(c.buffer, extras=("a2c_return", "lpg_return")),
+        replay_prob=c.replay_prob,
+        score_kind=c.score,
+        score_batch=min(c.score_batch, config.population),
+        evaluator=evaluator,
+        antagonist=antagonist,
+        a2c=program.a2c(settings["entropy_coef"]),
+        oracle=oracle,
+        rollout_steps=agent.num_envs * agent.num_steps,
+        lifetime_of=program.lifetime_of,
+    )
+
+
+def preset(config, name: str) -> Config:
+    """GROOVE's curriculum (algorithmic regret, a 4,000-level buffer replaying its top levels),
+    scaled to the levels a preset's run finishes (a cpu run of 500 meta-steps finishes about 80
+    agents)."""
+    n = config.population
+    capacity = {"reference": 4000, "cpu": 64, "test": 4}[name]
+    buffer = BufferConfig(
+        capacity=capacity, prioritization="topk", topk=n, staleness_coeff=0.0,
+        min_fill=n / capacity, sample_with_replacement=False,
+    )  # fmt: skip
+    episodes = {"reference": 64, "cpu": 16, "test": 4}[name]
+    return Config(score="ar", buffer=buffer, score_batch=n, score_episodes=episodes)
+
+
+def validate(config) -> None:
+    """Scores need the meta-gradient backend (ES members draw fresh random levels)."""
+    c = config.curriculum
+    require(
+        config.backend == "gradient",
+        "backend",
+        "groove scores finished agents, which needs the meta-gradient backend (ES draws fresh "
+        "random levels)",
+    )
+    probability(c, "curriculum.", "replay_prob")
+    positive(c, "curriculum.", "score_batch", "score_episodes")
+    validate_buffer(c.buffer, config.population, "curriculum.buffer.")
+
+
+SOURCES = {
+    "curriculum.buffer.capacity": "experiments/parse_args.py --buffer_size",
+    "curriculum.replay_prob": "experiments/parse_args.py --p_replay",
+    "curriculum.buffer.prioritization": "environments/level_sampler.py _replay_from_buffer "
+    "(rank: the highest-scoring levels, each to one agent)",
+    "curriculum.buffer.staleness_coeff": "environments/level_sampler.py (no staleness)",
+    "curriculum.buffer.min_fill": "environments/level_sampler.py sample (replay once "
+    "num_agents levels are evaluated)",
+    "curriculum.score_batch": "environments/level_sampler.py sample (every finished agent)",
+    "curriculum.score_episodes": "agents/agents.py eval_agent (one episode per env worker)",
+}
+"""Where the ``reference`` preset's curriculum settings come from in GROOVE's code."""
+
+SPEC = registry.META_ALGORITHMS.register(
+    "groove",
+    MetaAlgorithmSpec(
+        name="groove",
+        Config=Config,
+        preset=preset,
+        make=make,
+        validate=validate,
+        requires=lambda config: frozenset(
+            {"oracle"} if config.curriculum.score == "regret" else ()
+        ),
+        summary="GROOVE: LPG on a level buffer scored by algorithmic regret",
+        sources=SOURCES,
+    ),
+)
