@@ -168,3 +168,20 @@ def test_the_summary_says_how_many_levels_each_mean_covers():
     ]  # fmt: skip
     line = meta_summary(rows).splitlines()[-1]
     assert "1.000 (2/3)" in line
+
+
+def test_runs_saved_with_the_shared_curriculum_settings_still_load():
+    """Before meta-algorithms had their own settings, lpg and groove shared one curriculum config
+    (``score``, ``fixed_levels``, the buffer); such ``config.json`` files still load."""
+    from ued.config import to_dict
+    from ued.meta.config import from_dict
+
+    shared = {"score": "fixed", "replay_prob": 0.5, "score_batch": 2, "score_episodes": 4,
+              "fixed_levels": 16}  # fmt: skip
+    data = {**to_dict(preset("lpg", "gridworld", "test")), "curriculum": shared}
+    assert from_dict(data).curriculum.fixed_levels == 16
+    data["curriculum"] = {**shared, "score": "dr"}
+    assert from_dict(data).curriculum.fixed_levels == 0
+    groove = to_dict(preset("groove", "gridworld", "test"))
+    groove["curriculum"] = {**groove["curriculum"], "fixed_levels": 64}
+    assert from_dict(groove).curriculum == preset("groove", "gridworld", "test").curriculum

@@ -340,9 +340,21 @@ def from_dict(data: dict[str, Any]) -> MetaTrainConfig:
     spec = registry.ENVS.get(data.get("env", "gridworld"))
     algorithm = registry.META_ALGORITHMS.get(data.get("algo", "lpg"))
     env_config = _from_dict(spec.Config, data.pop("env_config", None) or {}, "env_config.")
-    curriculum = _from_dict(algorithm.Config, data.pop("curriculum", None) or {}, "curriculum.")
+    curriculum = _legacy_curriculum(data.get("algo", "lpg"), data.pop("curriculum", None) or {})
+    curriculum = _from_dict(algorithm.Config, curriculum, "curriculum.")
     config = _from_dict(MetaTrainConfig, data, "")
     return dataclasses.replace(config, env_config=env_config, curriculum=curriculum)
+
+
+def _legacy_curriculum(algo: str, curriculum: dict) -> dict:
+    """A curriculum saved before meta-algorithms had their own settings (one config with a
+    ``score`` for both) in the meta-algorithm's own terms, so older runs still load."""
+    if not isinstance(curriculum, dict) or "fixed_levels" not in curriculum:
+        return curriculum
+    if algo == "lpg":
+        fixed = curriculum.get("score") == "fixed"
+        return {"fixed_levels": curriculum["fixed_levels"] if fixed else 0}
+    return {k: v for k, v in curriculum.items() if k != "fixed_levels"}
 
 
 def load(path: Path) -> MetaTrainConfig:
