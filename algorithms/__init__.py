@@ -1,5 +1,6 @@
 """Curricula, one small module each, all on the shared UED training program (``ued.train``).
-Importing this package registers every one in ``ued.registry.ALGORITHMS``.
+Importing a module registers its curricula in ``ued.registry.ALGORITHMS``;
+``ued.app.builtins`` declares each name with its module, imported when first used.
 
 | paper                                              | ``--algo``     | module      | env needs |
 |----------------------------------------------------|----------------|-------------|-----------|
@@ -26,9 +27,3 @@ Meta-algorithms (``ued meta-train --algo``), registered in ``ued.registry.META_A
 
 Replay scores: ``oracle_regret`` needs an oracle, ``learnability`` a success signal.
 """
-
-from __future__ import annotations
-
-from . import accel, dr, groove, lpg, ncc, paired, plr, sfl
-
-__all__ = ["accel", "dr", "groove", "lpg", "ncc", "paired", "plr", "sfl"]

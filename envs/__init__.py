@@ -1,5 +1,6 @@
-"""Environment families. Importing this package registers every built-in family in
-``ued.registry.ENVS`` with its capabilities (see ``ued.env.EnvSpec``):
+"""Environment families. Importing a family's package registers it in ``ued.registry.ENVS``
+with its capabilities (see ``ued.env.EnvSpec``); ``ued.app.builtins`` declares each name with
+its package, so a program imports only the families it uses:
 
 * ``--env maze`` (``envs.maze``): success, oracle, mutator, editor, renderer, text format,
   suites, descriptors, encoder.
@@ -12,8 +13,3 @@
   compact worlds): mutator, renderer, suites, descriptors, achievements as episode outcomes.
 """
 
-from __future__ import annotations
-
-from . import control, craftax, gridworld, maze
-
-__all__ = ["control", "craftax", "gridworld", "maze"]

@@ -16,7 +16,7 @@
 #
 # A level is data: a pytree of fixed-shape arrays. Here we write one by hand, step the maze env
 # on it, train a student with domain randomisation for about a minute through the Python API
-# (the same `ued.build` the `ued train` command uses), and watch it play the level next to the
+# (the same `ued.app.build` the `ued train` command uses), and watch it play the level next to the
 # DR agent shipped with the library (`checkpoints/dr`, 1,000 updates x 3 seeds).
 
 # %%
@@ -40,7 +40,7 @@ from envs.maze import (
     render_state,
 )
 from envs.maze.oracle import shortest_path_length
-from ued.build import load_run, preset, train
+from ued.app.build import load_run, preset, train
 from ued.config import override
 from ued.rollout import Player
 

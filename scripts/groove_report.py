@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ued.build import build_meta
+from ued.app.build import build_meta
 from ued.checkpoint import Checkpointer
 from ued.evaluate import bootstrap_ci
 from ued.meta.config import load

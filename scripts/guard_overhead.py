@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 
 from ued import guard
-from ued.bench import device_name
-from ued.build import build, build_meta, preset
+from ued.app.bench import device_name
+from ued.app.build import build, build_meta, preset
 
 
 def build_program(args):

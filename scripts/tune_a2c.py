@@ -21,7 +21,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
-from ued.build import build_meta
+from ued.app.build import build_meta
 from ued.evaluate import resolve_suite
 from ued.meta.config import preset
 

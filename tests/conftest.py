@@ -29,7 +29,7 @@ register()  # an env from outside the packages, so that every registry-wide test
 
 
 def quiet(**kwargs):
-    """Keyword arguments that make ``ued.build.train`` silent."""
+    """Keyword arguments that make ``ued.app.build.train`` silent."""
     return {"progress": False, "log": lambda *_: None, **kwargs}
 
 
@@ -52,7 +52,7 @@ def _run_chunks(config, chunks: int):
     import jax.numpy as jnp
     import numpy as np
 
-    from ued.build import build
+    from ued.app.build import build
 
     program = build(config)
     traces = 0
@@ -94,7 +94,7 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def test_config():
     """The DR config of the maze's ``test`` preset (tiny shapes)."""
-    from ued.build import preset
+    from ued.app.build import preset
 
     return preset("dr", "maze", "test")
 
@@ -102,7 +102,7 @@ def test_config():
 @pytest.fixture(scope="session")
 def test_program(test_config):
     """The UED program of the test config (env, spec, curriculum, learner)."""
-    from ued.build import build
+    from ued.app.build import build
 
     return build(test_config)
 
@@ -122,7 +122,7 @@ def test_learner(test_program):
 @pytest.fixture(scope="session")
 def dr_run(tmp_path_factory, test_config):
     """One complete DR run of the test preset (4 updates, checkpoints at 2 and 4)."""
-    from ued.build import train
+    from ued.app.build import train
 
     out = tmp_path_factory.mktemp("runs") / "dr-full"
     return train(test_config, out, **quiet())

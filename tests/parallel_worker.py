@@ -21,8 +21,8 @@ from pathlib import Path
 
 import jax
 
-from ued.build import preset, train
-from ued.cli import main
+from ued.app.build import preset, train
+from ued.app.cli import main
 from ued.config import override
 
 

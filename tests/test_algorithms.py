@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import quiet
 
-from ued.build import preset, train
+from ued.app.build import preset, train
 from ued.config import override
 from ued.logging import read_csv
 

@@ -15,8 +15,8 @@ import pytest
 from envs.gridworld import load_layouts
 from envs.maze import load_levels
 from ued import registry
-from ued.build import preset
-from ued.cli import main
+from ued.app.build import preset
+from ued.app.cli import main
 from ued.config import ConfigError, override, validate
 from ued.errors import LevelFormatError
 from ued.meta import config as meta_config
@@ -317,7 +317,7 @@ def test_eval_and_bench_arguments(argv, message, capsys):
 )  # fmt: skip
 def test_help_config_says_what_a_zero_means(argv, fields, capsys):
     """Wherever 0 switches something off, ``--help-config`` says so (``0: ...`` or ``0 =``)."""
-    from ued.cli import main
+    from ued.app.cli import main
 
     with pytest.raises(SystemExit):
         main([*argv, "--help-config"])

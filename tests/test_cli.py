@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from ued.cli import enable_compilation_cache, main
+from ued.app.cli import enable_compilation_cache, main
 from ued.logging import read_csv
 
 

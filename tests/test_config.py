@@ -7,7 +7,7 @@ import re
 import pytest
 
 from ued import registry
-from ued.build import preset
+from ued.app.build import preset
 from ued.config import ConfigError, differences, from_dict, override, to_dict, validate
 
 

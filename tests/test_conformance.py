@@ -13,8 +13,8 @@ import pytest
 from conftest import run_chunks
 
 from ued import registry
-from ued.build import build, build_meta, preset
-from ued.cli import main
+from ued.app.build import build, build_meta, preset
+from ued.app.cli import main
 from ued.curriculum import UNDEFINED_PREFIX
 from ued.env import CAPABILITIES, random_actions
 from ued.errors import ConfigError

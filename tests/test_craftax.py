@@ -22,7 +22,7 @@ from craftax.craftax_classic.world_gen import generate_world
 from envs.craftax import CraftaxEnv, block_counts, generate, mutate
 from envs.craftax.levels import CENTRE, FAMILIES, MAP_SIZE, swap_tiles
 from ued import config as config_lib
-from ued.build import preset
+from ued.app.build import preset
 from ued.errors import ConfigError
 from ued.rollout import Player
 
@@ -126,7 +126,7 @@ def test_tile_swaps_keep_block_counts_the_player_and_the_outside(worlds, restric
 
 
 def test_evaluation_reports_achievement_rates(worlds):
-    from ued.build import make_learner
+    from ued.app.build import make_learner
     from ued.registry import ENVS
 
     _, levels, _ = worlds
@@ -144,7 +144,7 @@ def test_evaluation_reports_achievement_rates(worlds):
 
 def test_curricula_that_cannot_work_on_craftax_are_refused_before_compiling():
     from algorithms import dr
-    from ued.build import build
+    from ued.app.build import build
 
     per_episode = dataclasses.replace(
         preset("dr", "craftax-classic", "test"), curriculum=dr.Config(resample="episode")

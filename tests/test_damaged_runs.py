@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from conftest import quiet
 
-from ued.build import load_run
+from ued.app.build import load_run
 from ued.checkpoint import Checkpointer
-from ued.cli import main
+from ued.app.cli import main
 from ued.errors import CheckpointError, DamagedCheckpointError
 from ued.logging import read_csv
 
@@ -114,7 +114,7 @@ def _empty_every_data_file(step_dir: Path) -> None:
 @pytest.fixture(scope="module")
 def undamaged(dr_run):
     """``(abstract state, the state saved at update 4)`` of ``dr_run``, read back undamaged."""
-    from ued.build import build
+    from ued.app.build import build
 
     program = build(load_run(dr_run.out).config)
     abstract = jax.eval_shape(program.init, program.seed_keys())
@@ -176,7 +176,7 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(case, dr_run, undamag
     """What ``--resume`` reads (the whole train state) for each kind of damage to the newest
     checkpoint: the one before it, with a message naming the damaged one and its problem (or,
     for damage confined to superseded bytes, exactly the undamaged state)."""
-    from ued.build import build
+    from ued.app.build import build
     from ued.loop import restore_newest_intact
 
     run = _copy(dr_run, tmp_path)
@@ -294,7 +294,7 @@ def test_resume_falls_back_and_ends_identical_to_an_undamaged_run(dr_run, tmp_pa
 def test_a_checkpoint_holding_nan_is_not_intact(dr_run, tmp_path):
     """A checkpoint written by an older version, before the divergence guard, may hold NaN
     parameters with a matching digest: evaluation and resume skip it too."""
-    from ued.build import build, train
+    from ued.app.build import build, train
 
     run = _copy(dr_run, tmp_path)
     program = build(load_run(run).config)
@@ -318,7 +318,7 @@ def test_meta_eval_falls_back_to_the_newest_intact_checkpoint(tmp_path):
     """Meta-evaluation's choice of checkpoints, on a meta-training state saved at steps 2 and 4
     (no meta-training needed): the default skips a damaged newest one, --all-steps skips it
     among the others, and a step asked for by number is not replaced."""
-    from ued.build import _meta_states, build_meta
+    from ued.app.build import _meta_states, build_meta
     from ued.meta.config import preset
 
     program = build_meta(preset("lpg", "gridworld", "test"))
@@ -357,7 +357,7 @@ def _ued(*argv) -> tuple[int, str, str]:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "ued.cli", *map(str, argv)],
+    done = subprocess.run([sys.executable, "-m", "ued.app.cli", *map(str, argv)],
                           capture_output=True, text=True, timeout=600)  # fmt: skip
     return done.returncode, done.stdout, done.stderr
 
@@ -384,7 +384,7 @@ def test_resume_and_eval_fall_back_quietly(dr_run, tmp_path):
 
 
 def test_meta_train_resume_and_meta_eval_fall_back_quietly(tmp_path):
-    from ued.build import meta_train
+    from ued.app.build import meta_train
     from ued.meta.config import preset
 
     run = meta_train(preset("lpg", "gridworld", "test"), tmp_path / "meta", **quiet()).out

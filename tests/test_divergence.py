@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from ued import guard
-from ued.build import build
+from ued.app.build import build
 from ued.checkpoint import Checkpointer
-from ued.cli import main
+from ued.app.cli import main
 from ued.errors import DivergenceError
 from ued.logging import read_csv
 from ued.loop import run
@@ -79,7 +79,7 @@ def test_the_earliest_non_finite_loss_is_named_with_its_update_and_seed():
 
 
 def test_buffer_scores_of_a_real_curriculum_are_guarded():
-    from ued.build import preset
+    from ued.app.build import preset
 
     program = build(preset("robust-plr", "maze", "test"))
     state = jax.jit(program.init)(program.seed_keys())

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ued import distributions
-from ued.build import build, preset
+from ued.app.build import build, preset
 from ued.config import override
 from ued.ppo import ppo_loss
 from ued.train import Trainer

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import quiet
 
-from ued.build import preset, train
+from ued.app.build import preset, train
 from ued.config import override
 from ued.logging import read_csv
 

@@ -24,7 +24,7 @@ def test_parse_names_the_option_and_always_keeps_the_csvs():
 
 
 def test_a_missing_extra_is_named_before_anything_is_compiled(tmp_path, monkeypatch, capsys):
-    from ued.cli import main
+    from ued.app.cli import main
 
     real = importlib.import_module
 
@@ -64,7 +64,7 @@ def _tensorboard_scalars(folder: Path) -> dict[str, list[int]]:
 @pytest.fixture(scope="module")
 def logged_run(tmp_path_factory):
     """Robust PLR at the test preset with every logger (wandb offline)."""
-    from ued.build import preset, train
+    from ued.app.build import preset, train
 
     mp = pytest.MonkeyPatch()
     mp.setenv("WANDB_MODE", "offline")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from conftest import quiet
 
-from ued import cli
-from ued.build import build_meta, meta_train
+from ued.app import cli
+from ued.app.build import build_meta, meta_train
 from ued.config import override
 from ued.logging import read_csv
 from ued.meta.config import preset

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from algorithms import groove
-from ued.build import build_meta, meta_summary
+from ued.app.build import build_meta, meta_summary
 from ued.meta.config import REFERENCE_SOURCES, preset
 from ued.meta.lifetime import MARGIN, bounded_gain, normalised
 from ued.meta.rules import LPG

@@ -17,7 +17,7 @@ from algorithms.ncc import project_to_truncated_simplex, replace_lowest
 from algorithms.ncc_adversary import AdversaryState, adversary_step, entropy_weight
 from envs.maze import MAZE, Maze, optimal_actions, optimal_return, random_solvable_levels
 from ued import scores
-from ued.build import build, preset, train
+from ued.app.build import build, preset, train
 from ued.config import override
 from ued.train import seed_keys
 
@@ -234,7 +234,7 @@ def test_invalid_ncc_settings_are_named(fields, message):
 def test_evaluation_can_read_the_best_iterate(tmp_path):
     """``ued eval --iterate best`` reads the tracked best iterate's parameters; a run that did
     not track one is refused by name."""
-    from ued.build import load_run
+    from ued.app.build import load_run
     from ued.checkpoint import Checkpointer
     from ued.errors import ConfigError
 

@@ -11,7 +11,7 @@ from conftest import quiet
 from corridor_env import CORRIDOR, Corridor, CorridorConfig
 
 from ued import registry
-from ued.build import build, evaluate_runs, preset, train
+from ued.app.build import build, evaluate_runs, preset, train
 from ued.config import validate
 from ued.errors import ConfigError
 from ued.logging import read_csv
@@ -78,7 +78,7 @@ def test_truncation_bootstraps_in_training():
 def test_the_command_line_trains_it_through_a_plugin(tmp_path, capsys):
     """``ued --plugins MODULE`` imports a module that registers envs, so the command line works
     on them too; a module that cannot be imported is named."""
-    from ued.cli import main
+    from ued.app.cli import main
 
     out = tmp_path / "cli"
     argv = ["--plugins", "corridor_env", "train", "--env", "corridor", "--preset", "test"]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from algorithms.paired import flexible_regret, paired_regret
 from envs.maze.editor import MazeEditor
 from envs.maze.level import is_valid
-from ued.build import build, preset, train
+from ued.app.build import build, preset, train
 from ued.config import ConfigError, validate
 from ued.config import override as replace
 from ued.editor import GeneratorConfig, LevelGenerator, make_generator
@@ -525,7 +525,7 @@ def test_reference_presets_are_refused_for_curricula_without_one():
 
 
 def test_help_config_says_where_a_reference_presets_settings_come_from(capsys):
-    from ued.cli import main
+    from ued.app.cli import main
 
     with pytest.raises(SystemExit):
         main(["train", "--algo", "paired", "--preset", "minimax", "--help-config"])

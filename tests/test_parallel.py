@@ -122,7 +122,7 @@ def test_a_one_device_process_evaluates_and_resumes_a_two_device_run(runs, tmp_p
     ``ued eval`` on this process's device, and a resume that says ``--devices 1``."""
     import shutil
 
-    from ued.cli import main
+    from ued.app.cli import main
 
     assert main(["eval", str(runs / "dr-2"), "--suite", "classic", "--attempts", "1",
                  "--out", str(tmp_path / "eval.csv")]) == 0  # fmt: skip
@@ -145,7 +145,7 @@ def _two_processes(*args: str) -> None:
     coordinator = f"127.0.0.1:{_free_port()}"
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "ued.cli", *args],
+            [sys.executable, "-m", "ued.app.cli", *args],
             env=_env(UED_COORDINATOR=coordinator, UED_NUM_PROCESSES="2", UED_PROCESS_ID=str(i)),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -15,7 +15,7 @@ from algorithms import plr
 from envs.maze import MAZE, is_valid
 from ued import scores
 from ued.buffer import BufferConfig
-from ued.build import build, preset
+from ued.app.build import build, preset
 from ued.config import override
 from ued.curriculum import MUTATE, NEW, REPLAY, RolloutResult, Student, UpdatePlan
 from ued.rollout import Player

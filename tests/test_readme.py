@@ -55,7 +55,7 @@ def test_command_lines_parse_and_validate(argv):
     evaluations parse their arguments); ``ued bench`` lines parse."""
     import tyro
 
-    from ued import cli
+    from ued.app import cli
 
     if argv[0] == "make":
         assert re.search(rf"^{argv[1]}:", (ROOT / "Makefile").read_text(), flags=re.M)

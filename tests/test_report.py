@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from conftest import quiet
 
-from ued import report, shipped
+from ued import shipped
+from ued.app import report
 from ued.errors import CheckpointError, DamagedCheckpointError, RunError
 from ued.evaluate import bootstrap_ci, iqm, iqm_with_ci
-from ued.packaging import cpu_model as _cpu_model
-from ued.report import Protocol, cvar_table, main_table, suite_table
+from ued.app.packaging import cpu_model as _cpu_model
+from ued.app.report import Protocol, cvar_table, main_table, suite_table
 
 SMALL = Protocol(suites=("classic", "cvar"), attempts=2, cvar_levels=16)
 
@@ -95,7 +96,7 @@ def test_bootstrap_interval_on_a_hand_computed_example():
 @pytest.fixture(scope="module")
 def plr_run(tmp_path_factory):
     """Robust PLR at the test preset, two seeds, every checkpoint kept (2 and 4)."""
-    from ued.build import preset, train
+    from ued.app.build import preset, train
     from ued.config import override
 
     config = override(preset("robust-plr", "maze", "test"), seeds=(0, 1), keep_checkpoints=0)
@@ -106,7 +107,7 @@ def plr_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def packaged(plr_run, tmp_path_factory):
-    from ued.packaging import ship
+    from ued.app.packaging import ship
 
     root = tmp_path_factory.mktemp("shipped")
     return ship(plr_run, "rplr", root, SMALL, log=lambda *_: None)
@@ -115,8 +116,8 @@ def packaged(plr_run, tmp_path_factory):
 def test_a_shipped_package_holds_the_runs_parameters_and_evaluations(plr_run, packaged):
     import jax
 
-    from ued.build import load_run
-    from ued.report import Run, evaluations
+    from ued.app.build import load_run
+    from ued.app.report import Run, evaluations
 
     run, agent = load_run(plr_run), load_run(packaged)
     assert agent.step == run.step == 4
@@ -143,7 +144,7 @@ def test_a_shipped_package_holds_the_runs_parameters_and_evaluations(plr_run, pa
 
 
 def test_a_damaged_or_mismatched_package_is_refused(packaged, tmp_path):
-    from ued.build import load_run
+    from ued.app.build import load_run
 
     copy = tmp_path / "rplr"
     shutil.copytree(packaged, copy)
@@ -159,7 +160,7 @@ def test_a_damaged_or_mismatched_package_is_refused(packaged, tmp_path):
 
 
 def test_report_on_a_run_and_its_package(plr_run, packaged, tmp_path):
-    from ued.report import write_report
+    from ued.app.report import write_report
 
     messages = []
     path = write_report(
@@ -186,7 +187,7 @@ def test_report_on_a_run_and_its_package(plr_run, packaged, tmp_path):
 
 
 def test_snapshots_hold_the_buffer_at_every_checkpoint(plr_run, packaged):
-    from ued.report import open_runs, run_snapshots
+    from ued.app.report import open_runs, run_snapshots
 
     snap = run_snapshots(open_runs([packaged])[0])
     assert snap.steps.tolist() == [2, 4] and snap.seeds.tolist() == [0, 1]
@@ -204,7 +205,7 @@ def test_snapshots_hold_the_buffer_at_every_checkpoint(plr_run, packaged):
 
 
 def test_report_cli_refuses_bad_input_before_evaluating(tmp_path, capsys):
-    from ued.cli import main
+    from ued.app.cli import main
 
     assert main(["report", "shipped:nope", "--out", str(tmp_path / "r")]) == 2
     assert "no shipped agent 'nope'" in capsys.readouterr().err
@@ -232,7 +233,7 @@ def test_the_shipped_agents_are_small_and_complete():
 def test_a_shipped_agent_reproduces_its_recorded_classic_solve_rate(name):
     """Exactly on the kind of CPU it was recorded on (XLA's kernels differ across processors,
     so elsewhere the check is that it is the same policy: within two attempts per level)."""
-    from ued.build import load_run
+    from ued.app.build import load_run
     from ued.evaluate import evaluate_seed, resolve_suite
 
     run = load_run(f"shipped:{name}")
@@ -251,7 +252,7 @@ def test_a_shipped_agent_reproduces_its_recorded_classic_solve_rate(name):
 
 
 def test_ued_report_on_the_shipped_agents_reuses_their_evaluations(tmp_path, capsys):
-    from ued.cli import main
+    from ued.app.cli import main
 
     assert main(["report", "shipped:all", "--out", str(tmp_path / "r"), "--html"]) == 0
     out = capsys.readouterr().out
@@ -267,7 +268,7 @@ def test_ued_report_on_the_shipped_agents_reuses_their_evaluations(tmp_path, cap
 
 
 def test_ued_eval_by_shipped_name(tmp_path, capsys):
-    from ued.cli import main
+    from ued.app.cli import main
 
     out = tmp_path / "e.csv"
     assert main(["eval", "shipped:dr", "--suite", "classic", "--out", str(out)]) == 0

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import quiet
 
-from ued.build import build, preset, train
+from ued.app.build import build, preset, train
 from ued.config import override as replace
 from ued.logging import read_csv
 from ued.train import seed_keys
@@ -67,7 +67,7 @@ def test_parameters_change_between_checkpoints(dr_run, test_program):
 def test_evaluation_reads_only_the_parameters(dr_run, test_program, tmp_path):
     """``load_run`` gets exactly the checkpoint's parameters, and ``restore_subtree`` reads a
     checkpoint whose train state lacks fields this version has (written by an older version)."""
-    from ued.build import load_run
+    from ued.app.build import load_run
     from ued.checkpoint import Checkpointer, CheckpointError
 
     abstract = jax.eval_shape(test_program.init, test_program.seed_keys())
@@ -211,7 +211,7 @@ def test_multi_seed_init_does_not_deadlock(tmp_path):
     script = tmp_path / "init.py"
     script.write_text(
         "import jax\n"
-        "from ued.build import build, preset\n"
+        "from ued.app.build import build, preset\n"
         "from ued.config import override\n"
         "config = override(preset('dr', 'maze', 'paper'), seeds=(0, 1, 2))\n"
         "init = jax.jit(build(config).init)\n"

@@ -375,7 +375,7 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
 
 
 def evaluate_seed(run, index: int, suite: SuiteLevels, *, attempts: int, seed: int) -> list:
-    """Tidy rows of seed ``index`` of a loaded run (``ued.build.LoadedRun``) on one suite. The
+    """Tidy rows of seed ``index`` of a loaded run (``ued.app.build.LoadedRun``) on one suite. The
     episodes' key depends only on ``seed`` and ``index``, so a suite's result does not depend on
     which other suites are evaluated with it (``ued eval`` and ``ued report`` agree)."""
     return evaluate_suite(
@@ -400,7 +400,7 @@ def evaluate_loaded(
     seed: int,
     out: Path,
 ) -> str:
-    """``ued eval`` on runs already read back (``ued.build.LoadedRun``): evaluate every seed of
+    """``ued eval`` on runs already read back (``ued.app.build.LoadedRun``): evaluate every seed of
     every run on every suite.
 
     Writes the tidy CSV ``out``, a Markdown summary ``out.with_suffix('.md')`` and plots into

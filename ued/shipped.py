@@ -11,10 +11,10 @@ A shipped agent is a folder that reads like a run directory without orbax checkp
   solve rate per seed;
 * ``metrics.csv`` (every ``METRICS_EVERY``-th update), ``curriculum.csv`` and ``eval.csv``: the
   training logs; ``snapshots.npz``: what the curriculum trained on over training
-  (``ued.snapshots``); ``evaluations/``: the report's evaluations (``ued.report``).
+  (``ued.snapshots``); ``evaluations/``: the report's evaluations (``ued.app.report``).
 
-This module knows the files; ``ued.build`` reads a shipped agent like a run and
-``ued.packaging`` makes one from a run.
+This module knows the files; ``ued.app.build`` reads a shipped agent like a run and
+``ued.app.packaging`` makes one from a run.
 """
 
 from __future__ import annotations

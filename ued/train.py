@@ -238,7 +238,7 @@ def seed_slice(tree, index: int, several: bool):
 
 @dataclasses.dataclass
 class UEDProgram:
-    """UED training as a ``ued.program.Program`` (built by ``ued.build.build``).
+    """UED training as a ``ued.program.Program`` (built by ``ued.app.build.build``).
 
     Attributes:
         config: the validated ``TrainConfig``; env: the training env; spec: its registry entry;

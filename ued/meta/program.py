@@ -66,7 +66,7 @@ def _a2c(config: MetaTrainConfig, entropy_coef=None) -> A2C:
 
 @dataclasses.dataclass(eq=False)
 class MetaProgram:
-    """LPG meta-training as a ``ued.program.Program`` (built by ``ued.build.build_meta``).
+    """LPG meta-training as a ``ued.program.Program`` (built by ``ued.app.build.build_meta``).
 
     Attributes:
         config: the validated ``MetaTrainConfig``; env: the env; spec: its registry entry.

@@ -32,12 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from . import config as config_lib
-from . import shipped
-from . import snapshots as snapshots_lib
-from .errors import ConfigError, RunError
-from .evaluate import iqm_cell, mean_se, per_seed_matrix
-from .logging import CsvLog, log_file, read_csv
+from .. import config as config_lib
+from .. import shipped
+from .. import snapshots as snapshots_lib
+from ..errors import ConfigError, RunError
+from ..evaluate import iqm_cell, mean_se, per_seed_matrix
+from ..logging import CsvLog, log_file, read_csv
 
 CVAR_ALPHAS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 """α's of the CVaR table (the curve shows every α with at least one level)."""
@@ -166,8 +166,8 @@ def evaluations(run: Run, protocol: Protocol, cache: Path, log=print) -> list[di
     """Every seed of ``run`` on every suite of ``protocol``, reusing cached evaluations (in the
     run's ``evaluations/`` folder, else ``cache``); new ones are written to the run's folder,
     or to ``cache`` for shipped agents. Rows carry the run's display name."""
+    from ..evaluate import evaluate_seed, resolve_suite
     from .build import load_run
-    from .evaluate import evaluate_seed, resolve_suite
 
     write_dir = cache if run.is_shipped else run.path / "evaluations"
     rows: list[dict[str, Any]] = []
@@ -216,9 +216,9 @@ def evaluations(run: Run, protocol: Protocol, cache: Path, log=print) -> list[di
 def run_snapshots(run: Run, log=print):
     """The run's ``ued.snapshots.Snapshots`` (its ``snapshots.npz``, made from its kept
     checkpoints if missing or older than them), or None for curricula without a buffer."""
+    from ..checkpoint import Checkpointer
+    from ..loop import abstract_state, read_intact
     from .build import build
-    from .checkpoint import Checkpointer
-    from .loop import abstract_state, read_intact
 
     path = run.path / snapshots_lib.FILE
     config = dataclasses.replace(run.config, devices=1)
@@ -343,7 +343,7 @@ def distribution_table(runs: dict[str, Path], window: float = 0.1) -> str:
 def generator_table(runs: dict[str, Path], window: float = 0.1) -> str | None:
     """Generator agents' levels (``paired/regret``, ``generated/...`` of ``metrics.csv``), means
     over seeds over the first and last ``window`` of training; None if no run generates."""
-    from .plots import GENERATOR_PANELS, metric_value
+    from ..plots import GENERATOR_PANELS, metric_value
 
     keys = [key for key, _ in GENERATOR_PANELS]
     lines = [
@@ -467,7 +467,7 @@ def write_report(
     ``out/report.html``. ``bench`` (``bench_seconds``) times the wall-clock axis of the training
     curves; without it each run's recorded training time does. Returns the Markdown file's
     path."""
-    from . import plots
+    from .. import plots
 
     protocol = protocol or Protocol()
     runs = open_runs(paths)
@@ -536,7 +536,7 @@ def _curriculum_section(
     doc: Document, runs: list[Run], figures: Path, log, bench: dict | None = None
 ) -> None:
     """Curriculum diagnostics side by side (training logs and snapshots)."""
-    from . import plots
+    from .. import plots
 
     logged = {r.name: r.path for r in runs if log_file(r.path, "metrics.csv").exists()}
     if not logged:

@@ -5,7 +5,7 @@
 overridden with tyro flags, e.g. ``--ppo.lr 3e-4 --env-config.n-walls 60
 --curriculum.replay-prob 0.5`` (``ued train --algo plr --preset cpu --help-config`` lists every
 field with its preset value). This module is part of the composition root: it builds everything
-through ``ued.build``.
+through ``ued.app.build``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from typing import Annotated, Literal
 
 import tyro
 
-from .config import INT_RANGE, SEED_RANGE, TrainConfig
-from .errors import USER_ERRORS, ConfigError
-from .loggers import parse as parse_loggers
-from .outputs import check_output_file
-from .parallel import initialize_distributed
+from ..config import INT_RANGE, SEED_RANGE, TrainConfig
+from ..errors import USER_ERRORS, ConfigError
+from ..loggers import parse as parse_loggers
+from ..outputs import check_output_file
+from ..parallel import initialize_distributed
 
 
 def parse(*args, **kwargs):
@@ -126,7 +126,7 @@ def check_resume_changes(run: Path, saved, changed, args, argv: list[str], rebui
     """Refuse a resume whose command line changes a setting the checkpoint was trained with,
     naming each one; only ``ued.config.RESUMABLE`` fields may change (``--updates``,
     ``--keep-checkpoints``, ``--devices``)."""
-    from .config import RESUMABLE, differences, to_dict
+    from ..config import RESUMABLE, differences, to_dict
 
     problems = [
         f"{name} (the run's {getattr(saved, name)!r}, given {getattr(args, name)!r})"
@@ -152,9 +152,9 @@ def check_resume_changes(run: Path, saved, changed, args, argv: list[str], rebui
 def resume_train_config(args: TrainArgs, argv: list[str], overrides: list[str]) -> TrainConfig:
     """The config to resume ``args.resume`` with: the run's own, with a new ``--updates`` if
     given; any other setting on the command line that differs from the run's is refused."""
-    from . import registry
+    from .. import registry
+    from ..config import from_dict, validate
     from .build import resume_config
-    from .config import from_dict, validate
 
     saved = resume_config(args.resume)
     changed = saved
@@ -175,9 +175,9 @@ def resume_train_config(args: TrainArgs, argv: list[str], overrides: list[str]) 
 
 def build_config(args: TrainArgs, overrides: list[str]) -> TrainConfig:
     """The validated ``TrainConfig`` for parsed train arguments plus tyro overrides."""
-    from . import registry
+    from .. import registry
+    from ..config import validate
     from .build import preset
-    from .config import validate
 
     config = dataclasses.replace(
         preset(args.algo, args.env, args.preset), seed=args.seed, seeds=_parse_seeds(args.seeds)
@@ -327,7 +327,8 @@ def bench_main(argv: list[str]) -> int:
 
 def check_bench_args(args: BenchArgs) -> None:
     """Refuse benchmark options that cannot be timed, naming the option."""
-    from . import build, registry  # noqa: F401  (build registers the built-in envs and curricula)
+    from .. import registry
+    from . import build  # noqa: F401  (build registers the built-in envs and curricula)
 
     count(args.chunks, "chunks")
     # The timed config runs 10,000 chunks' worth of updates (an int32 count).
@@ -338,7 +339,7 @@ def check_bench_args(args: BenchArgs) -> None:
         registry.ENVS.get(args.env)
         if args.algo is not None:
             registry.ALGORITHMS.get(args.algo)
-    from .meta.config import PRESETS as META_PRESETS
+    from ..meta.config import PRESETS as META_PRESETS
 
     if args.program == "meta-train" and args.preset not in (None, *META_PRESETS):
         raise ConfigError(f"preset: meta-training's presets are {', '.join(META_PRESETS)}")
@@ -390,9 +391,9 @@ class MetaTrainArgs:
 def build_meta_config(args: MetaTrainArgs, overrides: list[str], argv: list[str] = ()):
     """The validated ``MetaTrainConfig`` of ``ued meta-train``'s arguments: the preset (or a
     resumed run's own config) with the overrides applied strictly (an unknown field fails)."""
-    from . import registry
+    from .. import registry
+    from ..meta.config import MetaTrainConfig, from_dict, preset, preset_sources, validate
     from .build import resume_meta_config
-    from .meta.config import MetaTrainConfig, from_dict, preset, preset_sources, validate
 
     resume = args.resume is not None
     saved = resume_meta_config(args.resume) if resume else None

@@ -9,7 +9,7 @@ Measurements (every timing waits with ``block_until_ready``; steady state is the
 
 Each line has ``name``, ``preset``, ``algo``, ``steps_per_s``, ``compile_s``, ``device``,
 ``peak_memory_mb`` and ``traces`` (how many times the timed function was traced: 1 means one
-compile). Part of the composition root: configs and programs come from ``ued.build``.
+compile). Part of the composition root: configs and programs come from ``ued.app.build``.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .env import AutoReplay, random_actions
-from .loop import laid_out_chunk, state_layout
-from .parallel import DataParallel
-from .rollout import Player
+from ..env import AutoReplay, random_actions
+from ..loop import laid_out_chunk, state_layout
+from ..parallel import DataParallel
+from ..rollout import Player
 
 
 def device_name() -> str:
@@ -214,7 +214,7 @@ def bench_generator_parts(config, chunks: int) -> dict[str, Any]:
     once and the student's twice (protagonist, antagonist); the minimax adversary's once each.
     Returns seconds per update of each and ``overhead``: the measured update's cost over that
     sum (filled in by the caller)."""
-    from . import registry
+    from .. import registry
     from .build import build
 
     program = build(config)
@@ -335,8 +335,9 @@ def run_meta_bench(args) -> list[dict[str, Any]]:
     and is scored once per timed chunk (agents start together, as in the reference)."""
     import dataclasses as dc
 
-    from . import build, registry  # noqa: F401  (build registers the built-in env families)
-    from .meta.config import preset, validate
+    from .. import registry
+    from ..meta.config import preset, validate
+    from . import build  # noqa: F401  (build registers the built-in env families)
 
     records = []
     env = args.env if args.env != "maze" else "gridworld"
@@ -370,9 +371,9 @@ def run_meta_bench(args) -> list[dict[str, Any]]:
 
 
 def run_bench(args) -> list[dict[str, Any]]:
-    """Run the measurements that ``args`` (``ued.cli.BenchArgs``) ask for; print and return
+    """Run the measurements that ``args`` (``ued.app.cli.BenchArgs``) ask for; print and return
     the records."""
-    from . import registry
+    from .. import registry
 
     if getattr(args, "program", "train") == "meta-train":
         return run_meta_bench(args)
@@ -442,8 +443,8 @@ def _emitter(args, records: list):
 def timed_config(algo: str, env: str, preset_name: str, updates_per_chunk: int, **fields):
     """``algo`` on ``env`` at a preset, ``updates_per_chunk`` updates per timed call, with
     ``fields`` replaced (e.g. ``devices``, ``ppo__num_envs``); validated."""
+    from ..config import override, validate
     from .build import preset
-    from .config import override, validate
 
     config = override(
         preset(algo, env, preset_name),
@@ -461,7 +462,7 @@ def run_scaling(args) -> list[dict[str, Any]]:
     steps/s at a fixed per-device batch (the preset's batch on each device) and at a fixed
     global batch (the preset's, split), and env-only steps/s at ``args.env_batch`` envs (fixed
     global batch); each with its compile time and its speed-up over the first device count."""
-    from . import registry
+    from .. import registry
     from .build import preset
 
     records: list[dict[str, Any]] = []

@@ -16,9 +16,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from . import shipped
-from . import snapshots as snapshots_lib
-from .errors import RunError
+from .. import shipped
+from .. import snapshots as snapshots_lib
+from ..errors import RunError
 from .report import Protocol, Run, evaluations, run_snapshots
 
 

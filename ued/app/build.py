@@ -1,7 +1,7 @@
 """The composition root: builds env, learner, curriculum and program from a config.
 
-This is the one module of ``ued`` that imports ``envs`` and ``algorithms`` (registering the
-built-in env families and curricula); the CLI, ``ued bench``, the notebooks and the tests all
+Importing it declares the built-in env families and algorithms (``ued.app.builtins``: each is
+imported when a config first names it); the CLI, ``ued bench``, the notebooks and the tests all
 build through it. Everything else in ``ued`` works from ``ued.registry`` alone, so an env or a
 curriculum registered by user code is built exactly like a built-in one.
 """
@@ -16,20 +16,18 @@ from typing import Any
 
 import jax
 
-import algorithms  # noqa: F401  (registers the built-in curricula)
-import envs  # noqa: F401  (registers the built-in env families)
-
-from . import config as config_lib
-from . import guard, registry, shipped
-from .checkpoint import Checkpointer
-from .config import TrainConfig
-from .env import EnvSpec
-from .errors import CheckpointError, ConfigError, DamagedCheckpointError, RunError
-from .loggers import check_available as check_loggers
-from .loop import RunResult, check_run_directory
-from .loop import run as run_program
-from .ppo import PPOLearner, make_ppo_learner
-from .train import UEDProgram, seed_keys, seed_slice
+from .. import config as config_lib
+from .. import guard, registry, shipped
+from ..checkpoint import Checkpointer
+from ..config import TrainConfig
+from ..env import EnvSpec
+from ..errors import CheckpointError, ConfigError, DamagedCheckpointError, RunError
+from ..loggers import check_available as check_loggers
+from ..loop import RunResult, check_run_directory
+from ..loop import run as run_program
+from ..ppo import PPOLearner, make_ppo_learner
+from ..train import UEDProgram, seed_keys, seed_slice
+from . import builtins  # noqa: F401  (declares the built-in envs and algorithms)
 
 __all__ = [
     "LoadedRun",
@@ -127,8 +125,8 @@ def train(
 
 def build_meta(config, validate: bool = True):
     """The meta-training program for a ``ued.meta.config.MetaTrainConfig`` (validated first)."""
-    from .meta import config as meta_config
-    from .meta.program import MetaProgram
+    from ..meta import config as meta_config
+    from ..meta.program import MetaProgram
 
     if validate:
         meta_config.validate(config)
@@ -139,7 +137,7 @@ def build_meta(config, validate: bool = True):
 def resume_meta_config(out: Path, changes=None):
     """A meta-training run's own config from ``out/config.json``; only the
     ``ued.config.RESUMABLE`` fields may change on resume, taken from ``changes`` if given."""
-    from .meta import config as meta_config
+    from ..meta import config as meta_config
 
     return _saved_config(out, changes, meta_config.load, meta_config.validate)
 
@@ -149,7 +147,7 @@ def meta_train(config, out: Path, *, resume: bool = False, progress: bool = True
     """Meta-train (or continue) and write everything under ``out`` (``ued.loop.run``). When
     resuming, the run's own ``config.json`` is used, with the fields a resume may change
     (``ued.config.RESUMABLE``) taken from ``config`` if one is given."""
-    from .meta import config as meta_config
+    from ..meta import config as meta_config
 
     if resume:
         config = resume_meta_config(out, config)
@@ -179,9 +177,9 @@ def meta_evaluate(
     (``<out>_curves.csv`` and ``.png``), with several steps the normalised returns over
     meta-training (``<out>_progress.png``), and a Markdown summary (``<out>.md``: mean over
     levels, then mean ± s.e. over seeds); returns the summary."""
-    from .logging import CsvLog
-    from .meta import config as meta_config
-    from .plots import lifetime_curves, meta_eval_progress
+    from ..logging import CsvLog
+    from ..meta import config as meta_config
+    from ..plots import lifetime_curves, meta_eval_progress
 
     rows: list[dict[str, Any]] = []
     curve_rows: list[dict[str, Any]] = []
@@ -333,7 +331,7 @@ def load_run(out: Path, step: int | None = None, iterate: str = "last", log=_std
     for every seed: the ``last`` iterate, or the ``best`` one (smallest policy-gradient norm,
     for runs with ``ppo.track_best_iterate``). Fails with ``CheckpointError`` /
     ``ConfigError`` naming the problem before anything is compiled."""
-    from .loop import check_checkpoint_config
+    from ..loop import check_checkpoint_config
 
     out = shipped.resolve(out)
     if not out.is_dir():
@@ -409,7 +407,7 @@ def evaluate_runs(
 ) -> str:
     """``ued eval``: evaluate every seed of every run on every suite; see
     ``ued.evaluate.evaluate_loaded`` for what is written. Returns the summary table."""
-    from .evaluate import evaluate_loaded
+    from ..evaluate import evaluate_loaded
 
     loaded = [load_run(Path(r), step, iterate) for r in runs]
     return evaluate_loaded(

@@ -1,0 +1,51 @@
+"""The built-in env families, curricula and meta-algorithms, declared by name with the module
+that registers each (their entry points in ``ued.registry``). A module is imported when one of
+its names is first used, so ``ued eval`` of a maze run never imports gymnax or Craftax.
+Importing this module declares them; it is idempotent."""
+
+from __future__ import annotations
+
+from .. import registry
+
+ENVS = {
+    "maze": "envs.maze",
+    "gridworld": "envs.gridworld",
+    "gridworld-rand": "envs.gridworld",
+    "cartpole": "envs.control",
+    "acrobot": "envs.control",
+    "mountain-car": "envs.control",
+    "pendulum": "envs.control",
+    "craftax-classic": "envs.craftax",
+}
+"""``--env`` -> the module that registers it."""
+
+ALGORITHMS = {
+    "dr": "algorithms.dr",
+    "plr": "algorithms.plr",
+    "robust-plr": "algorithms.plr",
+    "plr-generator": "algorithms.plr",
+    "accel": "algorithms.accel",
+    "sfl": "algorithms.sfl",
+    "ncc-theory": "algorithms.ncc",
+    "ncc-reg": "algorithms.ncc",
+    "ncc-learn": "algorithms.ncc",
+    "paired": "algorithms.paired",
+    "flexible-paired": "algorithms.paired",
+    "minimax-adversary": "algorithms.paired",
+    "repaired": "algorithms.paired",
+}
+"""``ued train --algo`` -> the module that registers it."""
+
+META_ALGORITHMS = {"lpg": "algorithms.lpg", "groove": "algorithms.groove"}
+"""``ued meta-train --algo`` -> the module that registers it."""
+
+
+def declare() -> None:
+    """Declare every built-in name in its registry (names already registered are kept)."""
+    for table, names in ((registry.ENVS, ENVS), (registry.ALGORITHMS, ALGORITHMS),
+                         (registry.META_ALGORITHMS, META_ALGORITHMS)):  # fmt: skip
+        for name, module in names.items():
+            table.register_lazy(name, module)
+
+
+declare()
