@@ -12,4 +12,3 @@ its package, so a program imports only the families it uses:
 * ``--env craftax-classic`` (``envs.craftax``, Craftax-Classic with symbolic observations, levels =
   compact worlds): mutator, renderer, suites, descriptors, achievements as episode outcomes.
 """
-

@@ -37,8 +37,8 @@ from envs.maze import UNREACHABLE, MazeConfig, make_maze, render_level
 from envs.maze.level import wall_count
 from envs.maze.oracle import shortest_path_length
 from ued import shipped
-from ued.plots import compare_runs, level_grid
 from ued.app.report import open_runs, run_snapshots
+from ued.plots import compare_runs, level_grid
 
 N = int(os.environ.get("UED_NOTEBOOK_LEVELS", 4000))  # DR samples (the test-suite draws fewer)
 runs = {run.name: run for run in open_runs([f"shipped:{n}" for n in shipped.names()])}

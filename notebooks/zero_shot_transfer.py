@@ -33,8 +33,8 @@ from IPython.display import Image, Markdown, display
 from envs.maze import RandomMazeGenerator, random_solvable_levels
 from ued import shipped
 from ued.app.build import load_run
-from ued.evaluate import SuiteLevels, evaluate_seed, iqm_with_ci, per_seed_matrix
 from ued.app.report import Protocol, cvar_table, evaluations, main_table, open_runs, write_report
+from ued.evaluate import SuiteLevels, evaluate_seed, iqm_with_ci, per_seed_matrix
 
 LEVELS = int(os.environ.get("UED_NOTEBOOK_LEVELS", 200))  # fresh 60-wall levels (tests: fewer)
 cache = Path(tempfile.mkdtemp())

@@ -16,8 +16,8 @@ import pytest
 from conftest import quiet
 
 from ued.app.build import load_run
-from ued.checkpoint import Checkpointer
 from ued.app.cli import main
+from ued.checkpoint import Checkpointer
 from ued.errors import CheckpointError, DamagedCheckpointError
 from ued.logging import read_csv
 

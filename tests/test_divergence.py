@@ -14,8 +14,8 @@ import pytest
 
 from ued import guard
 from ued.app.build import build
-from ued.checkpoint import Checkpointer
 from ued.app.cli import main
+from ued.checkpoint import Checkpointer
 from ued.errors import DivergenceError
 from ued.logging import read_csv
 from ued.loop import run

@@ -14,8 +14,8 @@ from coin_env import CoinEnv, coin_student
 from algorithms import plr
 from envs.maze import MAZE, is_valid
 from ued import scores
-from ued.buffer import BufferConfig
 from ued.app.build import build, preset
+from ued.buffer import BufferConfig
 from ued.config import override
 from ued.curriculum import MUTATE, NEW, REPLAY, RolloutResult, Student, UpdatePlan
 from ued.rollout import Player

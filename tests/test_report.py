@@ -13,10 +13,10 @@ from conftest import quiet
 
 from ued import shipped
 from ued.app import report
-from ued.errors import CheckpointError, DamagedCheckpointError, RunError
-from ued.evaluate import bootstrap_ci, iqm, iqm_with_ci
 from ued.app.packaging import cpu_model as _cpu_model
 from ued.app.report import Protocol, cvar_table, main_table, suite_table
+from ued.errors import CheckpointError, DamagedCheckpointError, RunError
+from ued.evaluate import bootstrap_ci, iqm, iqm_with_ci
 
 SMALL = Protocol(suites=("classic", "cvar"), attempts=2, cvar_levels=16)
 
