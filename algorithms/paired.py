@@ -59,7 +59,7 @@ from ued.editor import (
     validate_generator_for_env,
 )
 from ued.learner import conditional_update
-from ued.ppo import PPOState, make_ppo_learner
+from ued.ppo import PPOState
 from ued.rollout import Player
 from ued.train import episode_metrics
 
@@ -417,8 +417,8 @@ def _generator_and_antagonist(env, spec, config: TrainConfig):
     antagonist = None
     if c.objective != "minimax":
         encoder = spec.make_encoder(config.env_config)
-        antagonist = make_ppo_learner(
-            env.num_actions, encoder, c.antagonist_network, c.antagonist_ppo
+        antagonist = registry.LEARNERS.get(config.learner).make(  # the student's twin
+            env.num_actions, encoder, c.antagonist_network, c.antagonist_ppo, 0
         )
     describe = None
     if spec.descriptors is not None:

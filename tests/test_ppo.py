@@ -282,7 +282,9 @@ def test_ppo_learner_acts_with_masks_and_keeps_a_per_member_learning_rate():
 
     batch = _batch(action=2, advantage=1.0, params=state.params)
     population = jax.tree_util.tree_map(lambda x: jnp.stack([x, x]), state)
-    population = population.replace(lr=jnp.array([0.0, 1e-2], jnp.float32))
+    population = population.replace(
+        hypers=population.hypers.replace(lr=jnp.array([0.0, 1e-2], jnp.float32))
+    )
     traces = 0
 
     def update(s):
@@ -302,6 +304,35 @@ def test_ppo_learner_acts_with_masks_and_keeps_a_per_member_learning_rate():
         for i in range(2)
     ]
     assert moved[0] == 0.0 and moved[1] > 0.0
+
+
+def test_every_tunable_ppo_hyperparameter_is_a_state_leaf():
+    """The clip range and the entropy and value coefficients are leaves like the learning rate
+    (as rejax keeps them): members that differ only in one of them run under one trace and
+    compute different losses (over three epochs, so that the values move and the clip range
+    acts), and a member at the config's values matches the plain update."""
+    config = PPOConfig(num_envs=B, num_steps=T, epochs=3, minibatches=1, lr=5e-2, anneal_lr=False)
+    learner = PPOLearner(NET, config)
+    state = learner.init(jax.random.key(0), ENV.dummy_observation())
+    batch = _batch(action=2, advantage=1.0, params=state.params)
+    rows = [(0.2, 1e-3, 0.5), (0.01, 1e-3, 0.5), (0.2, 1.0, 0.5), (0.2, 1e-3, 5.0)]
+    columns = [jnp.array(c, jnp.float32) for c in zip(*rows)]
+    population = jax.tree_util.tree_map(lambda x: jnp.stack([x] * len(rows)), state)
+    population = population.replace(hypers=population.hypers.replace(
+        clip_eps=columns[0], ent_coef=columns[1], vf_coef=columns[2]))  # fmt: skip
+    traces = 0
+
+    def update(s):
+        nonlocal traces
+        traces += 1
+        return learner.update(jax.random.key(1), s, batch, jnp.int32(0), 10)[1]
+
+    metrics = jax.jit(jax.vmap(update))(population)
+    assert traces == 1
+    losses = np.asarray(metrics["loss"])
+    assert len(set(losses.tolist())) == len(rows)
+    _, plain = learner.update(jax.random.key(1), state, batch, jnp.int32(0), 10)
+    np.testing.assert_allclose(losses[0], plain["loss"], rtol=1e-5)
 
 
 def test_gaussian_policy_log_prob_entropy_and_ppo_loss_by_hand():

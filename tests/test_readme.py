@@ -4,6 +4,7 @@ interpreter, its ``ued`` command lines parse and validate (without training for 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import subprocess
@@ -31,12 +32,16 @@ def test_python_blocks_run_top_to_bottom(tmp_path):
     assert done.returncode == 0, done.stderr[-4000:]
     assert (tmp_path / "runs" / "corridor-eval.csv").is_file()
     assert (tmp_path / "runs" / "fixed-set" / "metrics.csv").is_file()
+    assert (tmp_path / "runs" / "dual-clip" / "metrics.csv").is_file()
 
 
-def test_the_corridor_example_is_the_tested_corridor():
+def test_the_corridor_and_dual_clip_examples_are_the_tested_ones():
     corridor = (ROOT / "tests" / "corridor_env.py").read_text()
     example = next(b for b in blocks("python") if "class Corridor(Environment)" in b)
     assert example in corridor
+    learner = (ROOT / "tests" / "dualclip_learner.py").read_text()
+    example = next(b for b in blocks("python") if "class DualClip(ClippedSurrogate)" in b)
+    assert example in learner
 
 
 def _commands() -> list[list[str]]:
@@ -51,8 +56,9 @@ def _commands() -> list[list[str]]:
 
 @pytest.mark.parametrize("argv", _commands(), ids=lambda argv: " ".join(argv)[:60])
 def test_command_lines_parse_and_validate(argv):
-    """``make`` targets exist; ``ued train`` lines build and validate their config (resumes and
-    evaluations parse their arguments); ``ued bench`` lines parse."""
+    """``make`` targets exist; ``ued train`` and ``ued meta-train`` lines build and validate
+    their config strictly (an unknown option fails; a resume's options are checked against the
+    preset's config); the other commands' lines parse."""
     import tyro
 
     from ued.app import cli
@@ -67,8 +73,8 @@ def test_command_lines_parse_and_validate(argv):
             with pytest.raises(SystemExit) as exit_info:
                 cli.build_config(parsed, overrides)
             assert exit_info.value.code == 0
-        elif parsed.resume is None:
-            cli.build_config(parsed, overrides)
+        else:  # a resume's options must be config fields too (the run itself is not read)
+            cli.build_config(dataclasses.replace(parsed, resume=None), overrides)
     elif command == "eval":
         tyro.cli(cli.EvalArgs, args=args)
     elif command == "meta-train":
@@ -77,8 +83,8 @@ def test_command_lines_parse_and_validate(argv):
             with pytest.raises(SystemExit) as exit_info:
                 cli.build_meta_config(parsed, overrides)
             assert exit_info.value.code == 0
-        elif parsed.resume is None:
-            cli.build_meta_config(parsed, overrides)
+        else:
+            cli.build_meta_config(dataclasses.replace(parsed, resume=None), overrides)
     elif command == "meta-eval":
         tyro.cli(cli.MetaEvalArgs, args=args)
     elif command == "report":

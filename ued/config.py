@@ -132,8 +132,11 @@ class TrainConfig(Generic[E, C]):
     """The env's own settings (the env family's Config)."""
     network: NetworkConfig = NetworkConfig()
     """The student network."""
+    learner: str = "ppo"
+    """The student's learner (a name registered in ued.registry.LEARNERS: ppo, or a variant
+    with another policy objective), trained with the ppo settings."""
     ppo: PPOConfig = PPOConfig()
-    """The student's learner."""
+    """The student's learner's settings: rollout size, optimiser, GAE, losses."""
     curriculum: C = None  # type: ignore[assignment]
     """The curriculum's own settings (algorithm-specific)."""
 
@@ -319,6 +322,7 @@ def validate_common(config: TrainConfig) -> None:
     )
 
     validate_network(config.network, "network.")
+    registry.LEARNERS.get(config.learner)
     validate_ppo(config.ppo, "ppo.")
     for suite in config.eval_suites:
         check_suite_name(config.env, suite, "eval_suites")

@@ -10,6 +10,8 @@ GROOVE's A2C- and LPG-trained agents implement the same interface with other upd
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import jax
@@ -56,6 +58,29 @@ class Learner(Protocol):
     ) -> tuple[LearnerState, dict[str, jax.Array]]:
         """Learn from ``batch`` at update ``update`` of ``total`` (the schedule's horizon; an
         array for a population with per-member lifetimes). Returns scalar metrics."""
+
+    def with_parallel(self, parallel: Any) -> Learner:
+        """This learner with its batch split over ``parallel``'s devices
+        (``ued.parallel.DataParallel``); a learner that does not split returns itself."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnerSpec:
+    """A registered student learner (``TrainConfig.learner``; ``ued.registry.LEARNERS``).
+
+    Attributes:
+        name: the ``--learner`` value.
+        make: ``(num_actions, encoder, network: NetworkConfig, ppo: PPOConfig, action_dim) ->
+            Learner``: the learner over the env's observation ``encoder`` (a flax module), with
+            ``num_actions`` discrete actions or, with ``action_dim`` > 0, that many continuous
+            dimensions, trained with the run's ``ppo`` settings (rollout size, optimiser, GAE).
+            PPO variants pass their own ``ued.ppo.PolicyObjective`` to ``make_ppo_learner``.
+        summary: one line for ``--help``.
+    """
+
+    name: str
+    make: Callable[..., Learner]
+    summary: str = ""
 
 
 def conditional_update(apply: jax.Array, learner, key, state, batch, update, total):

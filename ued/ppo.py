@@ -11,8 +11,9 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from . import distributions
+from . import distributions, registry
 from .config import NetworkConfig, PPOConfig
+from .learner import LearnerSpec
 from .networks import ActorCritic, init_params
 
 
@@ -68,14 +69,98 @@ class Batch:
     initial_carry: Any
 
 
-def ppo_loss(params, network: ActorCritic, batch: Batch, config: PPOConfig):
+@struct.dataclass
+class PPOHypers:
+    """PPO's tunable hyperparameters as ``f32[]`` array leaves of the learner's state, so the
+    members of a population may differ in them under one trace (as rejax keeps them).
+
+    Attributes:
+        lr: the base learning rate; clip_eps: the clip range of the policy ratio and the value
+        change; ent_coef: the entropy bonus; vf_coef: the value loss's weight.
+    """
+
+    lr: jax.Array
+    clip_eps: jax.Array
+    ent_coef: jax.Array
+    vf_coef: jax.Array
+
+    @classmethod
+    def of(cls, config: PPOConfig) -> PPOHypers:
+        """The config's values as ``f32[]`` leaves."""
+        names = ("lr", "clip_eps", "ent_coef", "vf_coef")
+        return cls(**{n: jnp.asarray(getattr(config, n), jnp.float32) for n in names})
+
+
+class PolicyObjective:
+    """The override point for PPO's losses: how the policy and the critic are fitted to a batch.
+    Subclass it (a frozen dataclass, so learners stay hashable) and pass it to
+    ``make_ppo_learner``; ``ued.registry.LEARNERS`` names learners built that way.
+    ``ClippedSurrogate`` is PPO's (``ppo.objective = "ppo"``), ``PolicyGradient`` REINFORCE's."""
+
+    def policy_loss(self, log_probs, old_log_probs, advantages, hypers: PPOHypers) -> jax.Array:
+        """The policy loss ``f32[]`` from the new and behaviour log-probabilities and the
+        (normalised) advantages, all ``f32[T, B]``."""
+        raise NotImplementedError
+
+    def value_loss(self, values, old_values, targets, hypers: PPOHypers) -> jax.Array:
+        """The critic's loss ``f32[]`` from its new and behaviour values and the targets (all
+        ``f32[T, B]``)."""
+        raise NotImplementedError
+
+
+@dataclasses.dataclass(frozen=True)
+class ClippedSurrogate(PolicyObjective):
+    """PPO (Schulman et al. 2017): the clipped surrogate, and 0.5 x the max of the unclipped and
+    clipped squared value errors."""
+
+    def policy_loss(self, log_probs, old_log_probs, advantages, hypers):
+        """``-E[min(r A, clip(r, 1 - eps, 1 + eps) A)]``."""
+        ratio = jnp.exp(log_probs - old_log_probs)
+        clipped_ratio = jnp.clip(ratio, 1.0 - hypers.clip_eps, 1.0 + hypers.clip_eps)
+        return -jnp.mean(jnp.minimum(ratio * advantages, clipped_ratio * advantages))
+
+    def value_loss(self, values, old_values, targets, hypers):
+        """The clipped value loss."""
+        clipped = old_values + jnp.clip(values - old_values, -hypers.clip_eps, hypers.clip_eps)
+        return 0.5 * jnp.mean(
+            jnp.maximum(jnp.square(values - targets), jnp.square(clipped - targets))
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyGradient(PolicyObjective):
+    """The plain policy gradient ``-log pi(a|s) A`` and an unclipped value loss (the estimator
+    NCC's convergence theory assumes)."""
+
+    def policy_loss(self, log_probs, old_log_probs, advantages, hypers):
+        """``-E[log pi(a|s) A]``."""
+        return -jnp.mean(log_probs * jax.lax.stop_gradient(advantages))
+
+    def value_loss(self, values, old_values, targets, hypers):
+        """``0.5 E[(V - target)^2]``."""
+        return 0.5 * jnp.mean(jnp.square(values - targets))
+
+
+OBJECTIVES = {"ppo": ClippedSurrogate(), "reinforce": PolicyGradient()}
+"""The built-in objectives ``PPOConfig.objective`` names."""
+
+
+def ppo_loss(
+    params,
+    network: ActorCritic,
+    batch: Batch,
+    config: PPOConfig,
+    hypers: PPOHypers | None = None,
+    objective: PolicyObjective | None = None,
+):
     """The PPO objective on whole sequences from the batch's initial carry.
 
-    Returns ``(loss, metrics)`` with the clipped policy loss, the clipped value loss (0.5 x max of
-    the unclipped and clipped squared errors), the entropy bonus, the approximate KL and the
-    clipped fraction. With ``objective="reinforce"``: the plain policy gradient and an unclipped
-    value loss.
+    ``hypers`` (default: the config's) and ``objective`` (default: the one ``config.objective``
+    names) are the learner's. Returns ``(loss, metrics)`` with the policy loss, the value loss,
+    the entropy bonus, the approximate KL and the clipped fraction.
     """
+    hypers = PPOHypers.of(config) if hypers is None else hypers
+    objective = OBJECTIVES[config.objective] if objective is None else objective
     traj = batch.trajectory
     _, logits, values = network.apply(params, batch.initial_carry, traj.obs, traj.resets)
     policy = distributions.for_actions(network.action_dim)
@@ -87,29 +172,17 @@ def ppo_loss(params, network: ActorCritic, batch: Batch, config: PPOConfig):
     advantages = batch.advantages
     if config.normalize_advantages:
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-    if config.objective == "reinforce":
-        policy_loss = -jnp.mean(log_probs * jax.lax.stop_gradient(advantages))
-        value_loss = 0.5 * jnp.mean(jnp.square(values - batch.targets))
-    else:
-        clipped_ratio = jnp.clip(ratio, 1.0 - config.clip_eps, 1.0 + config.clip_eps)
-        policy_loss = -jnp.mean(jnp.minimum(ratio * advantages, clipped_ratio * advantages))
-        clipped_values = traj.values + jnp.clip(
-            values - traj.values, -config.clip_eps, config.clip_eps
-        )
-        value_loss = 0.5 * jnp.mean(
-            jnp.maximum(
-                jnp.square(values - batch.targets), jnp.square(clipped_values - batch.targets)
-            )
-        )
+    policy_loss = objective.policy_loss(log_probs, traj.log_probs, advantages, hypers)
+    value_loss = objective.value_loss(values, traj.values, batch.targets, hypers)
     entropy = jnp.mean(policy.entropy(logits))
-    loss = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy
+    loss = policy_loss + hypers.vf_coef * value_loss - hypers.ent_coef * entropy
     metrics = {
         "loss": loss,
         "policy_loss": policy_loss,
         "value_loss": value_loss,
         "entropy": entropy,
         "approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
-        "clip_frac": jnp.mean((jnp.abs(ratio - 1.0) > config.clip_eps).astype(jnp.float32)),
+        "clip_frac": jnp.mean((jnp.abs(ratio - 1.0) > hypers.clip_eps).astype(jnp.float32)),
     }
     return loss, metrics
 
@@ -168,8 +241,11 @@ def ppo_update(
     optimizer: optax.GradientTransformation,
     config: PPOConfig,
     parallel=None,
+    hypers: PPOHypers | None = None,
+    objective: PolicyObjective | None = None,
 ):
-    """``epochs`` passes over the batch in ``minibatches`` env-wise splits; with ``parallel``
+    """``epochs`` passes over the batch in ``minibatches`` env-wise splits (``hypers`` and
+    ``objective`` as in ``ppo_loss``); with ``parallel``
     (a ``ued.parallel.DataParallel``) each minibatch's sequences are split over its devices,
     so each device computes the gradient of its share and XLA all-reduces them.
 
@@ -181,11 +257,11 @@ def ppo_update(
     grad_fn = jax.value_and_grad(ppo_loss, has_aux=True)
 
     def policy_objective(p, minibatch):
-        return ppo_loss(p, network, minibatch, config)[1]["policy_loss"]
+        return ppo_loss(p, network, minibatch, config, hypers, objective)[1]["policy_loss"]
 
     def minibatch_step(carry, minibatch):
         params, opt_state = carry
-        (_, metrics), grads = grad_fn(params, network, minibatch, config)
+        (_, metrics), grads = grad_fn(params, network, minibatch, config, hypers, objective)
         metrics = {**metrics, "grad_norm": optax.tree.norm(grads)}
         if config.track_best_iterate:
             policy_grads = jax.grad(policy_objective)(params, minibatch)
@@ -241,13 +317,14 @@ class PPOState:
     Attributes:
         params: the network parameters.
         opt_state: the optimiser state (gradient clipping + Adam moments).
-        lr: ``f32[]`` the base learning rate (an array leaf: a population may differ in it).
+        hypers: the tunable hyperparameters (``PPOHypers``: array leaves, so a population may
+            differ in them).
         best: the best iterate, when tracked (else None).
     """
 
     params: Any
     opt_state: Any
-    lr: jax.Array
+    hypers: PPOHypers
     best: BestIterate | None = None
 
 
@@ -255,11 +332,22 @@ class PPOState:
 class PPOLearner:
     """Recurrent PPO on an ``ActorCritic`` (hashable: jitted functions close over it).
     ``parallel``: the devices each minibatch is split over (``ued.parallel.DataParallel``), or
-    None."""
+    None; ``objective``: the losses (``PolicyObjective``; None: the one ``config.objective``
+    names)."""
 
     network: ActorCritic
     config: PPOConfig
     parallel: Any = None
+    objective: PolicyObjective | None = None
+
+    @property
+    def losses(self) -> PolicyObjective:
+        """The objective this learner descends."""
+        return OBJECTIVES[self.config.objective] if self.objective is None else self.objective
+
+    def with_parallel(self, parallel) -> PPOLearner:
+        """This learner with each minibatch split over ``parallel``'s devices."""
+        return dataclasses.replace(self, parallel=parallel)
 
     @property
     def optimizer(self) -> optax.GradientTransformation:
@@ -275,7 +363,7 @@ class PPOLearner:
         return PPOState(
             params=params,
             opt_state=self.optimizer.init(params),
-            lr=jnp.asarray(self.config.lr, jnp.float32),
+            hypers=PPOHypers.of(self.config),
             best=best,
         )
 
@@ -312,7 +400,7 @@ class PPOLearner:
 
     def learning_rate(self, state: PPOState, update: jax.Array, total) -> jax.Array:
         """The scheduled step size of ``update`` (``f32[]``)."""
-        return learning_rate(self.config, state.lr, update, total)
+        return learning_rate(self.config, state.hypers.lr, update, total)
 
     def update(self, key, state: PPOState, batch: Batch, update, total):
         """PPO epochs on ``batch``; tracks the best iterate if configured. Returns ``(state,
@@ -320,7 +408,7 @@ class PPOLearner:
         lr = self.learning_rate(state, update, total)
         params, opt_state, metrics = ppo_update(
             key, state.params, state.opt_state, batch, lr, self.network, self.optimizer,
-            self.config, self.parallel,
+            self.config, self.parallel, state.hypers, self.losses,
         )  # fmt: skip
         best = state.best
         if best is not None:
@@ -340,11 +428,17 @@ def _add_time(tree):
 
 
 def make_ppo_learner(
-    num_actions: int, encoder, network: NetworkConfig, ppo: PPOConfig, action_dim: int = 0
+    num_actions: int,
+    encoder,
+    network: NetworkConfig,
+    ppo: PPOConfig,
+    action_dim: int = 0,
+    objective: PolicyObjective | None = None,
 ):
     """A recurrent PPO learner: ``encoder`` (a flax module) in front of the actor-critic that
     ``network`` describes, with ``num_actions`` discrete actions (or, with ``action_dim`` > 0,
-    a Gaussian policy over that many continuous dimensions), trained with ``ppo``."""
+    a Gaussian policy over that many continuous dimensions), trained with ``ppo`` on
+    ``objective`` (default: the one ``ppo.objective`` names)."""
     return PPOLearner(
         ActorCritic(
             num_actions=num_actions,
@@ -356,4 +450,16 @@ def make_ppo_learner(
             action_dim=action_dim,
         ),
         ppo,
+        objective=objective,
     )
+
+
+PPO = registry.LEARNERS.register(
+    "ppo",
+    LearnerSpec(
+        "ppo",
+        make=make_ppo_learner,
+        summary="recurrent PPO (ppo.objective: the clipped surrogate, or REINFORCE)",
+    ),
+)
+"""``learner = "ppo"``: the student of every built-in curriculum."""

@@ -94,6 +94,10 @@ ENVS: Registry = Registry("env", "env")
 ALGORITHMS: Registry = Registry("algorithm", "algo")
 """Registered curricula (``ued.curriculum.AlgorithmSpec``), filled by ``algorithms``."""
 
+LEARNERS: Registry = Registry("learner", "learner")
+"""Registered student learners (``ued.learner.LearnerSpec``): ``ppo`` (``ued.ppo``) and user
+code's."""
+
 META_ALGORITHMS: Registry = Registry("meta-algorithm", "algo")
 """Registered meta-algorithms (``ued.meta.curriculum.MetaAlgorithmSpec``): where meta-training's
 inner agents get their levels, filled by ``algorithms``."""

@@ -261,8 +261,7 @@ class UEDProgram:
                     f"split evenly over {devices} devices (use a multiple of "
                     f"{ppo.minibatches * devices}, or --devices)"
                 )
-            if hasattr(self.learner, "parallel"):  # PPO splits its minibatches too
-                self.learner = dataclasses.replace(self.learner, parallel=self.parallel)
+            self.learner = self.learner.with_parallel(self.parallel)  # minibatches split too
         self.init, self.chunk = make_train(
             self.env, self.curriculum, self.learner, self.config, self.spec.success, self.parallel
         )

@@ -22,10 +22,10 @@ from ..checkpoint import Checkpointer
 from ..config import TrainConfig
 from ..env import EnvSpec
 from ..errors import CheckpointError, ConfigError, DamagedCheckpointError, RunError
+from ..learner import Learner
 from ..loggers import check_available as check_loggers
 from ..loop import RunResult, check_run_directory
 from ..loop import run as run_program
-from ..ppo import PPOLearner, make_ppo_learner
 from ..train import UEDProgram, seed_keys, seed_slice
 from . import builtins  # noqa: F401  (declares the built-in envs and algorithms)
 
@@ -53,14 +53,15 @@ def preset(algo: str = "dr", env: str = "maze", name: str = "cpu") -> TrainConfi
     return config_lib.preset_config(algo, env, name)
 
 
-def make_learner(config: TrainConfig, spec: EnvSpec, env) -> PPOLearner:
-    """The student: the env's observation encoder in front of the recurrent actor-critic."""
-    return make_ppo_learner(
+def make_learner(config: TrainConfig, spec: EnvSpec, env) -> Learner:
+    """The student: the registered learner ``config.learner`` over the env's observation
+    encoder."""
+    return registry.LEARNERS.get(config.learner).make(
         env.num_actions,
         spec.make_encoder(config.env_config),
         config.network,
         config.ppo,
-        action_dim=getattr(env, "action_dim", 0),  # envs need not subclass Environment
+        getattr(env, "action_dim", 0),  # envs need not subclass Environment
     )
 
 
@@ -320,7 +321,7 @@ class LoadedRun:
     config: TrainConfig
     env: Any
     spec: EnvSpec
-    learner: PPOLearner
+    learner: Learner
     step: int
     seed_params: list[Any]
 

@@ -1,7 +1,7 @@
-"""The built-in env families, curricula and meta-algorithms, declared by name with the module
-that registers each (their entry points in ``ued.registry``). A module is imported when one of
-its names is first used, so ``ued eval`` of a maze run never imports gymnax or Craftax.
-Importing this module declares them; it is idempotent."""
+"""The built-in env families, curricula, meta-algorithms and learners, declared by name with
+the module that registers each (their entry points in ``ued.registry``). A module is imported
+when one of its names is first used, so ``ued eval`` of a maze run never imports gymnax or
+Craftax. Importing this module declares them; it is idempotent."""
 
 from __future__ import annotations
 
@@ -39,11 +39,15 @@ ALGORITHMS = {
 META_ALGORITHMS = {"lpg": "algorithms.lpg", "groove": "algorithms.groove"}
 """``ued meta-train --algo`` -> the module that registers it."""
 
+LEARNERS = {"ppo": "ued.ppo"}
+"""``ued train --learner`` -> the module that registers it."""
+
 
 def declare() -> None:
     """Declare every built-in name in its registry (names already registered are kept)."""
     for table, names in ((registry.ENVS, ENVS), (registry.ALGORITHMS, ALGORITHMS),
-                         (registry.META_ALGORITHMS, META_ALGORITHMS)):  # fmt: skip
+                         (registry.META_ALGORITHMS, META_ALGORITHMS),
+                         (registry.LEARNERS, LEARNERS)):  # fmt: skip
         for name, module in names.items():
             table.register_lazy(name, module)
 
