@@ -289,3 +289,28 @@ class Checkpointer:
     def close(self) -> None:
         """Release orbax's background resources."""
         self._manager.close()
+
+
+def skip_damaged(step: int, read, log) -> list[tuple[int, Any]]:
+    """``[(step, read(step))]``, or ``[]`` if ``read`` raises ``DamagedCheckpointError`` (the
+    problem named through ``log``): for readers of every checkpoint of a run."""
+    try:
+        return [(step, read(step))]
+    except DamagedCheckpointError as error:
+        log(f"skipping checkpoint {step}: {error}")
+        return []
+
+
+def newest_intact(steps, read, log, where: str) -> tuple[int, Any]:
+    """``(step, read(step))`` for the newest of ``steps`` that ``read`` finds intact (it raises
+    ``DamagedCheckpointError`` otherwise); each damaged newer one is named with its problem
+    through ``log``. Raises ``CheckpointError`` (``"{where}: no intact checkpoint: ..."``,
+    every problem named) if none is."""
+    problems = []
+    for step in sorted(steps, reverse=True):
+        try:
+            return step, read(step)
+        except DamagedCheckpointError as error:
+            log(f"skipping checkpoint {step}: {error}")
+            problems.append(str(error))
+    raise CheckpointError(f"{where}: no intact checkpoint: {'; '.join(problems)}")

@@ -95,13 +95,9 @@ C = TypeVar("C")
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig(Generic[E, C]):
-    """A training run: which curriculum on which env, the student, and the host loop."""
+class LoopConfig:
+    """What the host loop (``ued.loop.run``) reads, shared by training and meta-training."""
 
-    algo: str = "dr"
-    """Curriculum (a name registered in ued.registry.ALGORITHMS)."""
-    env: str = "maze"
-    """Environment family (a name registered in ued.registry.ENVS)."""
     preset: str = "cpu"
     """The preset this config started from (informational)."""
     seed: int = 0
@@ -109,7 +105,7 @@ class TrainConfig(Generic[E, C]):
     seeds: tuple[int, ...] = ()
     """Several seeds trained in one vmapped program (overrides seed when non-empty)."""
     updates: int = 1000
-    """Total training updates."""
+    """Total updates (meta-training: meta-steps)."""
     updates_per_chunk: int = 10
     """Updates per jitted lax.scan chunk; the host logs between chunks."""
     eval_every: int = 100
@@ -120,14 +116,30 @@ class TrainConfig(Generic[E, C]):
     """Checkpoints kept on disk, the newest ones (0: every one, e.g. to evaluate a run's whole
     history with `--all-steps` or at equal wall-clock)."""
     devices: int = 0
-    """Devices per process that the env batch is split over (0: every local device). Results
-    agree with one device's to float tolerance; may change on resume."""
+    """Devices per process that the batch (the env batch; meta-training: the population) is
+    split over (0: every local device). Results agree with one device's to float tolerance; may
+    change on resume."""
     eval_suites: tuple[str, ...] = ("random",)
     """Suites evaluated during training."""
-    eval_attempts: int = 2
-    """Stochastic episodes per level in evaluation during training."""
     eval_levels: int = 20
     """Levels drawn per procedural or random suite in evaluation during training."""
+
+    @property
+    def seed_list(self) -> tuple[int, ...]:
+        """The seeds this run trains."""
+        return tuple(self.seeds) if self.seeds else (self.seed,)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(LoopConfig, Generic[E, C]):
+    """A training run: which curriculum on which env, the student, and the host loop."""
+
+    algo: str = "dr"
+    """Curriculum (a name registered in ued.registry.ALGORITHMS)."""
+    env: str = "maze"
+    """Environment family (a name registered in ued.registry.ENVS)."""
+    eval_attempts: int = 2
+    """Stochastic episodes per level in evaluation during training."""
     env_config: E = None  # type: ignore[assignment]
     """The env's own settings (the env family's Config)."""
     network: NetworkConfig = NetworkConfig()
@@ -139,11 +151,6 @@ class TrainConfig(Generic[E, C]):
     """The student's learner's settings: rollout size, optimiser, GAE, losses."""
     curriculum: C = None  # type: ignore[assignment]
     """The curriculum's own settings (algorithm-specific)."""
-
-    @property
-    def seed_list(self) -> tuple[int, ...]:
-        """The seeds this run trains."""
-        return self.seeds if self.seeds else (self.seed,)
 
     @property
     def steps_per_update(self) -> int:
@@ -287,18 +294,14 @@ def check_suite_name(env: str, suite: str, field: str) -> None:
     )
 
 
-def validate_common(config: TrainConfig) -> None:
-    """Check everything except the curriculum's own settings. Raises ``ConfigError``."""
-    algo = registry.ALGORITHMS.get(config.algo)
-    spec = registry.ENVS.get(config.env)
-    positive(config, "", "updates", "updates_per_chunk", "eval_attempts", "eval_levels")
-    require(config.eval_every >= 0, "eval_every", f"must be >= 0, got {config.eval_every}")
-    positive(config, "", "checkpoint_every")
+def validate_loop(config: LoopConfig) -> None:
+    """Check the fields the host loop reads (and the evaluation suites against ``config.env``);
+    raises ``ConfigError`` naming the field."""
+    positive(config, "", "updates", "updates_per_chunk", "checkpoint_every", "eval_levels")
+    for name in ("eval_every", "keep_checkpoints", "devices"):
+        require(getattr(config, name) >= 0, name, f"must be >= 0 (0: {_ZERO[name]}), got "
+                f"{getattr(config, name)}")  # fmt: skip
     require(len(set(config.seeds)) == len(config.seeds), "seeds", f"repeated seeds {config.seeds}")
-    require(config.keep_checkpoints >= 0, "keep_checkpoints",
-            f"must be >= 0 (0: keep all), got {config.keep_checkpoints}")  # fmt: skip
-    require(config.devices >= 0, "devices",
-            f"must be >= 0 (0: every local device), got {config.devices}")  # fmt: skip
     for name in ("updates", "eval_every", "checkpoint_every"):
         value = getattr(config, name)
         require(
@@ -307,6 +310,20 @@ def validate_common(config: TrainConfig) -> None:
             f"{value} is not a multiple of updates_per_chunk ({config.updates_per_chunk}); "
             "the host can only act between chunks",
         )
+    for suite in config.eval_suites:
+        check_suite_name(config.env, suite, "eval_suites")
+
+
+_ZERO = {"eval_every": "only at the end", "keep_checkpoints": "keep all",
+         "devices": "every local device"}  # fmt: skip
+
+
+def validate_common(config: TrainConfig) -> None:
+    """Check everything except the curriculum's own settings. Raises ``ConfigError``."""
+    algo = registry.ALGORITHMS.get(config.algo)
+    spec = registry.ENVS.get(config.env)
+    validate_loop(config)
+    positive(config, "", "eval_attempts")
     require(
         isinstance(config.env_config, spec.Config),
         "env_config",
@@ -324,8 +341,6 @@ def validate_common(config: TrainConfig) -> None:
     validate_network(config.network, "network.")
     registry.LEARNERS.get(config.learner)
     validate_ppo(config.ppo, "ppo.")
-    for suite in config.eval_suites:
-        check_suite_name(config.env, suite, "eval_suites")
 
 
 def validate_network(n: NetworkConfig, prefix: str) -> None:

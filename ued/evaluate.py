@@ -30,7 +30,6 @@ from .rollout import EpisodeStats, Player
 
 DEFAULT_ALPHAS = (0.0001, 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 DEFAULT_SAMPLED_LEVELS = {"random": 1000, "cvar": 10_000}
-ROW_FIELDS = ("run", "seed", "update", "suite", "level", "statistic", "alpha", "value")
 
 
 # ---- α-CVaR ----------------------------------------------------------------------------------

@@ -22,11 +22,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import guard, parallel
-from .checkpoint import Checkpointer
+from .checkpoint import Checkpointer, newest_intact
 from .errors import CheckpointError, DamagedCheckpointError, DivergenceError, RunError
 from .loggers import Loggers
 from .logging import CsvLog
 from .outputs import check_new_run_directory
+from .program import Program
 
 
 @dataclasses.dataclass
@@ -101,7 +102,7 @@ def read_intact(program, checkpointer: Checkpointer, step: int, out: Path, abstr
 def state_layout(program) -> Any:
     """The ``NamedSharding`` of every state leaf when ``program`` runs on several devices (its
     ``parallel`` mesh and ``state_axes``), else None."""
-    mesh = getattr(program, "parallel", None)
+    mesh = program.parallel
     if mesh is None:
         return None
     return mesh.layout(program.state_axes(jax.eval_shape(program.init, program.seed_keys())))
@@ -129,24 +130,19 @@ def restore_newest_intact(
     and every problem. A checkpoint of another config is not damage: that error stops. The
     state is read in ``layout`` (see ``state_layout``) if given."""
     abstract = abstract_state(program, layout)
-    problems = []
-    for step in reversed(checkpointer.all_steps()):
-        try:
-            state = read_intact(program, checkpointer, step, out, abstract)
-        except DamagedCheckpointError as error:
-            log(f"skipping checkpoint {step}: {error}")
-            problems.append(str(error))
-            continue
-        if parallel.is_writer():
-            for damaged in [s for s in checkpointer.all_steps() if s > step]:
-                moved = checkpointer.set_aside(damaged, out / "damaged-checkpoints")
-                log(f"moved damaged checkpoint {damaged} to {moved}")
-        parallel.sync("ued-set-aside")
-        checkpointer.reload()
-        return state, step
-    raise CheckpointError(
-        f"--resume {out}: no intact checkpoint to resume from: {'; '.join(problems)}"
+    step, state = newest_intact(
+        checkpointer.all_steps(),
+        lambda s: read_intact(program, checkpointer, s, out, abstract),
+        log,
+        f"--resume {out}",
     )
+    if parallel.is_writer():
+        for damaged in [s for s in checkpointer.all_steps() if s > step]:
+            moved = checkpointer.set_aside(damaged, out / "damaged-checkpoints")
+            log(f"moved damaged checkpoint {damaged} to {moved}")
+    parallel.sync("ued-set-aside")
+    checkpointer.reload()
+    return state, step
 
 
 def _start(program, checkpointer: Checkpointer, out: Path, resume: bool, log, layout):
@@ -273,7 +269,7 @@ def _observe(program, logs: _Logs | None, state, update: int, aux, evaluated: bo
 
 
 def _write_run_json(out: Path, program, result: RunResult, train_s_total: float | None) -> None:
-    mesh = getattr(program, "parallel", None)
+    mesh = program.parallel
     record = {
         "compile_s": result.compile_s,
         "train_s": result.train_s,
@@ -286,8 +282,53 @@ def _write_run_json(out: Path, program, result: RunResult, train_s_total: float 
     (out / "run.json").write_text(json.dumps(record, indent=2) + "\n")
 
 
+def _chunks(program, compiled, state, start, out, checkpointer, logs, bar, on_chunk, earlier_s):
+    """The chunks from update ``start`` to the end: metrics written, divergence checked,
+    progress shown, evaluations and checkpoints at their updates. Returns ``(train_s, env
+    steps, the last update's mean metrics, the last chunk's aux)``."""
+    config = program.config
+    steps_per_chunk = config.updates_per_chunk * program.steps_per_update * len(config.seed_list)
+    train_s, steps, last, aux = 0.0, 0, {}, None
+    guarded = guard.guarded_names(state)
+    for chunk_start in range(start, config.updates, config.updates_per_chunk):
+        t = time.perf_counter()
+        state, metrics, aux, health = compiled(state, jnp.int32(chunk_start))
+        metrics, health = parallel.to_host(jax.block_until_ready((metrics, health)))
+        metrics = jax.tree_util.tree_map(np.asarray, metrics)
+        elapsed = time.perf_counter() - t
+        train_s, steps = train_s + elapsed, steps + steps_per_chunk
+        rows = metric_rows(program, metrics, chunk_start)
+        if logs is not None:
+            logs.metrics.write(rows)
+            if logs.others:
+                logs.others.metrics(rows)
+        check_divergence(program, metrics, health, guarded, chunk_start, checkpointer, out)
+        done = chunk_start + config.updates_per_chunk
+        if on_chunk is not None and logs is not None:
+            on_chunk(done, rows)
+        last = {k: float(np.mean(v[-1])) for k, v in metrics.items()}
+        if bar is not None:
+            bar.update(config.updates_per_chunk)
+            bar.set_postfix(
+                steps=done * program.steps_per_update,
+                sps=f"{steps_per_chunk / elapsed:,.0f}",
+                **program.progress(last),
+            )
+        is_last = done == config.updates
+        evaluated = bool(config.eval_every and done % config.eval_every == 0) or is_last
+        _observe(program, logs, state, done, aux, evaluated, out)
+        if done % config.checkpoint_every == 0 or is_last:
+            total_s = None if earlier_s is None else earlier_s + train_s
+            checkpointer.save(
+                done,
+                state,
+                {"update": done, "config": program.config_dict(), "train_s_total": total_s},
+            )
+    return train_s, steps, last, aux
+
+
 def run(
-    program,
+    program: Program,
     out: Path,
     *,
     resume: bool = False,
@@ -312,67 +353,27 @@ def run(
         (out / "plots").mkdir(parents=True, exist_ok=True)
     parallel.sync("ued-run-directory")
     checkpointer = Checkpointer(out / "checkpoints", max_to_keep=config.keep_checkpoints or None)
-    layout = state_layout(program)
-    state, start = _start(program, checkpointer, out, resume, log, layout)
-    # Training seconds before this process, across resumes (None: a checkpoint predating it).
-    earlier_s = checkpointer.metadata(start).get("train_s_total") if start else 0.0
-    logs = _open_logs(program, out, start, loggers) if writer else None
-    compiled, compile_s = _compile(program, state, start, log, layout)
-    if start == 0 and config.eval_every:
-        _observe(program, logs, state, 0, None, True, out)
-
-    bar = _progress_bar(program, start, progress and writer)
-    steps_per_chunk = config.updates_per_chunk * program.steps_per_update * len(config.seed_list)
-    train_s, steps, last, aux = 0.0, 0, {}, None
-    guarded = guard.guarded_names(state)
-    for chunk_start in range(start, config.updates, config.updates_per_chunk):
-        t = time.perf_counter()
-        state, metrics, aux, health = compiled(state, jnp.int32(chunk_start))
-        metrics, health = parallel.to_host(jax.block_until_ready((metrics, health)))
-        metrics = jax.tree_util.tree_map(np.asarray, metrics)
-        elapsed = time.perf_counter() - t
-        train_s, steps = train_s + elapsed, steps + steps_per_chunk
-        rows = metric_rows(program, metrics, chunk_start)
-        if writer:
-            logs.metrics.write(rows)
-            if logs.others:
-                logs.others.metrics(rows)
-        try:
-            check_divergence(program, metrics, health, guarded, chunk_start, checkpointer, out)
-        except DivergenceError:
-            if bar is not None:
-                bar.close()
-            checkpointer.close()
-            if logs is not None:
-                logs.others.close()
-            raise
-        done = chunk_start + config.updates_per_chunk
-        if on_chunk is not None and writer:
-            on_chunk(done, rows)
-        last = {k: float(np.mean(v[-1])) for k, v in metrics.items()}
+    logs, bar = None, None
+    try:  # the checkpointer, loggers and progress bar are released however the run ends
+        layout = state_layout(program)
+        state, start = _start(program, checkpointer, out, resume, log, layout)
+        # Training seconds before this process, across resumes (None: a checkpoint predating it).
+        earlier_s = checkpointer.metadata(start).get("train_s_total") if start else 0.0
+        logs = _open_logs(program, out, start, loggers) if writer else None
+        compiled, compile_s = _compile(program, state, start, log, layout)
+        if start == 0 and config.eval_every:
+            _observe(program, logs, state, 0, None, True, out)
+        bar = _progress_bar(program, start, progress and writer)
+        train_s, steps, last, aux = _chunks(
+            program, compiled, state, start, out, checkpointer, logs, bar, on_chunk, earlier_s
+        )
+    finally:
         if bar is not None:
-            bar.update(config.updates_per_chunk)
-            bar.set_postfix(
-                steps=done * program.steps_per_update,
-                sps=f"{steps_per_chunk / elapsed:,.0f}",
-                **program.progress(last),
-            )
-        is_last = done == config.updates
-        evaluated = bool(config.eval_every and done % config.eval_every == 0) or is_last
-        _observe(program, logs, state, done, aux, evaluated, out)
-        if done % config.checkpoint_every == 0 or is_last:
-            total_s = None if earlier_s is None else earlier_s + train_s
-            checkpointer.save(
-                done,
-                state,
-                {"update": done, "config": program.config_dict(), "train_s_total": total_s},
-            )
-    if bar is not None:
-        bar.close()
-    checkpointer.close()
-
+            bar.close()
+        checkpointer.close()
+        if logs is not None:
+            logs.others.close()
     if writer:
-        logs.others.close()
         program.plots(out, aux)
     result = RunResult(
         out=out,

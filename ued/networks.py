@@ -28,9 +28,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-CELLS = ("lstm", "gru", "none")
-LSTM_IMPLS = ("fused", "autodiff", "flax")
-
 
 # --------------------------------------------------------------------------------------------
 # LSTM over a sequence, as pure functions of (w_x, w_h, b).

@@ -13,30 +13,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-
-class LoopSettings(Protocol):
-    """The fields of a program's config that the host loop reads."""
-
-    updates: int
-    updates_per_chunk: int
-    eval_every: int
-    checkpoint_every: int
-
-    @property
-    def seed_list(self) -> tuple[int, ...]:
-        """The seeds trained together (one vmapped program)."""
+from .config import LoopConfig
+from .parallel import DataParallel
 
 
 class Program(Protocol):
-    """What ``ued.loop.run`` needs.
+    """What ``ued.loop.run`` needs, and all it uses.
 
     Attributes:
-        config: a frozen dataclass with the ``LoopSettings`` fields (saved as ``config.json``).
+        config: the run's config, a ``ued.config.LoopConfig`` (saved as ``config.json``).
         steps_per_update: env steps of one update of one seed (the ``env_steps`` column).
+        parallel: the devices the program's batch is split over (``ued.parallel.DataParallel``),
+            or None on one device.
     """
 
-    config: LoopSettings
+    config: LoopConfig
     steps_per_update: int
+    parallel: DataParallel | None
+
+    def state_axes(self, state: Any) -> Any:
+        """Where each state leaf has its batch axis (``ued.parallel.REPLICATED``: none), for
+        laying the state out over ``parallel``'s devices."""
 
     def init(self, keys: Any) -> Any:
         """The initial state from ``seed_keys()`` (batched over seeds if several)."""

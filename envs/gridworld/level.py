@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
 
@@ -103,10 +102,3 @@ def stack_levels(levels: list[Level]) -> Level:
 def object_count(level: Level) -> jax.Array:
     """Objects in use, ``int32[...]`` (works batched)."""
     return jnp.sum(level.object_type >= 0, axis=-1, dtype=jnp.int32)
-
-
-def grid_extent(level: Level) -> np.ndarray:
-    """``(height, width)`` of the smallest top-left box holding every free cell (host-side)."""
-    free = ~np.asarray(level.wall_map)
-    ys, xs = np.nonzero(free)
-    return (int(ys.max()) + 1, int(xs.max()) + 1) if ys.size else (0, 0)

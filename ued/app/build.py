@@ -18,7 +18,7 @@ import jax
 
 from .. import config as config_lib
 from .. import guard, registry, shipped
-from ..checkpoint import Checkpointer
+from ..checkpoint import Checkpointer, newest_intact, skip_damaged
 from ..config import TrainConfig
 from ..env import EnvSpec
 from ..errors import CheckpointError, ConfigError, DamagedCheckpointError, RunError
@@ -231,7 +231,7 @@ def _meta_states(program, run: Path, steps: Sequence[int] | str, log) -> list[tu
 
     try:
         if not steps:
-            return [_newest_intact(run, saved, read, log)]
+            return [newest_intact(saved, read, log, str(run))]
         states = []
         for step in [0, *saved] if steps == "all" else steps:
             if step == 0 and 0 not in saved:
@@ -239,34 +239,12 @@ def _meta_states(program, run: Path, steps: Sequence[int] | str, log) -> list[tu
             elif step not in saved:
                 raise CheckpointError(f"{run}: no checkpoint {step} (have 0 and {saved})")
             elif steps == "all":
-                states += _skip_damaged(step, read, log)
+                states += skip_damaged(step, read, log)
             else:
                 states.append((step, read(step)))
         return states
     finally:
         checkpointer.close()
-
-
-def _skip_damaged(step: int, read, log) -> list[tuple[int, Any]]:
-    try:
-        return [(step, read(step))]
-    except DamagedCheckpointError as error:
-        log(f"skipping checkpoint {step}: {error}")
-        return []
-
-
-def _newest_intact(run: Path, steps: Sequence[int], read, log) -> tuple[int, Any]:
-    """``(step, read(step))`` for the newest of ``steps`` that ``read`` finds intact; each
-    damaged newer one is named with its problem. Raises ``CheckpointError`` naming the run and
-    every problem if none is intact."""
-    problems = []
-    for step in reversed(steps):
-        try:
-            return step, read(step)
-        except DamagedCheckpointError as error:
-            log(f"skipping checkpoint {step}: {error}")
-            problems.append(str(error))
-    raise CheckpointError(f"{run}: no intact checkpoint: {'; '.join(problems)}")
 
 
 META_STATISTICS = ("lifetime", "lpg_return", "a2c_return", "untrained_return", "normalised",
@@ -370,7 +348,9 @@ def load_run(out: Path, step: int | None = None, iterate: str = "last", log=_std
         return stored
 
     try:
-        step, stored = _newest_intact(out, steps, read, log) if step is None else (step, read(step))
+        step, stored = (
+            newest_intact(steps, read, log, str(out)) if step is None else (step, read(step))
+        )
     finally:
         checkpointer.close()
     return _loaded(out, config, program, step, stored)

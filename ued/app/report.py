@@ -216,7 +216,7 @@ def evaluations(run: Run, protocol: Protocol, cache: Path, log=print) -> list[di
 def run_snapshots(run: Run, log=print):
     """The run's ``ued.snapshots.Snapshots`` (its ``snapshots.npz``, made from its kept
     checkpoints if missing or older than them), or None for curricula without a buffer."""
-    from ..checkpoint import Checkpointer
+    from ..checkpoint import Checkpointer, skip_damaged
     from ..loop import abstract_state, read_intact
     from .build import build
 
@@ -232,8 +232,8 @@ def run_snapshots(run: Run, log=print):
             if have != steps and snapshots_lib.has_buffer(program):
                 log(f"reading {run.name}'s curriculum at checkpoints {steps}")
                 abstract = abstract_state(program)
-                states = [(s, read_intact(program, checkpointer, s, run.path, abstract))
-                          for s in steps]  # fmt: skip
+                read = lambda s: read_intact(program, checkpointer, s, run.path, abstract)
+                states = [state for s in steps for state in skip_damaged(s, read, log)]
                 arrays = snapshots_lib.collect(program, states)
                 if arrays is not None:
                     snapshots_lib.save(path, arrays)

@@ -13,14 +13,15 @@ from typing import Any, Generic, Literal, TypeVar
 from .. import registry
 from ..config import (
     ConfigError,
+    LoopConfig,
     _from_dict,
     check_fields,
-    check_suite_name,
     positive,
     probability,
     read_config,
     require,
     to_dict,
+    validate_loop,
 )
 from .curriculum import META_CAPABILITIES
 
@@ -81,7 +82,7 @@ class RuleConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class MetaTrainConfig(Generic[E, C]):
+class MetaTrainConfig(LoopConfig, Generic[E, C]):
     """One meta-training run: ``updates`` meta-steps of ``updates_per_chunk`` per jitted chunk."""
 
     algo: str = "lpg"
@@ -89,30 +90,8 @@ class MetaTrainConfig(Generic[E, C]):
     random levels) or groove (LPG on GROOVE's level buffer)."""
     env: str = "gridworld"
     """Environment family (its levels carry the agents' lifetimes)."""
-    preset: str = "cpu"
-    """The preset this config started from."""
-    seed: int = 0
-    """Random seed (ignored when ``seeds`` is set)."""
-    seeds: tuple[int, ...] = ()
-    """Several seeds trained together in one vmapped program."""
     updates: int = 30_000
-    """Meta-steps."""
-    updates_per_chunk: int = 10
-    """Meta-steps per jitted chunk (the host acts between chunks)."""
-    eval_every: int = 100
-    """Meta-evaluate every this many meta-steps (0: only at the end)."""
-    checkpoint_every: int = 100
-    """Checkpoint every this many meta-steps."""
-    keep_checkpoints: int = 3
-    """Checkpoints kept on disk, the newest ones (0: every one, e.g. to evaluate a run's whole
-    history with `--all-steps` or at equal wall-clock)."""
-    devices: int = 0
-    """Devices per process that the population is split over (0: every local device); may
-    change on resume."""
-    eval_suites: tuple[str, ...] = ("random",)
-    """Suites meta-evaluated on (fresh agents trained by the rule and by A2C)."""
-    eval_levels: int = 8
-    """Levels of drawn suites (random)."""
+    """Meta-steps (GROOVE's)."""
     eval_lifetime: int = 0
     """Inner updates of every meta-evaluation agent, the lifetime the rule sees it trained for
     (0: each level's own, e.g. 2,500 on LPG's grids)."""
@@ -155,11 +134,6 @@ class MetaTrainConfig(Generic[E, C]):
     """ES: the step size is multiplied by this every generation (1: constant)..."""
     es_lr_limit: float = 1e-5
     """ES: ... down to this (0: no floor)."""
-
-    @property
-    def seed_list(self) -> tuple[int, ...]:
-        """The seeds of this run."""
-        return tuple(self.seeds) if self.seeds else (self.seed,)
 
 
 REFERENCE_SOURCES = {
@@ -261,23 +235,10 @@ def validate(config: MetaTrainConfig) -> MetaTrainConfig:
     """Check every field before anything is compiled; raises ``ConfigError`` naming it."""
     check_fields(config)
     spec = registry.ENVS.get(config.env)
-    positive(config, "", "updates", "updates_per_chunk", "checkpoint_every", "eval_levels")
+    validate_loop(config)
     positive(config, "", "population", "unroll", "meta_lr")
     require(config.eval_lifetime >= 0, "eval_lifetime",
             f"must be >= 0 (0: each level's own), got {config.eval_lifetime}")  # fmt: skip
-    require(config.eval_every >= 0, "eval_every", f"must be >= 0, got {config.eval_every}")
-    require(config.keep_checkpoints >= 0, "keep_checkpoints",
-            f"must be >= 0 (0: keep all), got {config.keep_checkpoints}")  # fmt: skip
-    require(config.devices >= 0, "devices",
-            f"must be >= 0 (0: every local device), got {config.devices}")  # fmt: skip
-    for name in ("updates", "eval_every", "checkpoint_every"):
-        value = getattr(config, name)
-        require(
-            value % config.updates_per_chunk == 0,
-            name,
-            f"{value} is not a multiple of updates_per_chunk ({config.updates_per_chunk})",
-        )
-    require(len(set(config.seeds)) == len(config.seeds), "seeds", f"repeated {config.seeds}")
     require(
         isinstance(config.env_config, spec.Config),
         "env_config",
@@ -307,8 +268,6 @@ def validate(config: MetaTrainConfig) -> MetaTrainConfig:
             "population",
             f"ES evaluates antithetic pairs, so it must be even, got {config.population}",
         )
-    for suite in config.eval_suites:
-        check_suite_name(config.env, suite, "eval_suites")
     require(
         isinstance(config.curriculum, algorithm.Config),
         "curriculum",
