@@ -71,20 +71,20 @@ def test_command_lines_parse_and_validate(argv):
         parsed, overrides = tyro.cli(cli.TrainArgs, args=args, return_unknown_args=True)
         if parsed.help_config:  # prints every field with its preset value, then exits
             with pytest.raises(SystemExit) as exit_info:
-                cli.build_config(parsed, overrides)
+                cli.run_config(parsed, overrides)
             assert exit_info.value.code == 0
         else:  # a resume's options must be config fields too (the run itself is not read)
-            cli.build_config(dataclasses.replace(parsed, resume=None), overrides)
+            cli.run_config(dataclasses.replace(parsed, resume=None), overrides)
     elif command == "eval":
         tyro.cli(cli.EvalArgs, args=args)
     elif command == "meta-train":
         parsed, overrides = tyro.cli(cli.MetaTrainArgs, args=args, return_unknown_args=True)
         if parsed.help_config:
             with pytest.raises(SystemExit) as exit_info:
-                cli.build_meta_config(parsed, overrides)
+                cli.run_config(parsed, overrides)
             assert exit_info.value.code == 0
         else:
-            cli.build_meta_config(dataclasses.replace(parsed, resume=None), overrides)
+            cli.run_config(dataclasses.replace(parsed, resume=None), overrides)
     elif command == "meta-eval":
         tyro.cli(cli.MetaEvalArgs, args=args)
     elif command == "report":

@@ -59,14 +59,19 @@ def check_run_directory(out: Path, resume: bool) -> None:
         return
     ckpt_dir = out / "checkpoints"
     if resume:
-        if not out.is_dir():
-            problem = "not a folder" if out.exists() else "no such run directory"
-            raise RunError(f"--resume {out}: {problem}")
+        check_run_folder(out)
         steps = Checkpointer(ckpt_dir).all_steps() if ckpt_dir.is_dir() else []
         if not steps:
             raise CheckpointError(f"--resume {out}: no complete checkpoint under {ckpt_dir}")
     else:
         check_new_run_directory(out)
+
+
+def check_run_folder(out: Path) -> None:
+    """Raise ``RunError`` (``--resume out: ...``) unless ``out`` is a folder."""
+    if not out.is_dir():
+        problem = "not a folder" if out.exists() else "no such run directory"
+        raise RunError(f"--resume {out}: {problem}")
 
 
 def check_checkpoint_config(program, checkpointer: Checkpointer, step: int, out: Path) -> None:

@@ -337,7 +337,7 @@ def run_meta_bench(args) -> list[dict[str, Any]]:
 
     from .. import registry
     from ..meta.config import preset, validate
-    from . import build  # noqa: F401  (build registers the built-in env families)
+    from . import builtins  # noqa: F401  (declares the built-in env families)
 
     records = []
     env = args.env if args.env != "maze" else "gridworld"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,19 @@ from ..env import EnvSpec
 from ..errors import CheckpointError, ConfigError, DamagedCheckpointError, RunError
 from ..learner import Learner
 from ..loggers import check_available as check_loggers
-from ..loop import RunResult, check_run_directory
+from ..loop import RunResult, check_run_directory, check_run_folder
 from ..loop import run as run_program
+from ..meta import config as meta_config
+from ..meta.config import MetaTrainConfig
+from ..meta.program import MetaProgram
 from ..train import UEDProgram, seed_keys, seed_slice
 from . import builtins  # noqa: F401  (declares the built-in envs and algorithms)
 
 __all__ = [
+    "META_TRAINING",
+    "TRAINING",
     "LoadedRun",
+    "RunKind",
     "build",
     "build_meta",
     "evaluate_runs",
@@ -39,6 +45,8 @@ __all__ = [
     "meta_evaluate",
     "meta_train",
     "preset",
+    "resume_config",
+    "run",
     "train",
 ]
 
@@ -76,31 +84,95 @@ def build(config: TrainConfig, validate: bool = True) -> UEDProgram:
     return UEDProgram(config, env, spec, curriculum, make_learner(config, spec, env))
 
 
-def _saved_config(out: Path, changes, load, validate):
-    """A run's own config read with ``load(path)``, taking the fields a resume may change
-    (``ued.config.RESUMABLE``: updates, kept checkpoints, devices) from ``changes`` if given,
-    checked by ``validate``; ``RunError`` if ``out`` is not a run folder."""
-    out = Path(out)
-    if not out.is_dir():
-        raise RunError(
-            f"--resume {out}: {'not a folder' if out.exists() else 'no such run directory'}"
-        )
-    config = load(out / "config.json")
+def build_meta(config: MetaTrainConfig, validate: bool = True) -> MetaProgram:
+    """The meta-training program for a ``MetaTrainConfig`` (validated first)."""
+    if validate:
+        meta_config.validate(config)
+    spec = registry.ENVS.get(config.env)
+    return MetaProgram(config, spec.make(config.env_config), spec)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunKind:
+    """What differs between the two kinds of run on the host loop, UED training (``TRAINING``)
+    and meta-training (``META_TRAINING``): how a config is made, read, checked and built.
+
+    Attributes:
+        command: the ``ued`` command; prefix: of its default run directory's name.
+        preset: ``(algo, env, preset name) -> config``; config_type: ``config ->`` the concrete
+        config class that parses overrides; sources: ``(preset name, algo) ->`` where the
+        preset's settings come from (``--help-config``); load: ``path -> config`` (validated);
+        validate; from_dict; build: ``(config, validate) -> Program``; noun: what an update is
+        called in messages; steps: what its env steps are called.
+    """
+
+    command: str
+    prefix: str
+    preset: Callable[[str, str, str], Any]
+    config_type: Callable[[Any], type]
+    sources: Callable[[str, str], str]
+    load: Callable[[Path], Any]
+    validate: Callable[[Any], Any]
+    from_dict: Callable[[dict], Any]
+    build: Callable[..., Any]
+    noun: str
+    steps: str
+
+
+TRAINING = RunKind(
+    command="train",
+    prefix="",
+    preset=preset,
+    config_type=lambda c: TrainConfig[
+        registry.ENVS.get(c.env).Config, registry.ALGORITHMS.get(c.algo).Config
+    ],
+    sources=lambda name, algo: registry.ALGORITHMS.get(algo).sources(name),
+    load=config_lib.load,
+    validate=config_lib.validate,
+    from_dict=config_lib.from_dict,
+    build=build,
+    noun="update",
+    steps="env steps",
+)
+"""``ued train``."""
+
+META_TRAINING = RunKind(
+    command="meta-train",
+    prefix="meta-",
+    preset=meta_config.preset,
+    config_type=lambda c: MetaTrainConfig[
+        registry.ENVS.get(c.env).Config, registry.META_ALGORITHMS.get(c.algo).Config
+    ],
+    sources=meta_config.preset_sources,
+    load=meta_config.load,
+    validate=meta_config.validate,
+    from_dict=meta_config.from_dict,
+    build=build_meta,
+    noun="meta-step",
+    steps="inner env steps",
+)
+"""``ued meta-train``."""
+
+KINDS = {kind.command: kind for kind in (TRAINING, META_TRAINING)}
+"""The run kinds by command."""
+
+
+def resume_config(out: Path, changes=None, kind: RunKind = TRAINING):
+    """A run's own config from ``out/config.json``; only the ``ued.config.RESUMABLE`` fields
+    (updates, kept checkpoints, devices) may change on resume, taken from ``changes`` if
+    given. ``RunError`` if ``out`` is not a folder."""
+    check_run_folder(Path(out))
+    config = kind.load(Path(out) / "config.json")
     if changes is not None:
         config = dataclasses.replace(
             config, **{name: getattr(changes, name) for name in config_lib.RESUMABLE}
         )
-    return validate(config)
+    return kind.validate(config)
 
 
-def resume_config(out: Path, changes: TrainConfig | None = None) -> TrainConfig:
-    """A run's own config from ``out/config.json``; only the ``ued.config.RESUMABLE`` fields
-    may change on resume, taken from ``changes`` if given."""
-    return _saved_config(out, changes, config_lib.load, config_lib.validate)
-
-
-def train(
-    config: TrainConfig | None,
+def run(
+    kind: RunKind,
+    config,
     out: Path,
     *,
     resume: bool = False,
@@ -109,56 +181,29 @@ def train(
     on_chunk=None,
     loggers: Sequence[str] = ("csv",),
 ) -> RunResult:
-    """Train (or continue training) and write everything under ``out`` (see ``ued.loop.run``;
-    ``loggers``: ``ued.loggers.LOGGERS``).
-    When resuming, the run's own ``config.json`` is used, with the fields a resume may change
-    (``ued.config.RESUMABLE``) taken from ``config`` if one is given."""
+    """Train (or continue) a run of ``kind`` and write everything under ``out`` (see
+    ``ued.loop.run``; ``loggers``: ``ued.loggers.LOGGERS``). When resuming, the run's own
+    ``config.json`` is used, with the fields a resume may change (``ued.config.RESUMABLE``)
+    taken from ``config`` if one is given. Everything is checked before anything is written."""
     if resume:
-        config = resume_config(out, config)
-    config_lib.validate(config)
+        config = resume_config(out, config, kind)
+    kind.validate(config)
     check_run_directory(Path(out), resume)  # before building or compiling anything
     check_loggers(loggers)
-    program = build(config, validate=False)
+    program = kind.build(config, validate=False)
     return run_program(
         program, out, resume=resume, progress=progress, log=log, on_chunk=on_chunk, loggers=loggers
     )
 
 
-def build_meta(config, validate: bool = True):
-    """The meta-training program for a ``ued.meta.config.MetaTrainConfig`` (validated first)."""
-    from ..meta import config as meta_config
-    from ..meta.program import MetaProgram
-
-    if validate:
-        meta_config.validate(config)
-    spec = registry.ENVS.get(config.env)
-    return MetaProgram(config, spec.make(config.env_config), spec)
+def train(config: TrainConfig | None, out: Path, **options) -> RunResult:
+    """UED training: ``run(TRAINING, config, out, **options)``."""
+    return run(TRAINING, config, out, **options)
 
 
-def resume_meta_config(out: Path, changes=None):
-    """A meta-training run's own config from ``out/config.json``; only the
-    ``ued.config.RESUMABLE`` fields may change on resume, taken from ``changes`` if given."""
-    from ..meta import config as meta_config
-
-    return _saved_config(out, changes, meta_config.load, meta_config.validate)
-
-
-def meta_train(config, out: Path, *, resume: bool = False, progress: bool = True, log=print,
-               on_chunk=None, loggers: Sequence[str] = ("csv",)) -> RunResult:  # fmt: skip
-    """Meta-train (or continue) and write everything under ``out`` (``ued.loop.run``). When
-    resuming, the run's own ``config.json`` is used, with the fields a resume may change
-    (``ued.config.RESUMABLE``) taken from ``config`` if one is given."""
-    from ..meta import config as meta_config
-
-    if resume:
-        config = resume_meta_config(out, config)
-    meta_config.validate(config)
-    check_run_directory(Path(out), resume)  # before building or compiling anything
-    check_loggers(loggers)
-    program = build_meta(config, validate=False)
-    return run_program(
-        program, out, resume=resume, progress=progress, log=log, on_chunk=on_chunk, loggers=loggers
-    )
+def meta_train(config: MetaTrainConfig | None, out: Path, **options) -> RunResult:
+    """Meta-training: ``run(META_TRAINING, config, out, **options)``."""
+    return run(META_TRAINING, config, out, **options)
 
 
 def meta_evaluate(
@@ -179,7 +224,6 @@ def meta_evaluate(
     meta-training (``<out>_progress.png``), and a Markdown summary (``<out>.md``: mean over
     levels, then mean ± s.e. over seeds); returns the summary."""
     from ..logging import CsvLog
-    from ..meta import config as meta_config
     from ..plots import lifetime_curves, meta_eval_progress
 
     rows: list[dict[str, Any]] = []

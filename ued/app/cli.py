@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import tyro
 
-from ..config import INT_RANGE, SEED_RANGE, TrainConfig
+from ..config import INT_RANGE, SEED_RANGE
 from ..errors import USER_ERRORS, ConfigError
 from ..loggers import parse as parse_loggers
 from ..outputs import check_output_file
@@ -74,7 +75,34 @@ def _parse_seeds(text: str | None) -> tuple[int, ...]:
 
 
 @dataclasses.dataclass
-class TrainArgs:
+class RunArgs:
+    """What ``ued train`` and ``ued meta-train`` share (``KIND``: the command, whose
+    ``ued.app.build.RunKind`` they run)."""
+
+    KIND: ClassVar[str] = "train"
+    seed: int = 0
+    """Random seed."""
+    seeds: str | None = None
+    """Several seeds in one vmapped program, e.g. 0,1,2 (overrides --seed)."""
+    out: Path | None = None
+    """Run directory (default checkpoints/<algo>-<env>-<preset>-s<seed>, meta-training's with
+    the prefix meta-)."""
+    updates: int | None = None
+    """Total updates (meta-training: meta-steps; default: the preset's)."""
+    resume: Path | None = None
+    """Continue the run in this directory from its last checkpoint (bit-exact)."""
+    progress: bool = True
+    """Show a progress bar."""
+    log: str = "csv"
+    """Loggers, comma-separated: csv (always written), tensorboard, wandb (offline unless
+    WANDB_MODE says otherwise); the last two are optional extras."""
+    help_config: bool = False
+    """List every config field (with this algo/preset's values, and where a reference preset's
+    settings come from) and exit."""
+
+
+@dataclasses.dataclass
+class TrainArgs(RunArgs):
     """Train a student with a curriculum. Other config fields: see --help-config."""
 
     algo: str = "dr"
@@ -85,23 +113,6 @@ class TrainArgs:
     preset: Literal["test", "cpu", "paper", "minimax", "dcd"] = "cpu"
     """Settings preset: paper (the literature's), cpu (minutes on a laptop), test (tiny);
     minimax / dcd: that author implementation's maze settings (DR and the generator agents)."""
-    seed: int = 0
-    """Random seed."""
-    seeds: str | None = None
-    """Several seeds in one vmapped program, e.g. 0,1,2 (overrides --seed)."""
-    out: Path | None = None
-    """Run directory (default checkpoints/<algo>-<env>-<preset>-s<seed>)."""
-    updates: int | None = None
-    """Total training updates (default: the preset's)."""
-    resume: Path | None = None
-    """Continue the run in this directory from its last checkpoint (bit-exact)."""
-    progress: bool = True
-    """Show a progress bar."""
-    log: str = "csv"
-    """Loggers, comma-separated: csv (always written), tensorboard, wandb (offline unless
-    WANDB_MODE says otherwise); the last two are optional extras."""
-    help_config: bool = False
-    """List every config field (with this algo/preset's values) and exit."""
 
 
 def count(value: int, name: str, most: int = INT_RANGE[1]) -> None:
@@ -149,78 +160,61 @@ def check_resume_changes(run: Path, saved, changed, args, argv: list[str], rebui
         )
 
 
-def resume_train_config(args: TrainArgs, argv: list[str], overrides: list[str]) -> TrainConfig:
-    """The config to resume ``args.resume`` with: the run's own, with a new ``--updates`` if
-    given; any other setting on the command line that differs from the run's is refused."""
-    from .. import registry
-    from ..config import from_dict, validate
-    from .build import resume_config
+def run_config(args: RunArgs, overrides: list[str], argv: list[str] = ()):
+    """The validated config of ``ued train`` or ``ued meta-train`` arguments: the preset (or a
+    resumed run's own config) with the overrides applied strictly (an unknown field fails); a
+    resume refuses any change but ``ued.config.RESUMABLE``'s. ``--help-config`` prints every
+    field with its value and exits."""
+    from .build import KINDS, resume_config
 
-    saved = resume_config(args.resume)
-    changed = saved
-    if overrides:
-        env_settings = registry.ENVS.get(saved.env).Config
-        curriculum = registry.ALGORITHMS.get(saved.algo).Config
-        changed = parse(
-            TrainConfig[env_settings, curriculum],
-            default=saved,
-            args=overrides,
-            prog=f"ued train --resume {args.resume}",
+    kind = KINDS[args.KIND]
+    resume = args.resume is not None
+    if resume:
+        config = saved = resume_config(args.resume, kind=kind)
+    else:
+        config = dataclasses.replace(
+            kind.preset(args.algo, args.env, args.preset),
+            seed=args.seed,
+            seeds=_parse_seeds(args.seeds),
         )
-    if args.updates is not None:
-        changed = dataclasses.replace(changed, updates=args.updates)
-    check_resume_changes(args.resume, saved, changed, args, argv, from_dict)
-    return validate(changed)
-
-
-def build_config(args: TrainArgs, overrides: list[str]) -> TrainConfig:
-    """The validated ``TrainConfig`` for parsed train arguments plus tyro overrides."""
-    from .. import registry
-    from ..config import validate
-    from .build import preset
-
-    config = dataclasses.replace(
-        preset(args.algo, args.env, args.preset), seed=args.seed, seeds=_parse_seeds(args.seeds)
-    )
     if args.updates is not None:
         config = dataclasses.replace(config, updates=args.updates)
     if overrides or args.help_config:
-        env_settings = registry.ENVS.get(args.env).Config
-        algorithm = registry.ALGORITHMS.get(args.algo)
         config = parse(
-            TrainConfig[env_settings, algorithm.Config],
+            kind.config_type(config),
             default=config,
             args=["--help"] if args.help_config else overrides,
-            prog=f"ued train --algo {args.algo} --env {args.env} --preset {args.preset}",
-            description=algorithm.sources(args.preset) or None,
+            prog=f"ued {kind.command} --algo {config.algo} --env {config.env} "
+            f"--preset {config.preset}",
+            description=kind.sources(config.preset, config.algo) or None,
         )
-    return validate(config)
+    if resume:
+        check_resume_changes(args.resume, saved, config, args, list(argv), kind.from_dict)
+    return kind.validate(config)
 
 
-def train_main(argv: list[str]) -> int:
-    """``ued train``."""
-    from .build import train
+def run_main(args_type: type[RunArgs], argv: list[str]) -> int:
+    """``ued train`` and ``ued meta-train``: parse, check everything, then train."""
+    from .build import KINDS, run
 
-    args, overrides = parse(TrainArgs, args=argv, return_unknown_args=True, prog="ued train")
-    if args.resume is not None:
-        config = resume_train_config(args, argv, overrides)
-        out = args.resume
-    else:
-        config = build_config(args, overrides)
-        seeds = "-".join(map(str, config.seed_list))
-        name = f"{config.algo}-{config.env}-{config.preset}-s{seeds}"
-        out = args.out or Path("checkpoints") / name
-    loggers = parse_loggers(args.log)
-    result = train(
-        config, out, resume=args.resume is not None, progress=args.progress, loggers=loggers
+    kind = KINDS[args_type.KIND]
+    args, overrides = parse(
+        args_type, args=argv, return_unknown_args=True, prog=f"ued {kind.command}"
     )
+    config = run_config(args, overrides, argv)
+    seeds = "-".join(map(str, config.seed_list))
+    name = f"{kind.prefix}{config.algo}-{config.env}-{config.preset}-s{seeds}"
+    out = args.resume or args.out or Path("checkpoints") / name
+    loggers = parse_loggers(args.log)
+    resume = args.resume is not None
+    result = run(kind, config, out, resume=resume, progress=args.progress, loggers=loggers)
     if result.train_s == 0:
-        print(f"{result.out} has already completed its {result.updates} updates")
+        print(f"{result.out} has already completed its {result.updates} {kind.noun}s")
     else:
         print(
-            f"trained up to update {result.updates} in {result.train_s:.1f}s "
-            f"({result.steps_per_s:,.0f} env steps/s, compile {result.compile_s:.1f}s); "
-            f"outputs in {result.out}"
+            f"{kind.command.replace('train', 'trained')} up to {kind.noun} {result.updates} in "
+            f"{result.train_s:.1f}s ({result.steps_per_s:,.0f} {kind.steps}/s, compile "
+            f"{result.compile_s:.1f}s); outputs in {result.out}"
         )
     return 0
 
@@ -328,7 +322,7 @@ def bench_main(argv: list[str]) -> int:
 def check_bench_args(args: BenchArgs) -> None:
     """Refuse benchmark options that cannot be timed, naming the option."""
     from .. import registry
-    from . import build  # noqa: F401  (build registers the built-in envs and curricula)
+    from . import builtins  # noqa: F401  (declares the built-in envs and curricula)
 
     count(args.chunks, "chunks")
     # The timed config runs 10,000 chunks' worth of updates (an int32 count).
@@ -356,10 +350,11 @@ def check_bench_args(args: BenchArgs) -> None:
 
 
 @dataclasses.dataclass
-class MetaTrainArgs:
+class MetaTrainArgs(RunArgs):
     """Meta-train a learned update rule (LPG) on an env's level distribution. Other config
     fields (agents, rule, population, unroll, ...) are overridden like ued train's."""
 
+    KIND: ClassVar[str] = "meta-train"
     algo: str = "lpg"
     """Meta-algorithm (registered in ued.registry.META_ALGORITHMS): lpg (LPG on fresh random
     levels) or groove (LPG on a level buffer scored by algorithmic regret; --curriculum.score
@@ -369,81 +364,6 @@ class MetaTrainArgs:
     preset: Literal["test", "cpu", "reference"] = "cpu"
     """Settings preset: reference (GROOVE's settings, --help-config names each one's source),
     cpu (the same at smaller sizes) or test."""
-    seed: int = 0
-    """Random seed."""
-    seeds: str | None = None
-    """Several seeds in one vmapped program, e.g. 0,1,2 (overrides --seed)."""
-    out: Path | None = None
-    """Run directory (default checkpoints/meta-<algo>-<env>-<preset>-s<seed>)."""
-    updates: int | None = None
-    """Total meta-steps (default: the preset's)."""
-    resume: Path | None = None
-    """Continue the run in this directory from its last checkpoint (bit-exact)."""
-    progress: bool = True
-    """Show a progress bar."""
-    log: str = "csv"
-    """Loggers, comma-separated: csv (always written), tensorboard, wandb (optional extras)."""
-    help_config: bool = False
-    """Print every config field with the preset's value (and, for reference, where in GROOVE's
-    code each setting comes from), then exit."""
-
-
-def build_meta_config(args: MetaTrainArgs, overrides: list[str], argv: list[str] = ()):
-    """The validated ``MetaTrainConfig`` of ``ued meta-train``'s arguments: the preset (or a
-    resumed run's own config) with the overrides applied strictly (an unknown field fails)."""
-    from .. import registry
-    from ..meta.config import MetaTrainConfig, from_dict, preset, preset_sources, validate
-    from .build import resume_meta_config
-
-    resume = args.resume is not None
-    saved = resume_meta_config(args.resume) if resume else None
-    if resume:
-        config = saved
-    else:
-        config = dataclasses.replace(
-            preset(args.algo, args.env, args.preset), seed=args.seed, seeds=_parse_seeds(args.seeds)
-        )
-    if overrides or args.help_config:
-        config = parse(
-            MetaTrainConfig[
-                registry.ENVS.get(config.env).Config,
-                registry.META_ALGORITHMS.get(config.algo).Config,
-            ],
-            default=config,
-            args=["--help"] if args.help_config else overrides,
-            prog=f"ued meta-train --env {config.env} --preset {config.preset}",
-            description=preset_sources(config.preset, config.algo) or None,
-        )
-    if args.updates is not None:
-        config = dataclasses.replace(config, updates=args.updates)
-    if resume:
-        check_resume_changes(args.resume, saved, config, args, list(argv), from_dict)
-    return validate(config)
-
-
-def meta_train_main(argv: list[str]) -> int:
-    """``ued meta-train``."""
-    from .build import meta_train
-
-    args, overrides = parse(
-        MetaTrainArgs, args=argv, return_unknown_args=True, prog="ued meta-train"
-    )
-    resume = args.resume is not None
-    config = build_meta_config(args, overrides, argv)
-    seeds = "-".join(map(str, config.seed_list))
-    out = (
-        args.resume
-        or args.out
-        or Path("checkpoints") / (f"meta-{args.algo}-{args.env}-{args.preset}-s{seeds}")
-    )
-    loggers = parse_loggers(args.log)
-    result = meta_train(config, out, resume=resume, progress=args.progress, loggers=loggers)
-    print(
-        f"meta-trained up to step {result.updates} in {result.train_s:.1f}s "
-        f"({result.steps_per_s:,.0f} inner env steps/s, compile {result.compile_s:.1f}s); "
-        f"outputs in {result.out}"
-    )
-    return 0
 
 
 @dataclasses.dataclass
@@ -579,10 +499,10 @@ def ship_main(argv: list[str]) -> int:
 
 
 COMMANDS = {
-    "train": train_main,
+    "train": functools.partial(run_main, TrainArgs),
     "eval": eval_main,
     "bench": bench_main,
-    "meta-train": meta_train_main,
+    "meta-train": functools.partial(run_main, MetaTrainArgs),
     "meta-eval": meta_eval_main,
     "report": report_main,
     "ship": ship_main,

@@ -135,7 +135,7 @@ def open_runs(paths: Sequence[str | Path]) -> list[Run]:
     """The runs named on the command line (run directories, ``shipped:NAME`` or
     ``shipped:all``), with unique display names (the folder's name, or ``parent/name`` where
     two folders share one). Raises ``RunError``/``ConfigError`` naming a bad one."""
-    from . import build  # noqa: F401  (registers the env families and curricula a config names)
+    from . import builtins  # noqa: F401  (declares the env families and curricula a config names)
 
     folders: list[Path] = []
     for text in paths:
