@@ -354,8 +354,8 @@ class REPAIRED(PAIRED):
         replay, _, buffer_metrics = self.replay.update_buffer(
             k_buffer, state.replay, result, student
         )
-        generator, learn = self.generator.learn_if(
-            generated, k_gen, replay.generator, reward, update, self.total_updates
+        generator, learn = self.generator.learn(
+            k_gen, replay.generator, reward, update, self.total_updates, apply=generated
         )
         editor_steps = jnp.where(generated, jnp.float32(self.generator.steps_per_call), 0.0)
         metrics |= {

@@ -223,9 +223,9 @@ class ReplayCurriculum(Curriculum):
             return state, metrics
         # plr-generator: the generator learns from the buffer scores of the levels it built.
         generated = state.branch == NEW
-        generator, learn = self.generator.learn_if(
-            generated, jax.random.fold_in(key, 1), state.generator, scores, update,
-            self.total_updates,
+        generator, learn = self.generator.learn(
+            jax.random.fold_in(key, 1), state.generator, scores, update, self.total_updates,
+            apply=generated,
         )  # fmt: skip
         metrics |= generator_metrics(self.generator, learn, scores, generated)
         metrics |= level_statistics(self.describe, result.levels, "generated/", generated)

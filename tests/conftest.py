@@ -49,12 +49,17 @@ def run_chunks(config, chunks: int = 2):
 
 
 def _run_chunks(config, chunks: int):
+    from ued.app.build import build
+
+    return program_chunks(build(config), chunks)
+
+
+def program_chunks(program, chunks: int):
+    """Run ``chunks`` chunks of a built program through one ``jax.jit``, counting its traces.
+    Returns ``(program, state, metrics, traces, aux)``, metrics concatenated over the chunks."""
     import jax.numpy as jnp
     import numpy as np
 
-    from ued.app.build import build
-
-    program = build(config)
     traces = 0
 
     def counted(state, start):
@@ -66,10 +71,10 @@ def _run_chunks(config, chunks: int):
     state = jax.jit(program.init)(program.seed_keys())
     out = []
     for i in range(chunks):
-        state, metrics, levels = chunk(state, jnp.int32(i * config.updates_per_chunk))
+        state, metrics, aux = chunk(state, jnp.int32(i * program.config.updates_per_chunk))
         out.append(metrics)
     metrics = jax.tree_util.tree_map(lambda *x: np.concatenate(x), *out)
-    return program, state, metrics, traces, levels
+    return program, state, metrics, traces, aux
 
 
 HEAVY_FIRST = (

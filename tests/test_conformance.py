@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import run_chunks
+from conftest import program_chunks, run_chunks
 
 from ued import registry
 from ued.app.build import build, build_meta, preset
@@ -206,16 +206,6 @@ def test_meta_algorithm_env_pair_compiles_once_or_is_refused(algo, name, tmp_pat
         assert not out.exists()  # refused before anything is written
         return
     program = build_meta(meta_validate(meta_preset(algo, name, "test")))
-    traces = 0
-
-    def counted(state, start):
-        nonlocal traces
-        traces += 1
-        return program.chunk(state, start)
-
-    chunk = jax.jit(counted)
-    state = jax.jit(program.init)(program.seed_keys())
-    for i in range(2):
-        state, metrics, _ = chunk(state, jnp.int32(i * program.config.updates_per_chunk))
+    _, _, metrics, traces, _ = program_chunks(program, 2)
     assert traces == 1
     assert np.all(np.isfinite(np.asarray(metrics["meta_loss"])))

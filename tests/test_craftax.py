@@ -166,3 +166,16 @@ def test_world_seed_suite_is_fixed():
     assert names == ["world-0", "world-1", "world-2"]
     np.testing.assert_array_equal(first.map, again.map)
     assert len({np.asarray(m).tobytes() for m in first.map}) == 3
+
+
+def test_nearest_tree_counts_the_players_moves_and_is_undefined_without_trees():
+    """The player moves in 4 directions, so the distance is Manhattan; with no tree it is NaN
+    (not the map size)."""
+    from envs.craftax.levels import CraftaxLevel, descriptors
+
+    grass = jnp.full((64, 64), BlockType.GRASS.value, jnp.uint8)
+    start = jnp.array([32, 32], jnp.int32)
+    with_tree = grass.at[34, 35].set(BlockType.TREE.value).at[20, 20].set(BlockType.TREE.value)
+    levels = CraftaxLevel(map=jnp.stack([with_tree, grass]), player_position=jnp.stack([start] * 2))
+    nearest = np.asarray(descriptors(None, levels)["nearest_tree"])
+    assert nearest[0] == 5.0 and np.isnan(nearest[1])

@@ -251,11 +251,18 @@ class LevelGenerator:
             self.learner.initial_carry(self.num_levels),
         )
 
-    def learn(self, key, state: GeneratorState, scores: jax.Array, update, total):
+    def learn(self, key, state: GeneratorState, scores: jax.Array, update, total, apply=None):
         """One learner update on the last ``generate``'s rollout, rewarded ``scores f32[B]`` at
-        its last step (0 elsewhere). Returns ``(state, metrics)``."""
+        its last step (0 elsewhere); with ``apply`` (``bool[]``), only where it holds
+        (``ued.learner.conditional_update``: else the state unchanged and zero metrics).
+        Returns ``(state, metrics)``."""
         batch = self._batch(state, scores)
-        learner, metrics = self.learner.update(key, state.learner, batch, update, total)
+        if apply is None:
+            learner, metrics = self.learner.update(key, state.learner, batch, update, total)
+        else:
+            learner, metrics = conditional_update(
+                apply, self.learner, key, state.learner, batch, update, total
+            )
         return state.replace(learner=learner), metrics
 
     @staticmethod
@@ -263,15 +270,6 @@ class LevelGenerator:
         """The last editor rollout with ``scores f32[B]`` as the reward of its last step and 0
         at every other step (what ``learn`` trains on)."""
         return state.rollout.replace(rewards=state.rollout.rewards.at[-1].set(scores))
-
-    def learn_if(self, apply, key, state: GeneratorState, scores, update, total):
-        """``learn`` where ``apply`` (``bool[]``) holds, else the state unchanged and zero
-        metrics (``ued.learner.conditional_update``). Returns ``(state, metrics)``."""
-        batch = self._batch(state, scores)
-        learner, metrics = conditional_update(
-            apply, self.learner, key, state.learner, batch, update, total
-        )
-        return state.replace(learner=learner), metrics
 
     @property
     def steps_per_call(self) -> int:

@@ -117,16 +117,18 @@ DESCRIBED_BLOCKS = ("water", "stone", "tree", "coal", "iron", "diamond", "lava",
 
 def descriptors(env, levels: CraftaxLevel) -> dict[str, jax.Array]:
     """Per-level statistics of batched levels (``f32[N]`` each): the count of each resource and
-    hazard block, and the distance from the start to the nearest tree (grid steps, Chebyshev)."""
+    hazard block, and the distance from the start to the nearest tree (Manhattan: the player
+    moves in 4 directions; NaN on a map without trees)."""
     counts = jax.vmap(block_counts)(levels).astype(jnp.float32)
     stats = {f"{name}_tiles": counts[:, BLOCK_NAMES.index(name)] for name in DESCRIBED_BLOCKS}
     rows, cols = jnp.meshgrid(jnp.arange(MAP_SIZE[0]), jnp.arange(MAP_SIZE[1]), indexing="ij")
 
     def nearest_tree(level):
-        distance = jnp.maximum(jnp.abs(rows - level.player_position[0]),
-                               jnp.abs(cols - level.player_position[1]))  # fmt: skip
+        distance = (jnp.abs(rows - level.player_position[0])
+                    + jnp.abs(cols - level.player_position[1])).astype(jnp.float32)  # fmt: skip
         trees = level.map == BlockType.TREE.value
-        return jnp.min(jnp.where(trees, distance, MAP_SIZE[0])).astype(jnp.float32)
+        nearest = jnp.min(jnp.where(trees, distance, jnp.inf))
+        return jnp.where(trees.any(), nearest, jnp.nan)
 
     stats["nearest_tree"] = jax.vmap(nearest_tree)(levels)
     return stats
