@@ -24,11 +24,10 @@ import jax.numpy as jnp
 from flax import struct
 
 from ued import registry
-from ued.config import ConfigError, TrainConfig, override
+from ued.config import ConfigError, TrainConfig, override, positive, require
 from ued.curriculum import REPLAY, AlgorithmSpec, Curriculum, RolloutResult, Student, UpdatePlan
 
 from .ncc_adversary import (
-    STEP_RULES,
     AdversaryState,
     adversary_step,
     entropy,
@@ -357,12 +356,8 @@ def validate(config: TrainConfig) -> None:
             f"curriculum.epsilon: need 0 <= epsilon and buffer_size * epsilon < 1, "
             f"got {c.epsilon} with {c.buffer_size} levels"
         )
-    if c.entropy_coef < 0 or c.step_size <= 0:
-        raise ConfigError("curriculum.entropy_coef / step_size: must be >= 0 / > 0")
-    if c.step_rule not in STEP_RULES:
-        raise ConfigError(
-            f"curriculum.step_rule: unknown {c.step_rule!r}; choose one of {STEP_RULES}"
-        )
+    require(c.entropy_coef >= 0, "curriculum.entropy_coef", f"must be >= 0, got {c.entropy_coef}")
+    positive(c, "curriculum.", "step_size")  # step_rule: check_fields (a Literal)
     if not 0 <= c.score_subset <= c.buffer_size:
         raise ConfigError(
             f"curriculum.score_subset: must be in [0, buffer_size], got {c.score_subset}"

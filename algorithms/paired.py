@@ -38,7 +38,6 @@ from ued import registry
 from ued import scores as score_fns
 from ued.buffer import BufferConfig, validate_buffer
 from ued.config import (
-    ConfigError,
     NetworkConfig,
     PPOConfig,
     TrainConfig,
@@ -490,11 +489,7 @@ def validate(config: TrainConfig) -> None:
             )
     if isinstance(c, RepairedConfig):
         validate_buffer(c.buffer, config.ppo.num_envs)
-        probability(c, "curriculum.", "replay_prob")
-        if c.score not in score_fns.SCORES:
-            raise ConfigError(
-                f"curriculum.score: unknown score {c.score!r}; choose one of {score_fns.SCORES}"
-            )
+        probability(c, "curriculum.", "replay_prob")  # score: check_fields (a Literal)
 
 
 GENERATOR_AGENT_PRESETS = ("test", "cpu", "paper", *REFERENCE_PRESETS)

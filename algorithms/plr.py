@@ -23,7 +23,7 @@ from flax import struct
 from ued import registry
 from ued import scores as score_fns
 from ued.buffer import BufferConfig, BufferState, LevelBuffer, validate_buffer
-from ued.config import ConfigError, TrainConfig
+from ued.config import TrainConfig, positive, probability
 from ued.curriculum import (
     MUTATE,
     NEW,
@@ -300,18 +300,8 @@ def validate(config: TrainConfig) -> None:
     """Check the curriculum's settings; raises ``ConfigError`` naming the field."""
     c = config.curriculum
     validate_buffer(c.buffer, config.ppo.num_envs)
-    if not 0.0 <= c.replay_prob <= 1.0:
-        raise ConfigError(f"curriculum.replay_prob: must be in [0, 1], got {c.replay_prob}")
-    if c.score not in score_fns.SCORES:
-        raise ConfigError(
-            f"curriculum.score: unknown score {c.score!r}; choose one of {score_fns.SCORES}"
-        )
-    if c.score_attempts <= 0:
-        raise ConfigError(f"curriculum.score_attempts: must be positive, got {c.score_attempts}")
-    if c.level_source not in ("random", "generator"):
-        raise ConfigError(
-            f"curriculum.level_source: unknown {c.level_source!r}; choose random or generator"
-        )
+    probability(c, "curriculum.", "replay_prob")  # score, level_source: check_fields (Literal)
+    positive(c, "curriculum.", "score_attempts")
     if c.level_source == "generator":
         validate_generator_for_env(config, c.generator, "curriculum.generator.")
 

@@ -396,3 +396,29 @@ def test_meta_train_resume_and_meta_eval_fall_back_quietly(tmp_path):
     code, out, err = _ued("meta-train", "--resume", run, "--updates", "6", "--no-progress")
     assert code == 0 and "resuming" in out
     assert "Traceback" not in err and "Event loop is closed" not in err, err[-3000:]
+
+
+def test_unretrieved_errors_of_a_damaged_reads_other_tasks_are_dropped(caplog):
+    """asyncio reports the other in-flight reads of a damaged checkpoint as "Task exception was
+    never retrieved" (a multi-line traceback on stderr); those are dropped, other tasks' are not."""
+    import asyncio
+    import gc
+
+    from ued.checkpoint import _quiet_late_read_callbacks
+
+    _quiet_late_read_callbacks()
+
+    async def fail(message):
+        raise ValueError(message)
+
+    async def main():
+        for message in ("reading ... in OCDBT database [tensorstore_spec=...]", "my own bug"):
+            task = asyncio.get_running_loop().create_task(fail(message))
+            await asyncio.sleep(0.01)
+            del task
+            gc.collect()
+
+    with caplog.at_level("ERROR", logger="asyncio"):
+        asyncio.run(main())
+    logged = " ".join(f"{r.getMessage()} {r.exc_info}" for r in caplog.records)
+    assert "my own bug" in logged and "OCDBT" not in logged

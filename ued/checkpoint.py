@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import shutil
 import sys
 import traceback
@@ -129,6 +130,18 @@ def _quiet_late_read_callbacks() -> None:
 
     hook._ued_quiet = True  # type: ignore[attr-defined]
     sys.unraisablehook = hook
+    logging.getLogger("asyncio").addFilter(_drop_unretrieved_read_errors)
+
+
+def _drop_unretrieved_read_errors(record: logging.LogRecord) -> bool:
+    """asyncio's "Task exception was never retrieved" for another in-flight read of the same
+    damaged checkpoint (a tensorstore error naming its spec): the read already failed and was
+    reported in one line. Every other record passes."""
+    if not record.getMessage().startswith("Task exception was never retrieved"):
+        return True
+    error = record.exc_info[1] if record.exc_info else None
+    text = f"{record.getMessage()} {error}"
+    return "tensorstore_spec" not in text and "OCDBT" not in text
 
 
 def _summary(error: Exception) -> str:
