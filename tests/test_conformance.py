@@ -16,7 +16,7 @@ from ued import registry
 from ued.app.build import build, build_meta, preset
 from ued.app.cli import main
 from ued.curriculum import UNDEFINED_PREFIX
-from ued.env import CAPABILITIES, random_actions
+from ued.env import CAPABILITIES, Environment, random_actions
 from ued.errors import ConfigError
 from ued.meta.config import preset as meta_preset
 from ued.meta.config import validate as meta_validate
@@ -209,3 +209,17 @@ def test_meta_algorithm_env_pair_compiles_once_or_is_refused(algo, name, tmp_pat
     _, _, metrics, traces, _ = program_chunks(program, 2)
     assert traces == 1
     assert np.all(np.isfinite(np.asarray(metrics["meta_loss"])))
+
+
+def test_an_env_family_must_build_an_environment():
+    """The core reads what ``ued.env.Environment`` declares (actions, outcomes) instead of
+    probing, so a family whose ``make`` returns anything else is refused when it is built."""
+    import dataclasses
+
+    spec = registry.ENVS.get("maze")
+    for name in ENVS:
+        other = registry.ENVS.get(name)
+        assert isinstance(other.build(preset("dr", name, "test").env_config), Environment)
+    stray = dataclasses.replace(spec, name="stray", make=lambda settings: object())
+    with pytest.raises(ConfigError, match="env: 'stray' built a object, which does not subclass"):
+        stray.build(spec.Config())

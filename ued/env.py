@@ -24,6 +24,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from .errors import ConfigError
+
 Level = Any  # a pytree of fixed-shape arrays (e.g. envs.maze.Level)
 EnvState = Any
 Obs = Any
@@ -88,7 +90,7 @@ def random_actions(env, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     """Random actions for ``env`` (benchmarks, tests): ``int32[*shape]`` uniform over its
     ``num_actions``, or with continuous actions ``f32[*shape, D]`` standard normal (the env
     clips them)."""
-    dim = getattr(env, "action_dim", 0)
+    dim = env.action_dim
     if dim:
         return jax.random.normal(key, (*shape, dim), jnp.float32)
     return jax.random.randint(key, shape, 0, env.num_actions).astype(jnp.int32)
@@ -194,6 +196,18 @@ class EnvSpec:
             "lifetimes": self.lifetimes,
         }
         return frozenset(name for name, present in declared.items() if present)
+
+    def build(self, settings) -> Environment:
+        """The env for ``settings`` (``make``), which must be a ``ued.env.Environment``: the core
+        reads what it declares (``num_actions``, ``action_dim``, ``outcome_names``) instead of
+        probing for it. Raises ``ConfigError`` naming the env otherwise."""
+        env = self.make(settings)
+        if not isinstance(env, Environment):
+            raise ConfigError(
+                f"env: {self.name!r} built a {type(env).__name__}, which does not subclass "
+                "ued.env.Environment"
+            )
+        return env
 
     def make_encoder(self, settings) -> Any:
         """The student's observation encoder for env settings ``settings`` (the declared

@@ -266,7 +266,7 @@ def evaluate_suite(
         values = {"solve_rate": stats.solved[i].mean()} if suite.success else {}
         values["return"] = stats.returns[i].mean()
         values["length"] = stats.lengths[i].mean()
-        for k, outcome in enumerate(getattr(suite.env, "outcome_names", ())):
+        for k, outcome in enumerate(suite.env.outcome_names):
             values[outcome] = stats.outcomes[i, :, k].mean()
         if v_star is not None:
             values["optimal_return"] = v_star[i]

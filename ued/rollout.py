@@ -260,7 +260,7 @@ class Player:
             returns=zeros_f,
             discounted_returns=zeros_f,
             lengths=jnp.zeros((batch,), jnp.int32),
-            outcomes=jnp.zeros((batch, len(getattr(env, "outcome_names", ()))), jnp.float32),
+            outcomes=jnp.zeros((batch, len(env.outcome_names)), jnp.float32),
         )
         init = (
             key,

@@ -347,7 +347,7 @@ def run_meta_bench(args) -> list[dict[str, Any]]:
             config = dc.replace(preset(algo, env, name), backend=backend)
             per_chunk = args.updates_per_chunk
             if algo == "groove":  # a whole lifetime per chunk: each agent is scored once in it
-                lifetime = registry.ENVS.get(env).make(config.env_config).max_lifetime
+                lifetime = registry.ENVS.get(env).build(config.env_config).max_lifetime
                 per_chunk = max(per_chunk, -(-lifetime // config.unroll))
             config = dc.replace(
                 config,
@@ -388,7 +388,7 @@ def run_bench(args) -> list[dict[str, Any]]:
     for name in presets:
         base = preset(algos[0], args.env, name)
         spec = registry.ENVS.get(args.env)
-        env = spec.make(base.env_config)
+        env = spec.build(base.env_config)
         learner = make_learner(base, spec, env)
         b, t = base.ppo.num_envs, base.ppo.num_steps
         if "env_only" in args.only:
@@ -469,7 +469,7 @@ def run_scaling(args) -> list[dict[str, Any]]:
     emit = _emitter(args, records)
     for name in [args.preset] if args.preset else ["cpu"]:
         base = preset(args.algo or "dr", args.env, name)
-        env = registry.ENVS.get(args.env).make(base.env_config)
+        env = registry.ENVS.get(args.env).build(base.env_config)
         first: dict[tuple, float] = {}
 
         def scaled(key, devices, record):

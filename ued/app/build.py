@@ -69,7 +69,7 @@ def make_learner(config: TrainConfig, spec: EnvSpec, env) -> Learner:
         spec.make_encoder(config.env_config),
         config.network,
         config.ppo,
-        getattr(env, "action_dim", 0),  # envs need not subclass Environment
+        env.action_dim,
     )
 
 
@@ -79,7 +79,7 @@ def build(config: TrainConfig, validate: bool = True) -> UEDProgram:
     if validate:
         config_lib.validate(config)
     spec = registry.ENVS.get(config.env)
-    env = spec.make(config.env_config)
+    env = spec.build(config.env_config)
     curriculum = registry.ALGORITHMS.get(config.algo).make(env, spec, config)
     return UEDProgram(config, env, spec, curriculum, make_learner(config, spec, env))
 
@@ -89,7 +89,7 @@ def build_meta(config: MetaTrainConfig, validate: bool = True) -> MetaProgram:
     if validate:
         meta_config.validate(config)
     spec = registry.ENVS.get(config.env)
-    return MetaProgram(config, spec.make(config.env_config), spec)
+    return MetaProgram(config, spec.build(config.env_config), spec)
 
 
 @dataclasses.dataclass(frozen=True)
