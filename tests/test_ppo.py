@@ -285,14 +285,7 @@ def test_ppo_learner_acts_with_masks_and_keeps_a_per_member_learning_rate():
     population = population.replace(
         hypers=population.hypers.replace(lr=jnp.array([0.0, 1e-2], jnp.float32))
     )
-    traces = 0
-
-    def update(s):
-        nonlocal traces
-        traces += 1
-        return learner.update(jax.random.key(1), s, batch, jnp.int32(0), 10)[0]
-
-    new = jax.jit(jax.vmap(update))(population)
+    new, _, traces = _update_population(learner, population, batch)
     assert traces == 1
     moved = [
         max(
@@ -304,6 +297,19 @@ def test_ppo_learner_acts_with_masks_and_keeps_a_per_member_learning_rate():
         for i in range(2)
     ]
     assert moved[0] == 0.0 and moved[1] > 0.0
+
+
+def _update_population(learner, population, batch):
+    """One vmapped, jitted update of every member: ``(states, metrics, traces)``."""
+    traces = 0
+
+    def update(member):
+        nonlocal traces
+        traces += 1
+        return learner.update(jax.random.key(1), member, batch, jnp.int32(0), 10)
+
+    states, metrics = jax.jit(jax.vmap(update))(population)
+    return states, metrics, traces
 
 
 def test_every_tunable_ppo_hyperparameter_is_a_state_leaf():
@@ -320,14 +326,7 @@ def test_every_tunable_ppo_hyperparameter_is_a_state_leaf():
     population = jax.tree_util.tree_map(lambda x: jnp.stack([x] * len(rows)), state)
     population = population.replace(hypers=population.hypers.replace(
         clip_eps=columns[0], ent_coef=columns[1], vf_coef=columns[2]))  # fmt: skip
-    traces = 0
-
-    def update(s):
-        nonlocal traces
-        traces += 1
-        return learner.update(jax.random.key(1), s, batch, jnp.int32(0), 10)[1]
-
-    metrics = jax.jit(jax.vmap(update))(population)
+    _, metrics, traces = _update_population(learner, population, batch)
     assert traces == 1
     losses = np.asarray(metrics["loss"])
     assert len(set(losses.tolist())) == len(rows)

@@ -3,6 +3,7 @@ minibatch update, and ``PPOLearner`` (all jittable)."""
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from typing import Any
 
@@ -91,21 +92,21 @@ class PPOHypers:
         return cls(**{n: jnp.asarray(getattr(config, n), jnp.float32) for n in names})
 
 
-class PolicyObjective:
+class PolicyObjective(abc.ABC):
     """The override point for PPO's losses: how the policy and the critic are fitted to a batch.
     Subclass it (a frozen dataclass, so learners stay hashable) and pass it to
     ``make_ppo_learner``; ``ued.registry.LEARNERS`` names learners built that way.
     ``ClippedSurrogate`` is PPO's (``ppo.objective = "ppo"``), ``PolicyGradient`` REINFORCE's."""
 
+    @abc.abstractmethod
     def policy_loss(self, log_probs, old_log_probs, advantages, hypers: PPOHypers) -> jax.Array:
         """The policy loss ``f32[]`` from the new and behaviour log-probabilities and the
         (normalised) advantages, all ``f32[T, B]``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def value_loss(self, values, old_values, targets, hypers: PPOHypers) -> jax.Array:
         """The critic's loss ``f32[]`` from its new and behaviour values and the targets (all
         ``f32[T, B]``)."""
-        raise NotImplementedError
 
 
 @dataclasses.dataclass(frozen=True)
