@@ -49,7 +49,7 @@ lines = [
 ]
 for name, run in runs.items():
     m = shipped.manifest(run.path)
-    rates = " / ".join(f"{v:.2f}" for v in m.get("classic_solve_rate", {}).values())
+    rates = " / ".join(f"{v:.2f}" for v in m["holdout"]["solve_rate"]["classic"].values())
     lines.append(f"| {name} | {m['algo']} | {len(m['seeds'])} | {m['updates']} | {rates} |")
 display(Markdown("\n".join(lines)))
 print("with curriculum snapshots:", ", ".join(snaps))

@@ -136,6 +136,11 @@ def test_declared_capabilities_work(name):
     if spec.descriptors is not None:
         stats = jax.jit(lambda lv: spec.descriptors(env, lv))(levels)
         assert stats and all(np.asarray(v).shape == (BATCH,) for v in stats.values())
+        # A declared fraction is a 0/1 property of each level.
+        assert set(spec.descriptors.fractions) <= set(stats)
+        for fraction in spec.descriptors.fractions:
+            assert set(np.unique(np.asarray(stats[fraction]))) <= {0.0, 1.0}
+    assert env.num_states >= 0
     if spec.oracle is not None:
         v_star = jax.jit(jax.vmap(lambda lv: spec.oracle(env, lv, 0.99)))(levels)
         assert np.all(np.isfinite(np.asarray(v_star)))

@@ -14,7 +14,7 @@ from conftest import quiet
 from ued import shipped
 from ued.app import report
 from ued.app.packaging import cpu_model as _cpu_model
-from ued.app.report import Protocol, cvar_table, main_table, suite_table
+from ued.app.report import Protocol, Run, cvar_table, main_table, suite_table
 from ued.errors import CheckpointError, DamagedCheckpointError, RunError
 from ued.evaluate import bootstrap_ci, iqm, iqm_with_ci
 
@@ -125,7 +125,8 @@ def test_a_shipped_package_holds_the_runs_parameters_and_evaluations(plr_run, pa
         jax.tree_util.tree_map(np.testing.assert_array_equal, a, b)
     manifest = shipped.manifest(packaged)
     assert manifest["seeds"] == [0, 1] and manifest["updates"] == 4
-    assert set(manifest["classic_solve_rate"]) == {"0", "1"}
+    holdout = manifest["holdout"]["solve_rate"]
+    assert set(holdout) == {"classic", "cvar"} and set(holdout["classic"]) == {"0", "1"}
     files = {p.name for p in packaged.iterdir()}
     assert {"config.json", "params.msgpack", "snapshots.npz", "metrics.csv.gz"} <= files
     assert not (packaged / "checkpoints").exists()
@@ -141,6 +142,9 @@ def test_a_shipped_package_holds_the_runs_parameters_and_evaluations(plr_run, pa
     assert sorted((key(r), r["value"]) for r in fresh) == sorted(
         (key(r), r["value"]) for r in stored
     )
+    classic = [r for r in stored if r["suite"] == "classic" and r["statistic"] == "solve_rate"]
+    seed0 = [float(r["value"]) for r in classic if int(r["seed"]) == 0]
+    assert holdout["classic"]["0"] == pytest.approx(np.mean(seed0))
 
 
 def test_a_damaged_or_mismatched_package_is_refused(packaged, tmp_path):
@@ -226,7 +230,7 @@ def test_the_shipped_agents_are_small_and_complete():
     for name in SHIPPED:
         manifest = shipped.manifest(shipped.root() / name)
         assert manifest["preset"] == "cpu" and len(manifest["seeds"]) == 3
-        assert len(manifest["classic_solve_rate"]) == 3
+        assert len(manifest["holdout"]["solve_rate"]["classic"]) == 3
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -244,7 +248,7 @@ def test_a_shipped_agent_reproduces_its_recorded_classic_solve_rate(name):
     for i, seed in enumerate(run.config.seed_list):
         rows = evaluate_seed(run, i, suite, attempts=protocol.attempts, seed=protocol.seed)
         rate = float(np.mean([r["value"] for r in rows if r["statistic"] == "solve_rate"]))
-        recorded = manifest["classic_solve_rate"][str(seed)]
+        recorded = manifest["holdout"]["solve_rate"]["classic"][str(seed)]
         if exact:
             assert rate == recorded, (name, seed)
         else:
@@ -276,7 +280,7 @@ def test_ued_eval_by_shipped_name(tmp_path, capsys):
     assert "| dr | classic | 3 |" in table
     manifest = shipped.manifest(shipped.root() / "dr")
     if manifest["cpu"] == _cpu_model():  # exact only on the kind of CPU it was recorded on
-        recorded = np.mean(list(manifest["classic_solve_rate"].values()))
+        recorded = np.mean(list(manifest["holdout"]["solve_rate"]["classic"].values()))
         assert f"| dr | classic | 3 | {recorded:.3f}" in table
 
 
@@ -306,3 +310,55 @@ def test_bench_lines_time_the_wall_clock_axis(tmp_path):
     dr, sfl = report.open_runs(["shipped:dr", "shipped:sfl"])
     assert report.seconds_per_update(dr, bench) == pytest.approx(0.6)  # one seed's x 3 seeds
     assert report.seconds_per_update(sfl, bench) is None  # not timed: left off that axis
+
+
+def _write_csv(path, rows):
+    import csv
+
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_the_report_tables_columns_are_the_envs_descriptors(tmp_path):
+    """No maze field names: the distribution and generator tables show whatever descriptors
+    the runs logged, the env's fractions (0/1 properties) last and with two digits."""
+    from ued.plots import descriptor_label
+
+    run = tmp_path / "run"
+    run.mkdir()
+    stats = {"trained/height": 3.0, "trained/ok": 0.5, "buffer/weighted_height": 4.0}
+    _write_csv(run / "curriculum.csv", [
+        {"update": u, "seed": 0, "statistic": k, "value": v + u}
+        for u in (0, 10) for k, v in stats.items()
+    ])  # fmt: skip
+    table = report.distribution_table({"a": run}, fractions={"ok"})
+    head, _, row = table.splitlines()
+    assert head == "| run | height early → late | ok early → late | buffer height early → late |"
+    assert row == "| a | 3.0 → 13.0 | 0.50 → 10.50 | 4.0 → 14.0 |"
+    _write_csv(run / "metrics.csv", [
+        {"update": u, "seed": 0, "env_steps": 8, "paired/regret": 0.1, "generated/reward": 0.2,
+         "generator/entropy": 1.0, "generated/ok": 1.0, "generated/height": 2.0 + u}
+        for u in (0, 10)
+    ])  # fmt: skip
+    table = report.generator_table({"a": run}, fractions={"ok"})
+    head = table.splitlines()[0]
+    assert head.endswith("generated/height early → late | generated/ok early → late |")
+    assert table.splitlines()[2].endswith("| 2.00 → 12.00 | 1.00 → 1.00 |")
+    assert descriptor_label("generated/ok", {"ok"}) == "ok fraction of generated levels"
+    plots_dir = tmp_path / "figures"
+    plots_dir.mkdir()
+    from ued import plots
+
+    plots.generator_curves({"a": run}, plots_dir / "g.png", width=5, fractions={"ok"})
+    plots.compare_runs({"a": run}, plots_dir / "c.png", fractions={"ok"})
+    assert (plots_dir / "g.png").stat().st_size > 0 and (plots_dir / "c.png").stat().st_size > 0
+
+
+def test_a_maze_report_knows_solvability_is_a_fraction(plr_run):
+    from ued.app.build import load_run
+
+    assert report.env_fractions([Run("x", plr_run, load_run(plr_run).config, 4, False)]) == {
+        "solvable"
+    }

@@ -101,6 +101,7 @@ class Curriculum(abc.ABC):
     """
 
     continuing: ClassVar[bool] = False
+    caption_order: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
     def init(self, key: jax.Array) -> Any:
@@ -133,8 +134,8 @@ class Curriculum(abc.ABC):
         """The levels the curriculum keeps, for diagnostics: ``levels [N]``, ``scores f32[N]``,
         ``weights f32[N]`` (replay probability) and ``filled bool[N]``; None if it keeps none.
         A curriculum that generates levels instead of keeping a buffer (PAIRED) adds
-        ``captions``: ``{label: f32[N]}`` shown under each level's image, in the order of its
-        ``caption_order`` attribute if it has one."""
+        ``captions``: ``{label: f32[N]}`` shown under each level's image, in the order of
+        ``caption_order`` (default: sorted)."""
         return None
 
 

@@ -134,7 +134,7 @@ class Diagnostics:
         levels = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[:count], view["levels"])
         images = np.asarray(jax.vmap(self.spec.render_level)(levels))
         # jit returns dicts with sorted keys: restore the curriculum's caption order.
-        order = getattr(self.curriculum, "caption_order", ()) or sorted(view["captions"])
+        order = self.curriculum.caption_order or sorted(view["captions"])
         captions = {k: np.asarray(view["captions"][k]) for k in order if k in view["captions"]}
         titles = [" ".join(f"{k} {v[i]:.2f}" for k, v in captions.items()) for i in range(count)]
         fig = level_grid(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -47,6 +47,9 @@ class Environment(abc.ABC):
         outcome_names: names of per-episode outcomes beyond the return (Craftax's achievements).
             With K names, every step's info holds ``info["outcomes"]`` (``f32[K]``, the
             episode's outcomes so far); evaluation reports their mean at each episode's end.
+        num_states: tabular observations: how many states there are (each observation is an
+            ``int32[]`` state index below it); 0, the default: observations are arrays. Tabular
+            learners (the meta-trained inner agents' tables) need it.
 
     ``step`` never resets by itself (``AutoReplay`` / ``AutoReset`` add that). An env with a
     success signal (declared as ``EnvSpec.success``) puts ``info["solved"]`` (``bool[]``, true on
@@ -59,6 +62,7 @@ class Environment(abc.ABC):
     truncates: bool = True
     action_dim: int = 0
     outcome_names: tuple[str, ...] = ()
+    num_states: int = 0
 
     @abc.abstractmethod
     def sample_level(self, key: jax.Array) -> Level:
@@ -123,6 +127,34 @@ CAPABILITIES = (
 
 
 @dataclasses.dataclass(frozen=True)
+class Descriptors:
+    """Cheap per-level statistics an env family declares for curriculum diagnostics, reports
+    and plots (``EnvSpec.descriptors``).
+
+    Attributes:
+        compute: ``(env, levels [N]) -> {name: f32[N]}``, NaN where a statistic is undefined
+            for a level (the maze's shortest path of an unsolvable level).
+        fractions: the names among them that are 0/1 properties of a level (the maze's
+            ``solvable``): reports show the fraction of levels that have them, and plots leave
+            them out of the histograms.
+    """
+
+    compute: Callable[[Any, Level], dict[str, jax.Array]]
+    fractions: tuple[str, ...] = ()
+
+    def __call__(self, env, levels: Level) -> dict[str, jax.Array]:
+        """The statistics of ``levels`` [N] in ``env``: ``{name: f32[N]}``."""
+        return self.compute(env, levels)
+
+
+def ordered_descriptors(names: Iterable[str], fractions: Iterable[str] = ()) -> list[str]:
+    """Descriptor names in the order reports and plots show them: the others sorted, then the
+    fractions (sorted)."""
+    names, fractions = set(names), set(fractions)
+    return sorted(names - fractions) + sorted(names & fractions)
+
+
+@dataclasses.dataclass(frozen=True)
 class EnvSpec:
     """A registered environment family: how to build it, and what it can do.
 
@@ -147,8 +179,7 @@ class EnvSpec:
         load_level_file: ``(path, train_env) -> (names, levels, eval_env)``; raises
             ``ued.errors.LevelFormatError`` naming ``file:line``.
         suites: named holdout suites (``Suite``).
-        descriptors: ``(env, levels [N]) -> {name: f32[N]}``, cheap per-level statistics for
-            curriculum diagnostics (NaN where a statistic is undefined for a level).
+        descriptors: ``Descriptors``, cheap per-level statistics for curriculum diagnostics.
         encoder: ``settings -> flax module`` mapping observations ``[T, B, ...]`` to features
             ``f32[T, B, F]`` (default: ``ued.networks.FlattenEncoder``).
         random_levels: ``(train_env, n, seed) -> levels [n]`` for the ``random`` and ``cvar``
@@ -158,6 +189,12 @@ class EnvSpec:
             suite (meta-evaluation normalises learned rules by it).
         lifetimes: levels carry an inner agent's lifetime in updates (``level.lifetime``,
             at most ``env.max_lifetime``), which meta-training needs (``ued meta-train``).
+
+    Construction hint (not a capability):
+        slow_generation: drawing a level costs far more than a step (Craftax's world
+            generation), so curricula must not draw one inside the step at every episode end:
+            DR's ``paper`` preset then resamples once per update, and ``--curriculum.resample
+            episode`` is refused.
     """
 
     name: str
@@ -172,7 +209,7 @@ class EnvSpec:
     render_level: Callable[[Level], jax.Array] | None = None
     load_level_file: Callable[[Path, Any], tuple[list[str], Level, Any]] | None = None
     suites: Mapping[str, Suite] = dataclasses.field(default_factory=dict)
-    descriptors: Callable[[Any, Level], dict[str, jax.Array]] | None = None
+    descriptors: Descriptors | None = None
     encoder: Callable[[Any], Any] | None = None
     random_levels: Callable[[Any, int, int], Level] | None = None
     tuned_a2c: Callable[[Any, str], Mapping[str, float] | None] | None = None

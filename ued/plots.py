@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 
+from .env import ordered_descriptors
 from .logging import log_file, read_csv
 
 CURVES = (
@@ -25,12 +26,29 @@ CURVES = (
     ("generator/reward", "generator's reward"),
     ("generated/reward", "generator's reward"),
     ("generator/entropy", "generator's policy entropy"),
-    ("generated/solvable", "solvable fraction of generated levels"),
-    ("generated/walls", "walls of generated levels"),
-    ("generated/shortest_path", "shortest path of generated levels"),
 )
 """The metrics ``training_curves`` draws, where a run logged them (solve rates need an env with
-a success signal)."""
+a success signal), before the level descriptors of generated levels (``generated/<name>``)."""
+
+GENERATED = "generated/"
+"""Prefix of the metrics of generated levels: the env's level descriptors and ``reward``."""
+
+
+def descriptor_metrics(columns, prefix: str, fractions: Collection[str] = ()) -> list[str]:
+    """The level descriptors logged under ``prefix`` among metric names ``columns`` (e.g.
+    ``generated/walls``), in ``ued.env.ordered_descriptors`` order, as full metric names;
+    ``generated/reward`` is not a descriptor."""
+    names = {c[len(prefix) :] for c in columns if c.startswith(prefix)} - {"reward"}
+    return [prefix + name for name in ordered_descriptors(names, fractions)]
+
+
+def descriptor_label(metric: str, fractions: Collection[str] = ()) -> str:
+    """A plot title for a descriptor metric, e.g. ``generated/shortest_path`` -> ``shortest
+    path of generated levels``; fractions: ``solvable fraction of ...``."""
+    prefix, name = metric.split("/", 1)
+    whose = {"generated": "generated levels", "trained": "rolled-out levels"}.get(prefix, prefix)
+    kind = " fraction" if name in fractions else ""
+    return f"{name.replace('_', ' ')}{kind} of {whose}"
 
 
 def level_grid(
@@ -75,10 +93,16 @@ def _smooth(y: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(np.pad(y, (window - 1, 0), mode="edge"), kernel, mode="valid")
 
 
-def training_curves(metrics_csv: Path, path: Path, smooth: int = 20, curves=CURVES) -> None:
-    """Plot the per-update metrics of a run (one line per seed, smoothed) to ``path``; metrics
-    the run did not log are left out."""
+def training_curves(
+    metrics_csv: Path, path: Path, smooth: int = 20, curves=None, fractions: Collection[str] = ()
+) -> None:
+    """Plot the per-update metrics of a run (one line per seed, smoothed) to ``path``: ``curves``
+    (``(metric, title)`` pairs; default: ``CURVES`` and the generated levels' descriptors, with
+    the env's ``fractions`` named so); metrics the run did not log are left out."""
     rows = read_csv(metrics_csv)
+    if curves is None:
+        generated = descriptor_metrics(rows[0] if rows else (), GENERATED, fractions)
+        curves = [*CURVES, *((m, descriptor_label(m, fractions)) for m in generated)]
     curves = [(name, label) for name, label in curves if rows and name in rows[0]]
     ncols = min(4, len(curves))
     nrows = -(-len(curves) // ncols)
@@ -239,16 +263,26 @@ def _mean_over_seeds(points: dict[str, dict[int, float]]):
     return np.array(xs), values.mean(axis=0), se
 
 
-def _descriptor_panels(runs: dict[str, Path]) -> list[tuple[str, str, str]]:
-    """Panels for the level descriptors the runs logged (``trained/<name>`` and
-    ``buffer/weighted_<name>`` in ``curriculum.csv``), solvability left out."""
+def curriculum_statistics(runs: Iterable[Path]) -> set[str]:
+    """Every statistic named in the runs' ``curriculum.csv`` (e.g. ``trained/walls``)."""
     names: set[str] = set()
-    for run in runs.values():
+    for run in runs:
         if log_file(run, "curriculum.csv").exists():
             names |= {r["statistic"] for r in read_csv(log_file(run, "curriculum.csv"))}
-    descriptors = sorted(
-        {n.split("/", 1)[1] for n in names if n.startswith("trained/")} - {"solvable"}
-    )
+    return names
+
+
+def _descriptor_panels(
+    runs: dict[str, Path], fractions: Collection[str]
+) -> list[tuple[str, str, str]]:
+    """Panels for the level descriptors the runs logged (``trained/<name>`` and
+    ``buffer/weighted_<name>`` in ``curriculum.csv``), the env's fractions left out."""
+    names = curriculum_statistics(runs.values())
+    descriptors = [
+        m.split("/", 1)[1]
+        for m in descriptor_metrics(names, "trained/")
+        if m.split("/", 1)[1] not in fractions
+    ]
     panels = [("curriculum", f"trained/{d}", f"rolled-out levels: {d}") for d in descriptors]
     panels += [
         ("curriculum", f"buffer/weighted_{d}", f"buffer (replay-weighted): {d}")
@@ -278,6 +312,7 @@ def compare_runs(
     smooth: int = 5,
     max_outcomes: int = 6,
     seconds_per_update: dict[str, float] | None = None,
+    fractions: Collection[str] = (),
 ) -> None:
     """Compare several runs (name -> run directory) on one figure: evaluation solve rates (or
     returns) during training for each suite, the rates of the ``max_outcomes`` most reached
@@ -286,7 +321,8 @@ def compare_runs(
     its buffer would replay (replay-weighted, from ``curriculum.csv``; runs without a buffer have
     no line there). Means over seeds with standard-error bands, against env steps; or, given
     ``seconds_per_update`` (name -> training seconds per update), against training seconds (runs
-    without one are left out)."""
+    without one are left out). ``fractions``: the env's 0/1 descriptors (``ued.env.Descriptors``),
+    left out of the descriptor panels."""
     if seconds_per_update is not None:
         runs = {name: run for name, run in runs.items() if name in seconds_per_update}
         if not runs:
@@ -306,7 +342,7 @@ def compare_runs(
         for s in suites
         for outcome in _top_outcomes(runs, s, max_outcomes)
     ]
-    panels += _descriptor_panels(runs)
+    panels += _descriptor_panels(runs, fractions)
     ncols = min(3, len(panels))
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.2 * nrows), squeeze=False)
@@ -349,11 +385,19 @@ GENERATOR_PANELS = (
     ("paired/regret", "regret the generator receives (clipped)"),
     ("generated/reward", "generator's reward (REPAIRED: new-level updates)"),
     ("generator/entropy", "generator's policy entropy"),
-    ("generated/solvable", "solvable fraction of generated levels"),
-    ("generated/walls", "walls of generated levels"),
-    ("generated/shortest_path", "shortest path of generated levels (solvable ones)"),
 )
-"""What ``generator_curves`` draws (metrics of ``metrics.csv``)."""
+"""What ``generator_curves`` draws (metrics of ``metrics.csv``) before the generated levels'
+descriptors."""
+
+
+def generator_metrics(runs: Iterable[Path], fractions: Collection[str] = ()) -> list[str]:
+    """The metrics that describe generator agents in the runs' ``metrics.csv``: those of
+    ``GENERATOR_PANELS``, then the generated levels' descriptors (``generated/<name>``)."""
+    columns: set[str] = set()
+    for run in runs:
+        rows = read_csv(log_file(run, "metrics.csv"))
+        columns |= set(rows[0]) if rows else set()
+    return [key for key, _ in GENERATOR_PANELS] + descriptor_metrics(columns, GENERATED, fractions)
 
 
 def metric_value(row: dict[str, str], name: str) -> float:
@@ -375,22 +419,31 @@ def _binned_metric(run: Path, name: str, width: int):
     return {s: {u: float(np.mean(v)) for u, v in p.items()} for s, p in sums.items()}
 
 
-def generator_curves(runs: dict[str, Path], path: Path, width: int = 50) -> None:
+def generator_curves(
+    runs: dict[str, Path], path: Path, width: int = 50, fractions: Collection[str] = ()
+) -> None:
     """Compare what generator agents build and whether they learn (PAIRED, flexible PAIRED,
-    minimax adversary, REPAIRED): regret, the generator's reward and policy entropy, solvable
-    fraction, walls and shortest path of the generated levels against protagonist env steps,
+    minimax adversary, REPAIRED): regret, the generator's reward and policy entropy, and the
+    generated levels' descriptors (the maze: shortest path, walls, solvable fraction) against
+    protagonist env steps,
     averaged over bins of ``width`` updates, mean over seeds with s.e. bands. A run that
     generates nothing (DR, PLR) is drawn dashed from the levels it trained on (``trained/...``
-    of ``curriculum.csv``), for reference."""
-    columns = (len(GENERATOR_PANELS) + 1) // 2
+    of ``curriculum.csv``), for reference. The descriptor panels are the env's (``fractions``:
+    its 0/1 ones)."""
+    titles = dict(GENERATOR_PANELS)
+    panels = [
+        (key, titles.get(key) or descriptor_label(key, fractions))
+        for key in generator_metrics(runs.values(), fractions)
+    ]
+    columns = (len(panels) + 1) // 2
     fig, axes = plt.subplots(2, columns, figsize=(4.4 * columns, 6.4))
     axes = axes.ravel()
     for index, (name, run) in enumerate(runs.items()):
         color = f"C{index % 10}"
         steps_per_update = int(read_csv(log_file(run, "metrics.csv"))[0]["env_steps"])
-        for ax, (key, title) in zip(axes, GENERATOR_PANELS):
+        for ax, (key, title) in zip(axes, panels):
             points, style = _binned_metric(run, key, width), "-"
-            if not points and key.startswith("generated/"):
+            if not points and key.startswith(GENERATED):
                 trained = "trained/" + key.split("/", 1)[1]
                 points = defaultdict(dict)
                 for r in read_csv(log_file(run, "curriculum.csv")):
@@ -617,20 +670,23 @@ def _edges(centres: list[float]) -> np.ndarray:
     return np.concatenate([[c[0] ** 2 / mid[0]], mid, [c[-1] ** 2 / mid[-1]]])
 
 
-def snapshot_distributions(snaps: dict[str, Any], path: Path, bins: int = 20) -> None:
+def snapshot_distributions(
+    snaps: dict[str, Any], path: Path, bins: int = 20, fractions: Collection[str] = ()
+) -> None:
     """What each run's buffer holds (``ued.snapshots.Snapshots`` by run name), one row per run:
-    histograms of each level descriptor (e.g. shortest path, walls; solvable levels only where
-    the env reports solvability) weighted by replay probability at the first and the last
+    histograms of each level descriptor (e.g. the maze's shortest path and walls, over the
+    levels where it is defined) weighted by replay probability at the first and the last
     checkpoint (seeds pooled), the curriculum score against the first descriptor at the last
-    checkpoint, and the replay probability against rank (mean over seeds, log-log)."""
-    names = sorted({d for s in snaps.values() for d in s.descriptors} - {"solvable"})
+    checkpoint (titled with the buffer's share of each of the env's ``fractions``, e.g.
+    solvable), and the replay probability against rank (mean over seeds, log-log)."""
+    every = {d for s in snaps.values() for d in s.descriptors}
+    names = [d for d in ordered_descriptors(every) if d not in fractions]
     ncols = len(names) + 2
     fig, axes = plt.subplots(
         len(snaps), ncols, figsize=(3.6 * ncols, 2.8 * len(snaps)), squeeze=False
     )
     for row, (run, snap) in zip(axes, snaps.items()):
         k_last = len(snap.steps) - 1
-        solvable = snap.descriptors.get("solvable")
         for ax, name in zip(row, names):
             values = snap.descriptors.get(name)
             if values is None:
@@ -656,9 +712,10 @@ def snapshot_distributions(snaps: dict[str, Any], path: Path, bins: int = 20) ->
             ax.set_xlabel(names[0].replace("_", " "))
         ax.set_ylabel("score")
         title = f"{run}: score, update {snap.steps[k_last]}"
-        if solvable is not None:
-            fraction = np.nanmean(np.where(snap.filled[k_last], solvable[k_last], np.nan))
-            title += f" ({fraction:.0%} solvable)"
+        for name in ordered_descriptors(set(snap.descriptors) & set(fractions)):
+            values = snap.descriptors[name][k_last]
+            share = np.nanmean(np.where(snap.filled[k_last], values, np.nan))
+            title += f" ({share:.0%} {name.replace('_', ' ')})"
         ax.set_title(title, fontsize=9)
         ax = row[len(names) + 1]
         for k, style in ((0, "--"), (k_last, "-")):

@@ -12,7 +12,7 @@ import jax
 
 from ued import registry
 from ued.config import NetworkConfig, PPOConfig, TrainConfig, positive, require, tiny_test_config
-from ued.env import EnvSpec
+from ued.env import Descriptors, EnvSpec
 from ued.errors import ConfigError
 
 from .env import ControlEnv
@@ -111,7 +111,7 @@ def _spec(env_name: str, space: LevelSpace) -> EnvSpec:
         success=space.success is not None,
         mutator=functools.partial(mutator, space),
         suites={"default": DefaultSuite(space), "grid": GridSuite(space)},
-        descriptors=functools.partial(descriptors, space),
+        descriptors=Descriptors(functools.partial(descriptors, space)),
     )
 
 

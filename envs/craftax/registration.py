@@ -13,7 +13,7 @@ import jax
 
 from ued import registry
 from ued.config import NetworkConfig, PPOConfig, TrainConfig, require, tiny_test_config
-from ued.env import EnvSpec
+from ued.env import Descriptors, EnvSpec
 from ued.errors import ConfigError
 
 from .env import CraftaxEnv
@@ -98,7 +98,7 @@ CRAFTAX_CLASSIC = registry.ENVS.register(
         ),
         render_level=render_level,
         suites={"seeds": WorldSeedSuite()},
-        descriptors=descriptors,
+        descriptors=Descriptors(descriptors),
         slow_generation=True,
     ),
 )

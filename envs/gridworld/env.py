@@ -93,8 +93,9 @@ class Gridworld(Environment):
 
     @property
     def num_states(self) -> int:
-        """Tabular observations: ``size**2 * 2**max_objects`` state indices."""
-        return self.size * self.size * 2**self.max_objects
+        """Tabular observations: ``size**2 * 2**max_objects`` state indices; 0 for occupancy
+        grids."""
+        return self.size * self.size * 2**self.max_objects if self.tabular else 0
 
     def sample_level(self, key) -> Level:
         """A level from the env's random distribution."""

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from ued import registry
 from ued.config import ConfigError, NetworkConfig, PPOConfig, TrainConfig, positive, require
-from ued.env import EnvSpec
+from ued.env import Descriptors, EnvSpec
 from ued.networks import FlattenEncoder
 
 from .baselines import tuned_a2c
@@ -122,8 +122,7 @@ def encoder(config: GridworldConfig, tabular: bool):
     """The student's observation encoder: an embedding of tabular states, else flatten."""
     if not tabular:
         return FlattenEncoder()
-    states = config.size * config.size * 2**config.max_objects
-    return TabularEncoder(states, config.embedding)
+    return TabularEncoder(make(config, tabular=True).num_states, config.embedding)
 
 
 def descriptors(env: Gridworld, levels) -> dict:
@@ -205,10 +204,23 @@ def load_level_file(path, train_env: Gridworld):
     return [layout.name for layout in layouts], levels, train_env
 
 
+META_DISTRIBUTIONS = {"paper": "all_shortlife", "cpu": "small", "test": "debug"}
+"""The level distribution meta-training (``lpg``, ``groove``) draws at each preset: GROOVE's
+``all_shortlife`` at the reference's scale, the small grids on a CPU."""
+
+
 def preset(name: str, algo: str) -> TrainConfig:
     """The gridworld's UED-training presets (``paper`` and ``cpu``: GROOVE's ``all``
     distribution on 13x13; ``test``: tiny debug levels, on the same static shape so that the
-    fixed suites can be played)."""
+    fixed suites can be played); for a meta-algorithm, its distribution (``META_DISTRIBUTIONS``)."""
+    config = _training_preset(name)
+    if algo in registry.META_ALGORITHMS:
+        env_config = dataclasses.replace(config.env_config, distribution=META_DISTRIBUTIONS[name])
+        config = dataclasses.replace(config, env_config=env_config)
+    return config
+
+
+def _training_preset(name: str) -> TrainConfig:
     if name == "test":
         return TrainConfig(
             env="gridworld",
@@ -259,7 +271,7 @@ def _spec(name: str, tabular: bool) -> EnvSpec:
         render_level=render_level,
         load_level_file=load_level_file,
         suites=SUITES,
-        descriptors=descriptors,
+        descriptors=Descriptors(descriptors),
         encoder=functools.partial(encoder, tabular=tabular),
         tuned_a2c=tuned_a2c,
         lifetimes=True,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from ued import registry
-from ued.env import EnvSpec
+from ued.env import Descriptors, EnvSpec
 
 from .ascii import load_levels
 from .config import MazeConfig, validate
@@ -78,7 +78,9 @@ MAZE = registry.ENVS.register(
         render_level=render_level,
         load_level_file=load_level_file,
         suites=SUITES,
-        descriptors=lambda env, levels: env.level_descriptors(levels),
+        descriptors=Descriptors(
+            lambda env, levels: env.level_descriptors(levels), fractions=("solvable",)
+        ),
         encoder=lambda config: MazeEncoder(
             conv_filters=config.encoder.conv_filters,
             direction_features=config.encoder.direction_features,

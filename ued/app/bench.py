@@ -339,8 +339,7 @@ def run_meta_bench(args) -> list[dict[str, Any]]:
     from ..meta.config import preset, validate
     from . import builtins  # noqa: F401  (declares the built-in env families)
 
-    records = []
-    env = args.env if args.env != "maze" else "gridworld"
+    records, env = [], args.env
     variants = (("lpg", "gradient"), ("lpg", "es"), ("groove", "gradient"))
     for name in [args.preset] if args.preset else ["reference", "cpu"]:
         for algo, backend in variants:

@@ -280,8 +280,8 @@ class BenchArgs:
 
     preset: Literal["paper", "cpu", "test", "minimax", "dcd", "reference"] | None = None
     """Preset to time (default: paper and cpu; --program meta-train: reference and cpu)."""
-    env: str = "maze"
-    """Environment family."""
+    env: str | None = None
+    """Environment family (default: maze; --program meta-train: gridworld)."""
     algo: str | None = None
     """Curriculum to time in the full training update (default: every registered one)."""
     only: tuple[Literal["env_only", "rollout", "train", "parts"], ...] = (
@@ -296,8 +296,7 @@ class BenchArgs:
     updates_per_chunk: int = 5
     """Updates per timed training chunk."""
     program: Literal["train", "meta-train"] = "train"
-    """What to time: UED training, or meta-training a learned rule (both backends; --env
-    defaults to gridworld there)."""
+    """What to time: UED training, or meta-training a learned rule (both backends)."""
     devices: tuple[int, ...] = ()
     """Scaling table: time DR training (or --algo) on each of these device counts (per
     process) at a fixed per-device and a fixed global batch, and env-only stepping at
@@ -314,6 +313,8 @@ def bench_main(argv: list[str]) -> int:
     from .bench import run_bench
 
     args = parse(BenchArgs, args=argv, prog="ued bench")
+    if args.env is None:
+        args.env = "gridworld" if args.program == "meta-train" else "maze"
     check_bench_args(args)
     run_bench(args)
     return 0
@@ -329,8 +330,8 @@ def check_bench_args(args: BenchArgs) -> None:
     count(args.updates_per_chunk, "updates_per_chunk", INT_RANGE[1] // 10_000)
     if not args.only:
         raise ConfigError("only: choose at least one of env_only, rollout, train")
+    registry.ENVS.get(args.env)
     if args.program == "train":
-        registry.ENVS.get(args.env)
         if args.algo is not None:
             registry.ALGORITHMS.get(args.algo)
     from ..meta.config import PRESETS as META_PRESETS

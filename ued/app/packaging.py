@@ -12,6 +12,7 @@ import platform
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jax
 import numpy as np
@@ -61,6 +62,26 @@ def _gzip(source: Path, target: Path) -> None:
     """Write ``source`` compressed to ``target`` + ``.gz`` (``ued.logging.read_csv`` reads it)."""
     with source.open("rb") as f, gzip.open(target.with_name(target.name + ".gz"), "wb", 9) as g:
         shutil.copyfileobj(f, g)
+
+
+def holdout_summary(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """``{statistic: {suite: {seed: mean over levels}}}`` of evaluation rows (``ued.evaluate``
+    per-level rows; α-CVaR rows are left out): the solve rate for an env with a success signal,
+    else the return."""
+    per_level = [r for r in rows if not str(r.get("alpha") or "")]
+    solved = any(r["statistic"] == "solve_rate" for r in per_level)
+    statistic = "solve_rate" if solved else "return"
+    values: dict[str, dict[int, list[float]]] = {}
+    for r in per_level:
+        if r["statistic"] == statistic:
+            per_seed = values.setdefault(r["suite"], {})
+            per_seed.setdefault(int(r["seed"]), []).append(float(r["value"]))
+    return {
+        statistic: {
+            suite: {str(seed): float(np.mean(per_seed[seed])) for seed in sorted(per_seed)}
+            for suite, per_seed in values.items()
+        }
+    }
 
 
 def ship(run_dir: Path, name: str, root: Path, protocol: Protocol | None = None, log=print) -> Path:
@@ -116,18 +137,10 @@ def ship(run_dir: Path, name: str, root: Path, protocol: Protocol | None = None,
     rows = evaluations(
         Run(name, staging, loaded.config, loaded.step, True), protocol, staging / "evaluations", log
     )
-    classic = {}
-    for seed in loaded.config.seed_list:
-        values = [
-            r["value"] for r in rows
-            if r["suite"] == "classic" and r["statistic"] == "solve_rate" and int(r["seed"]) == seed
-        ]  # fmt: skip
-        if values:
-            classic[str(seed)] = float(np.mean(values))
     for file in (staging / "evaluations").glob("*.csv"):
         _gzip(file, file)
         file.unlink()
-    manifest["classic_solve_rate"] = classic
+    manifest["holdout"] = holdout_summary(rows)
     (staging / shipped.MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     shutil.rmtree(target, ignore_errors=True)
     staging.replace(target)

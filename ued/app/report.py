@@ -12,9 +12,9 @@ or a report on the shipped agents, reuses them. The report has:
 * α-CVaR of the solve rate over random solvable levels (debiased, two passes) as a table and as
   curves on a log α axis;
 * per-level bar charts of every suite;
-* the curricula side by side: evaluation during training and the descriptors (shortest path,
-  walls, solvable fraction) of the levels rolled out and kept over training, early → late
-  means, the buffer's distributions at the first and last checkpoint and its replay
+* the curricula side by side: evaluation during training and the env's level descriptors (the
+  maze: shortest path, walls, solvable fraction) of the levels rolled out and kept over training,
+  early → late means, the buffer's distributions at the first and last checkpoint and its replay
   distribution (from ``ued.snapshots``), and the generated levels of generator agents.
 """
 
@@ -297,14 +297,37 @@ def cvar_table(rows: list[dict[str, Any]], runs: list[str], alphas=CVAR_ALPHAS) 
     return "\n".join(lines)
 
 
-DISTRIBUTION_STATISTICS = (
-    ("trained/shortest_path", "path", 1),
-    ("trained/walls", "walls", 1),
-    ("trained/solvable", "solvable", 2),
-    ("buffer/weighted_shortest_path", "buffer path", 1),
-    ("buffer/weighted_walls", "buffer walls", 1),
-    ("buffer/weighted_solvable", "buffer solvable", 2),
-)
+def env_fractions(runs: Sequence[Run]) -> frozenset[str]:
+    """The 0/1 level descriptors (``ued.env.Descriptors.fractions``) of the runs' env families,
+    e.g. the maze's ``solvable``."""
+    from .. import registry
+    from . import builtins  # noqa: F401  (declares the built-in env families)
+
+    spec_of = registry.ENVS.get
+    return frozenset(
+        name
+        for env in {r.config.env for r in runs}
+        if (descriptors := spec_of(env).descriptors) is not None
+        for name in descriptors.fractions
+    )
+
+
+def distribution_statistics(runs: dict[str, Path], fractions=()) -> list[tuple[str, str, int]]:
+    """``(statistic, label, digits)`` of the distribution table: the level descriptors the runs
+    logged in ``curriculum.csv`` (``trained/<name>``, then ``buffer/weighted_<name>``), in
+    ``ued.env.ordered_descriptors`` order; ``fractions`` get two digits."""
+    from ..plots import curriculum_statistics, descriptor_metrics
+
+    logged = curriculum_statistics(runs.values())
+    names = [m.split("/", 1)[1] for m in descriptor_metrics(logged, "trained/", fractions)]
+    rows = []
+    for prefix, label in (("trained/", ""), ("buffer/weighted_", "buffer ")):
+        rows += [
+            (prefix + n, label + n.replace("_", " "), 2 if n in fractions else 1)
+            for n in names
+            if prefix + n in logged
+        ]
+    return rows
 
 
 def _early_late(points: list[tuple[int, float]], window: float) -> tuple[float, float]:
@@ -319,17 +342,18 @@ def _early_late(points: list[tuple[int, float]], window: float) -> tuple[float, 
     )
 
 
-def distribution_table(runs: dict[str, Path], window: float = 0.1) -> str:
+def distribution_table(runs: dict[str, Path], window: float = 0.1, fractions=()) -> str:
     """What each curriculum rolled out (each chunk's last update) and kept (replay-weighted
     buffer), means over seeds over the first and the last ``window`` of training, from
-    ``curriculum.csv``."""
-    head = " | ".join(f"{label} early → late" for _, label, _ in DISTRIBUTION_STATISTICS)
-    lines = [f"| run | {head} |", "|---" * (len(DISTRIBUTION_STATISTICS) + 1) + "|"]
+    ``curriculum.csv``: the env's level descriptors (``distribution_statistics``)."""
+    statistics = distribution_statistics(runs, fractions)
+    head = " | ".join(f"{label} early → late" for _, label, _ in statistics)
+    lines = [f"| run | {head} |", "|---" * (len(statistics) + 1) + "|"]
     for name, path in runs.items():
         file = log_file(path, "curriculum.csv")
         table = read_csv(file) if file.exists() else []
         cells = []
-        for key, _, digits in DISTRIBUTION_STATISTICS:
+        for key, _, digits in statistics:
             points = [(int(r["update"]), float(r["value"])) for r in table if r["statistic"] == key]
             if not points:
                 cells.append("-")
@@ -340,12 +364,13 @@ def distribution_table(runs: dict[str, Path], window: float = 0.1) -> str:
     return "\n".join(lines)
 
 
-def generator_table(runs: dict[str, Path], window: float = 0.1) -> str | None:
-    """Generator agents' levels (``paired/regret``, ``generated/...`` of ``metrics.csv``), means
-    over seeds over the first and last ``window`` of training; None if no run generates."""
-    from ..plots import GENERATOR_PANELS, metric_value
+def generator_table(runs: dict[str, Path], window: float = 0.1, fractions=()) -> str | None:
+    """Generator agents' levels (``paired/regret``, ``generated/...`` of ``metrics.csv``: the
+    generator's reward and entropy, the env's level descriptors), means over seeds over the
+    first and last ``window`` of training; None if no run generates."""
+    from ..plots import generator_metrics, metric_value
 
-    keys = [key for key, _ in GENERATOR_PANELS]
+    keys = generator_metrics(runs.values(), fractions)
     lines = [
         "| run | " + " | ".join(f"{k} early → late" for k in keys) + " |",
         "|---" * (len(keys) + 1) + "|",
@@ -548,8 +573,9 @@ def _curriculum_section(
         "be replayed, weighted by replay probability (NCC: the adversary's y). Means over seeds "
         "over the first and the last 10% of training.",
     )
-    doc.add("table", distribution_table(logged))
-    plots.compare_runs(logged, figures / "training.png")
+    fractions = env_fractions([r for r in runs if r.name in logged])
+    doc.add("table", distribution_table(logged, fractions=fractions))
+    plots.compare_runs(logged, figures / "training.png", fractions=fractions)
     doc.add(
         "figure",
         figures / "training.png",
@@ -558,7 +584,12 @@ def _curriculum_section(
     )
     seconds = {r.name: s for r in runs if (s := seconds_per_update(r, bench)) is not None}
     if len(seconds) > 1:
-        plots.compare_runs(logged, figures / "training_wallclock.png", seconds_per_update=seconds)
+        plots.compare_runs(
+            logged,
+            figures / "training_wallclock.png",
+            seconds_per_update=seconds,
+            fractions=fractions,
+        )
         timed = (
             "a training update timed by `ued bench` for each curriculum, one after another in one "
             "process, times the run's seeds"
@@ -570,16 +601,16 @@ def _curriculum_section(
                 f"seconds ({timed})")  # fmt: skip
     snaps = {r.name: s for r in runs if (s := run_snapshots(r, log)) is not None}
     if snaps:
-        plots.snapshot_distributions(snaps, figures / "buffers.png")
+        plots.snapshot_distributions(snaps, figures / "buffers.png", fractions=fractions)
         doc.add(
             "figure",
             figures / "buffers.png",
-            "buffer levels at the first and the last checkpoint: shortest path and walls "
-            "(replay-weighted), solvable fraction, and replay probability against rank",
+            "buffer levels at the first and the last checkpoint: the env's level descriptors "
+            "(replay-weighted histograms), and replay probability against rank",
         )
-    generated = generator_table(logged)
+    generated = generator_table(logged, fractions=fractions)
     if generated is not None:
         doc.add("h3", "Generated levels")
         doc.add("table", generated)
-        plots.generator_curves(logged, figures / "generator.png")
+        plots.generator_curves(logged, figures / "generator.png", fractions=fractions)
         doc.add("figure", figures / "generator.png", "what the generator agents built")

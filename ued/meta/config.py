@@ -42,8 +42,6 @@ class AgentConfig:
     """Hidden widths of each network's MLP when not tabular (``()``: linear heads)."""
     prediction_size: int = 8
     """m, the size of LPG's prediction vector y."""
-    embedding: int = 32
-    """Tabular observations without ``tabular``: width of the state embedding."""
     optimizer: Literal["sgd", "adam"] = "sgd"
     """The inner optimiser (one per network: actor and critic)."""
     lr: float = 40.0
@@ -196,16 +194,15 @@ def preset(algo: str = "lpg", env: str = "gridworld", name: str = "cpu") -> Meta
     require(name in PRESETS, "preset", f"unknown preset {name!r}; choose one of {PRESETS}")
     algorithm = registry.META_ALGORITHMS.get(algo)
     spec = registry.ENVS.get(env)
-    env_config = spec.preset("test" if name == "test" else "cpu", algo).env_config
+    # The env family's preset for the meta-algorithm chooses its levels (GROOVE's gridworld
+    # distributions: all_shortlife at the reference's scale).
+    env_config = spec.preset({"reference": "paper"}.get(name, name), algo).env_config
     config = MetaTrainConfig(algo=algo, env=env, preset=name, env_config=env_config)
-    if not getattr(spec.make(env_config), "tabular", False):  # the reference's rand_* agents
+    if not spec.build(env_config).num_states:  # array observations: the reference's rand_* agents
         config = dataclasses.replace(config, agent=dataclasses.replace(
             config.agent, tabular=False, hidden=(32,), optimizer="adam", lr=1e-3, critic_lr=1e-3,
             max_grad_norm=0.0))  # fmt: skip
-    if hasattr(env_config, "distribution"):
-        distribution = {"reference": "all_shortlife", "cpu": "small", "test": "debug"}[name]
-        env_config = dataclasses.replace(env_config, distribution=distribution)
-    config = dataclasses.replace(config, env_config=env_config, **_SIZES[name])
+    config = dataclasses.replace(config, **_SIZES[name])
     config = dataclasses.replace(config, agent=_sized_agent(name, config.agent))
     return dataclasses.replace(config, curriculum=algorithm.preset(config, name))
 
@@ -227,7 +224,7 @@ def _sized_agent(name: str, agent: AgentConfig) -> AgentConfig:
     if name == "cpu":
         return dataclasses.replace(agent, num_envs=16)
     if name == "test":
-        return dataclasses.replace(agent, num_envs=4, num_steps=6, embedding=4, hidden=(8,))
+        return dataclasses.replace(agent, num_envs=4, num_steps=6, hidden=(8,))
     return agent
 
 
@@ -248,7 +245,7 @@ def validate(config: MetaTrainConfig) -> MetaTrainConfig:
     algorithm = registry.META_ALGORITHMS.get(config.algo)
     check_meta_compatible(config, spec, algorithm)
     a = config.agent
-    positive(a, "agent.", "prediction_size", "embedding", "lr", "critic_lr", "num_envs",
+    positive(a, "agent.", "prediction_size", "lr", "critic_lr", "num_envs",
              "num_steps")  # fmt: skip
     require(all(w > 0 for w in a.hidden), "agent.hidden", f"widths must be positive: {a.hidden}")
     for name in ("max_grad_norm", "entropy_coef"):
@@ -298,7 +295,8 @@ def from_dict(data: dict[str, Any]) -> MetaTrainConfig:
     data = dict(data)
     spec = registry.ENVS.get(data.get("env", "gridworld"))
     algorithm = registry.META_ALGORITHMS.get(data.get("algo", "lpg"))
-    env_config = _from_dict(spec.Config, data.pop("env_config", None) or {}, "env_config.")
+    env_config = _legacy_embedding(spec.Config, data, data.pop("env_config", None) or {})
+    env_config = _from_dict(spec.Config, env_config, "env_config.")
     curriculum = _legacy_curriculum(data.get("algo", "lpg"), data.pop("curriculum", None) or {})
     curriculum = _from_dict(algorithm.Config, curriculum, "curriculum.")
     config = _from_dict(MetaTrainConfig, data, "")
@@ -314,6 +312,18 @@ def _legacy_curriculum(algo: str, curriculum: dict) -> dict:
         fixed = curriculum.get("score") == "fixed"
         return {"fixed_levels": curriculum["fixed_levels"] if fixed else 0}
     return {k: v for k, v in curriculum.items() if k != "fixed_levels"}
+
+
+def _legacy_embedding(env_class: type, data: dict, env_config: dict) -> dict:
+    """Runs saved when the inner agents' state-embedding width was ``agent.embedding``: it is
+    the env's encoder setting ``env_config.embedding`` now (dropped for envs without one)."""
+    agent = data.get("agent")
+    if not isinstance(agent, dict) or "embedding" not in agent or not isinstance(env_config, dict):
+        return env_config
+    data["agent"] = {k: v for k, v in agent.items() if k != "embedding"}
+    if "embedding" in {f.name for f in dataclasses.fields(env_class)}:
+        env_config = {**env_config, "embedding": agent["embedding"]}
+    return env_config
 
 
 def load(path: Path) -> MetaTrainConfig:

@@ -36,16 +36,13 @@ from .rules import A2C, LPG, LPGNetwork
 
 
 def inner_agent(config: MetaTrainConfig, spec: EnvSpec, env) -> InnerAgent:
-    """The inner agent: tables on the state index for an env with tabular observations and
-    ``agent.tabular``; else the env's encoder (tabular levels: an embedding of
-    ``agent.embedding`` features) then the agent's MLP."""
+    """The inner agent: tables on the state index for an env with tabular observations
+    (``env.num_states``) and ``agent.tabular``; else the env's encoder (for the student, set by
+    the env's settings, e.g. the gridworld's ``embedding``) then the agent's MLP."""
     a = config.agent
-    if a.tabular and getattr(env, "tabular", False):
+    if a.tabular and env.num_states:
         return InnerAgent(env.num_actions, None, a.prediction_size, (), env.num_states)
-    env_config = config.env_config
-    if hasattr(env_config, "embedding"):
-        env_config = dataclasses.replace(env_config, embedding=a.embedding)
-    return InnerAgent(env.num_actions, spec.make_encoder(env_config), a.prediction_size,
+    return InnerAgent(env.num_actions, spec.make_encoder(config.env_config), a.prediction_size,
                       tuple(a.hidden))  # fmt: skip
 
 
