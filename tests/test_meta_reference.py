@@ -185,3 +185,18 @@ def test_runs_saved_with_the_shared_curriculum_settings_still_load():
     groove = to_dict(preset("groove", "gridworld", "test"))
     groove["curriculum"] = {**groove["curriculum"], "fixed_levels": 64}
     assert from_dict(groove).curriculum == preset("groove", "gridworld", "test").curriculum
+
+
+def test_runs_saved_with_the_agents_embedding_width_still_load():
+    """The inner agents' state-embedding width was ``agent.embedding``; it is the env's encoder
+    setting ``env_config.embedding`` now (dropped for an env without one)."""
+    from ued.config import to_dict
+    from ued.meta.config import from_dict
+
+    data = to_dict(preset("lpg", "gridworld", "test"))
+    data["agent"] = {**data["agent"], "embedding": 4}
+    assert from_dict(data).env_config.embedding == 4
+    assert preset("lpg", "gridworld", "test").env_config.distribution == "debug"
+    assert preset("lpg", "gridworld", "reference").env_config.distribution == "all_shortlife"
+    assert preset("lpg", "gridworld", "cpu").env_config.distribution == "small"
+    assert not preset("lpg", "gridworld-rand", "test").agent.tabular  # array observations
