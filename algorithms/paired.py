@@ -479,6 +479,10 @@ def validate(config: TrainConfig) -> None:
     if c.objective != "minimax":
         validate_network(c.antagonist_network, "curriculum.antagonist_network.")
         validate_ppo(c.antagonist_ppo, "curriculum.antagonist_ppo.")
+        # The antagonist is the student's learner too (an lpo antagonist reads its own rule).
+        registry.LEARNERS.get(config.learner).validate(
+            c.antagonist_ppo, "curriculum.antagonist_ppo."
+        )
         for name in ("num_envs", "num_steps"):
             ours, theirs = getattr(c.antagonist_ppo, name), getattr(config.ppo, name)
             require(

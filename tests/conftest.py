@@ -36,6 +36,21 @@ def quiet(**kwargs):
 _RUNS: dict = {}
 
 
+def assert_student_trained(program, state, metrics):
+    """The student's losses and entropy are finite over every update and its parameters moved
+    from a fresh ``program.init``."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    for name in ("student/loss", "student/policy_loss", "student/entropy"):
+        assert np.all(np.isfinite(np.asarray(metrics[name]))), name
+    fresh = jax.jit(program.init)(program.seed_keys())
+    moved = jax.tree_util.tree_map(
+        lambda a, b: bool(jnp.any(a != b)), state.student.params, fresh.student.params
+    )
+    assert any(jax.tree_util.tree_leaves(moved)), "the student's parameters did not move"
+
+
 def run_chunks(config, chunks: int = 2):
     """Build ``config``'s program and run ``chunks`` chunks through one ``jax.jit``, counting its
     traces. Returns ``(program, state, metrics, traces, levels)`` with metrics concatenated over

@@ -20,7 +20,7 @@ class DualClip(ClippedSurrogate):
 
     c: float = 3.0
 
-    def policy_loss(self, log_probs, old_log_probs, advantages, hypers):
+    def policy_loss(self, log_probs, old_log_probs, advantages, hypers, progress):
         ratio = jnp.exp(log_probs - old_log_probs)
         clipped = jnp.clip(ratio, 1.0 - hypers.clip_eps, 1.0 + hypers.clip_eps)
         surrogate = jnp.minimum(ratio * advantages, clipped * advantages)

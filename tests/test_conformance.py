@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import program_chunks, run_chunks
+from conftest import assert_student_trained, program_chunks, run_chunks
 
 from ued import registry
 from ued.app.build import build, build_meta, preset
@@ -179,6 +179,61 @@ def test_algorithm_env_pair_compiles_once_and_updates_or_is_refused(algo, name):
         if not metric.startswith(UNDEFINED_PREFIX):
             assert np.all(np.isfinite(np.asarray(value, np.float64))), metric
     assert jax.tree_util.tree_leaves(levels)[0].shape[0] == config.ppo.num_envs
+
+
+# ---- the learner axis: every built-in learner x curriculum ---------------------------------
+LEARNER_DEFAULT_ALGOS = ("dr", "robust-plr", "paired")
+"""Curricula every learner trains with by default (DR, a buffer, a generator agent whose
+antagonist is the student's learner); the other pairs run under ``make test-all``."""
+
+
+SLOW = pytest.mark.slow
+
+
+def _learner_pairs():
+    from ued.app.builtins import LEARNERS
+
+    return [
+        pytest.param(learner, algo, marks=[] if algo in LEARNER_DEFAULT_ALGOS else [SLOW])
+        for learner in sorted(set(LEARNERS) - {"ppo"})
+        for algo in registry.ALGORITHMS
+    ]
+
+
+@pytest.fixture(scope="session")
+def lpo_rule_file(tmp_path_factory):
+    """A temporally-aware LPO rule with random (non-zero) parameters."""
+    from ued.drift import LearnedDrift, save_rule
+
+    objective = LearnedDrift(hidden=8, temporal=True)
+    zeros = objective.zero_rule()
+    rule = jax.tree_util.tree_map(lambda z: 0.5 * jnp.ones_like(z), zeros)
+    return str(save_rule(tmp_path_factory.mktemp("lpo") / "rule.msgpack", objective, rule))
+
+
+def _with_learner(config, learner: str, rule: str):
+    """``config`` trained by ``learner`` (an lpo student, and its antagonist, read ``rule``)."""
+    import dataclasses
+
+    rule = rule if learner == "lpo" else ""
+    config = dataclasses.replace(
+        config, learner=learner, ppo=dataclasses.replace(config.ppo, rule=rule)
+    )
+    curriculum = config.curriculum
+    if "antagonist_ppo" in {f.name for f in dataclasses.fields(curriculum)}:
+        antagonist = dataclasses.replace(curriculum.antagonist_ppo, rule=rule)
+        curriculum = dataclasses.replace(curriculum, antagonist_ppo=antagonist)
+    return dataclasses.replace(config, curriculum=curriculum)
+
+
+@pytest.mark.parametrize(("learner", "algo"), _learner_pairs())
+def test_learner_curriculum_pair_compiles_once_and_trains(learner, algo, lpo_rule_file):
+    config = _with_learner(preset(algo, HOME_ENV, "test"), learner, lpo_rule_file)
+    program, state, metrics, traces, _ = run_chunks(config, 2)
+    assert traces == 1
+    objective = {"dpo": "DPODrift", "lpo": "LearnedDrift"}.get(learner)
+    assert objective is None or type(program.learner.losses).__name__ == objective
+    assert_student_trained(program, state, metrics)
 
 
 # ---- meta-training: every meta-algorithm x env pair ----------------------------------------

@@ -79,6 +79,9 @@ class PPOConfig:
     """ppo: the clipped surrogate; reinforce: the plain policy gradient -log pi(a|s) * A (with
     gae_lambda = 1, A is the Monte-Carlo return minus the value baseline), the estimator NCC's
     convergence theory assumes."""
+    rule: str = ""
+    """A learned learner's meta-trained rule file (``--learner lpo``: its drift network, written
+    by ``ued meta-train --algo lpo``); other learners read none."""
     optimizer: Literal["adam", "sgd"] = "adam"
     """Adam (with adam_eps) or plain SGD."""
     param_bound: float = 0.0
@@ -339,8 +342,8 @@ def validate_common(config: TrainConfig) -> None:
     )
 
     validate_network(config.network, "network.")
-    registry.LEARNERS.get(config.learner)
     validate_ppo(config.ppo, "ppo.")
+    registry.LEARNERS.get(config.learner).validate(config.ppo, "ppo.")
 
 
 def validate_network(n: NetworkConfig, prefix: str) -> None:

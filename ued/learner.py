@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import jax
 
+from .errors import ConfigError
+
 LearnerState = Any  # a pytree with at least ``params``
 Carry = Any  # the recurrent state of a batch of sequences (leaves ``[B, ...]``)
 
@@ -64,6 +66,12 @@ class Learner(Protocol):
         (``ued.parallel.DataParallel``); a learner that does not split returns itself."""
 
 
+def reads_no_rule(ppo, prefix: str) -> None:
+    """A learner's default check: it reads no rule file (``ppo.rule`` is empty)."""
+    if ppo.rule:
+        raise ConfigError(f"{prefix}rule: this learner reads no rule file (--learner lpo does)")
+
+
 @dataclasses.dataclass(frozen=True)
 class LearnerSpec:
     """A registered student learner (``TrainConfig.learner``; ``ued.registry.LEARNERS``).
@@ -76,11 +84,15 @@ class LearnerSpec:
             dimensions, trained with the run's ``ppo`` settings (rollout size, optimiser, GAE).
             PPO variants pass their own ``ued.ppo.PolicyObjective`` to ``make_ppo_learner``.
         summary: one line for ``--help``.
+        validate: ``(ppo, prefix) -> None``: the learner's checks of the ``ppo`` settings it
+            reads, raising ``ued.errors.ConfigError`` naming ``prefix + field`` (default: it
+            reads no rule file, ``ppo.rule``).
     """
 
     name: str
     make: Callable[..., Learner]
     summary: str = ""
+    validate: Callable[[Any, str], None] = reads_no_rule
 
 
 def conditional_update(apply: jax.Array, learner, key, state, batch, update, total):

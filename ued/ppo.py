@@ -78,30 +78,42 @@ class PPOHypers:
     Attributes:
         lr: the base learning rate; clip_eps: the clip range of the policy ratio and the value
         change; ent_coef: the entropy bonus; vf_coef: the value loss's weight.
+        rule: the policy objective's own parameters (``PolicyObjective.init_rule``: LPO's drift
+            network, which meta-training evolves per member); ``()`` for a fixed objective.
     """
 
     lr: jax.Array
     clip_eps: jax.Array
     ent_coef: jax.Array
     vf_coef: jax.Array
+    rule: Any = ()
 
     @classmethod
-    def of(cls, config: PPOConfig) -> PPOHypers:
-        """The config's values as ``f32[]`` leaves."""
+    def of(cls, config: PPOConfig, rule: Any = ()) -> PPOHypers:
+        """The config's values as ``f32[]`` leaves, and the objective's parameters ``rule``."""
         names = ("lr", "clip_eps", "ent_coef", "vf_coef")
-        return cls(**{n: jnp.asarray(getattr(config, n), jnp.float32) for n in names})
+        return cls(**{n: jnp.asarray(getattr(config, n), jnp.float32) for n in names}, rule=rule)
 
 
 class PolicyObjective(abc.ABC):
     """The override point for PPO's losses: how the policy and the critic are fitted to a batch.
     Subclass it (a frozen dataclass, so learners stay hashable) and pass it to
     ``make_ppo_learner``; ``ued.registry.LEARNERS`` names learners built that way.
-    ``ClippedSurrogate`` is PPO's (``ppo.objective = "ppo"``), ``PolicyGradient`` REINFORCE's."""
+    ``ClippedSurrogate`` is PPO's (``ppo.objective = "ppo"``), ``PolicyGradient`` REINFORCE's;
+    ``ued.drift`` has mirror-learning drifts (DPO, LPO)."""
+
+    def init_rule(self) -> Any:
+        """The objective's own parameters a fresh learner starts with (``PPOHypers.rule``, a
+        pytree of arrays; LPO's drift network); ``()``: none."""
+        return ()
 
     @abc.abstractmethod
-    def policy_loss(self, log_probs, old_log_probs, advantages, hypers: PPOHypers) -> jax.Array:
+    def policy_loss(
+        self, log_probs, old_log_probs, advantages, hypers: PPOHypers, progress: jax.Array
+    ) -> jax.Array:
         """The policy loss ``f32[]`` from the new and behaviour log-probabilities and the
-        (normalised) advantages, all ``f32[T, B]``."""
+        (normalised) advantages, all ``f32[T, B]``; ``progress`` (``f32[]``) is the fraction of
+        training done, ``update / total`` (temporally-aware objectives read it)."""
 
     @abc.abstractmethod
     def value_loss(self, values, old_values, targets, hypers: PPOHypers) -> jax.Array:
@@ -114,7 +126,7 @@ class ClippedSurrogate(PolicyObjective):
     """PPO (Schulman et al. 2017): the clipped surrogate, and 0.5 x the max of the unclipped and
     clipped squared value errors."""
 
-    def policy_loss(self, log_probs, old_log_probs, advantages, hypers):
+    def policy_loss(self, log_probs, old_log_probs, advantages, hypers, progress):
         """``-E[min(r A, clip(r, 1 - eps, 1 + eps) A)]``."""
         ratio = jnp.exp(log_probs - old_log_probs)
         clipped_ratio = jnp.clip(ratio, 1.0 - hypers.clip_eps, 1.0 + hypers.clip_eps)
@@ -133,7 +145,7 @@ class PolicyGradient(PolicyObjective):
     """The plain policy gradient ``-log pi(a|s) A`` and an unclipped value loss (the estimator
     NCC's convergence theory assumes)."""
 
-    def policy_loss(self, log_probs, old_log_probs, advantages, hypers):
+    def policy_loss(self, log_probs, old_log_probs, advantages, hypers, progress):
         """``-E[log pi(a|s) A]``."""
         return -jnp.mean(log_probs * jax.lax.stop_gradient(advantages))
 
@@ -153,12 +165,14 @@ def ppo_loss(
     config: PPOConfig,
     hypers: PPOHypers | None = None,
     objective: PolicyObjective | None = None,
+    progress=0.0,
 ):
     """The PPO objective on whole sequences from the batch's initial carry.
 
     ``hypers`` (default: the config's) and ``objective`` (default: the one ``config.objective``
-    names) are the learner's. Returns ``(loss, metrics)`` with the policy loss, the value loss,
-    the entropy bonus, the approximate KL and the clipped fraction.
+    names) are the learner's; ``progress`` (``f32[]``) the fraction of training done. Returns
+    ``(loss, metrics)`` with the policy loss, the value loss, the entropy bonus, the approximate
+    KL and the clipped fraction.
     """
     hypers = PPOHypers.of(config) if hypers is None else hypers
     objective = OBJECTIVES[config.objective] if objective is None else objective
@@ -173,7 +187,8 @@ def ppo_loss(
     advantages = batch.advantages
     if config.normalize_advantages:
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-    policy_loss = objective.policy_loss(log_probs, traj.log_probs, advantages, hypers)
+    progress = jnp.asarray(progress, jnp.float32)
+    policy_loss = objective.policy_loss(log_probs, traj.log_probs, advantages, hypers, progress)
     value_loss = objective.value_loss(values, traj.values, batch.targets, hypers)
     entropy = jnp.mean(policy.entropy(logits))
     loss = policy_loss + hypers.vf_coef * value_loss - hypers.ent_coef * entropy
@@ -244,9 +259,10 @@ def ppo_update(
     parallel=None,
     hypers: PPOHypers | None = None,
     objective: PolicyObjective | None = None,
+    progress=0.0,
 ):
-    """``epochs`` passes over the batch in ``minibatches`` env-wise splits (``hypers`` and
-    ``objective`` as in ``ppo_loss``); with ``parallel``
+    """``epochs`` passes over the batch in ``minibatches`` env-wise splits (``hypers``,
+    ``objective`` and ``progress`` as in ``ppo_loss``); with ``parallel``
     (a ``ued.parallel.DataParallel``) each minibatch's sequences are split over its devices,
     so each device computes the gradient of its share and XLA all-reduces them.
 
@@ -258,11 +274,14 @@ def ppo_update(
     grad_fn = jax.value_and_grad(ppo_loss, has_aux=True)
 
     def policy_objective(p, minibatch):
-        return ppo_loss(p, network, minibatch, config, hypers, objective)[1]["policy_loss"]
+        loss = ppo_loss(p, network, minibatch, config, hypers, objective, progress)
+        return loss[1]["policy_loss"]
 
     def minibatch_step(carry, minibatch):
         params, opt_state = carry
-        (_, metrics), grads = grad_fn(params, network, minibatch, config, hypers, objective)
+        (_, metrics), grads = grad_fn(
+            params, network, minibatch, config, hypers, objective, progress
+        )
         metrics = {**metrics, "grad_norm": optax.tree.norm(grads)}
         if config.track_best_iterate:
             policy_grads = jax.grad(policy_objective)(params, minibatch)
@@ -364,7 +383,7 @@ class PPOLearner:
         return PPOState(
             params=params,
             opt_state=self.optimizer.init(params),
-            hypers=PPOHypers.of(self.config),
+            hypers=PPOHypers.of(self.config, self.losses.init_rule()),
             best=best,
         )
 
@@ -407,9 +426,10 @@ class PPOLearner:
         """PPO epochs on ``batch``; tracks the best iterate if configured. Returns ``(state,
         metrics)``."""
         lr = self.learning_rate(state, update, total)
+        progress = jnp.asarray(update, jnp.float32) / total
         params, opt_state, metrics = ppo_update(
             key, state.params, state.opt_state, batch, lr, self.network, self.optimizer,
-            self.config, self.parallel, state.hypers, self.losses,
+            self.config, self.parallel, state.hypers, self.losses, progress,
         )  # fmt: skip
         best = state.best
         if best is not None:

@@ -39,7 +39,7 @@ ALGORITHMS = {
 META_ALGORITHMS = {"lpg": "algorithms.lpg", "groove": "algorithms.groove"}
 """``ued meta-train --algo`` -> the module that registers it."""
 
-LEARNERS = {"ppo": "ued.ppo"}
+LEARNERS = {"ppo": "ued.ppo", "dpo": "ued.drift", "lpo": "ued.drift"}
 """``ued train --learner`` -> the module that registers it."""
 
 
