@@ -36,6 +36,7 @@ from ued.buffer import BufferConfig, BufferState, LevelBuffer, validate_buffer
 from ued.config import positive, probability, require
 from ued.hashing import pytree_hash
 from ued.meta.curriculum import (
+    LIFETIMES,
     MetaAlgorithmSpec,
     MetaCurriculum,
     Outcome,
@@ -278,8 +279,8 @@ SPEC = registry.META_ALGORITHMS.register(
         preset=preset,
         make=make,
         validate=validate,
-        requires=lambda config: frozenset(
-            {"oracle"} if config.curriculum.score == "regret" else ()
+        requires=lambda config: (
+            LIFETIMES | frozenset({"oracle"} if config.curriculum.score == "regret" else ())
         ),
         summary="GROOVE: LPG on a level buffer scored by algorithmic regret",
         sources=SOURCES,

@@ -11,7 +11,7 @@ from conftest import run_meta_steps
 from tiny_gridworld import TINY, tiny_agent
 
 from ued.meta.agents import InnerRollout
-from ued.meta.evolution import EvolutionStrategy
+from ued.meta.evolution import EvolutionStrategy, lpg_evolution
 from ued.meta.lifetime import LifetimeTrainer
 from ued.meta.rules import LPG, LPGNetwork
 
@@ -21,9 +21,9 @@ AGENT = tiny_agent(4)
 
 def _es(sigma: float) -> EvolutionStrategy:
     rollout = InnerRollout(ENV, AGENT, num_envs=4, num_steps=6)
-    return EvolutionStrategy(
-        rule=LPG(network=LPGNetwork(hidden=8, embedding=4, lifetime_conditioned=True)),
-        trainer=LifetimeTrainer(AGENT, rollout, optax.sgd(0.5), max_updates=4, eval_episodes=8),
+    return lpg_evolution(
+        LPG(network=LPGNetwork(hidden=8, embedding=4, lifetime_conditioned=True)),
+        LifetimeTrainer(AGENT, rollout, optax.sgd(0.5), max_updates=4, eval_episodes=8),
         population=6,
         sigma=sigma,
         lr=0.05,

@@ -243,8 +243,12 @@ def _validate_drift(name: str, needs_rule: bool):
             f"learner {name!r} replaces the policy objective with its drift; leave it at ppo",
         )
         if needs_rule:
-            require(bool(ppo.rule), f"{prefix}rule", f"learner {name!r} needs a meta-trained "
-                    "drift rule file (ued meta-train --algo lpo writes rule.msgpack)")  # fmt: skip
+            require(
+                bool(ppo.rule),
+                f"{prefix}rule",
+                f"learner {name!r} needs a meta-trained drift rule file (ued meta-train --algo "
+                "lpo writes rules/seed<seed>.msgpack)",
+            )
             load_rule(ppo.rule)
         else:
             require(not ppo.rule, f"{prefix}rule", f"learner {name!r} reads no rule file")

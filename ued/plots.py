@@ -464,15 +464,23 @@ def generator_curves(
     plt.close(fig)
 
 
-def lifetime_curves(rows: list[dict[str, Any]], path: Path) -> None:
-    """Learning curves of fresh inner agents in meta-evaluation: per suite, the mean reward per
-    step of each inner update (mean over levels, then over seeds, with the seeds' s.e. shaded),
-    for the learned rule of every run and meta-step (darker: later) and for A2C (dashed).
+LEARNED_RULES = ("lpg", "lpo")
+"""Curve rows of these rules are the meta-learned ones (the others are fixed baselines)."""
 
-    ``rows`` are ``ued.meta.program.MetaProgram.evaluate_with_curves`` curve rows (``run``,
-    ``seed``, ``update``, ``suite``, ``level``, ``rule``, ``inner_update``, ``reward``)."""
+
+def lifetime_curves(rows: list[dict[str, Any]], path: Path) -> None:
+    """Learning curves of fresh inner agents in meta-evaluation: per suite, each inner update's
+    mean reward per step (LPG's agents) or mean episode return (LPO's), mean over levels, then
+    over seeds, with the seeds' s.e. shaded, for the learned rule of every run and meta-step
+    (darker: later) and for each baseline (A2C; PPO and DPO) at the last step (dashed, dotted).
+
+    ``rows`` are ``evaluate_with_curves`` curve rows (``run``, ``seed``, ``update``, ``suite``,
+    ``level``, ``rule``, ``inner_update``, and ``reward`` or ``return``)."""
     if not rows:
         return
+    value = "reward" if "reward" in rows[0] else "return"
+    baselines = sorted({r["rule"] for r in rows} - set(LEARNED_RULES))
+    styles = dict(zip(baselines, ("--", ":", "-.")))
     suites = sorted({r["suite"] for r in rows})
     runs = sorted({r["run"] for r in rows})
     steps = sorted({int(r["update"]) for r in rows})
@@ -481,32 +489,35 @@ def lifetime_curves(rows: list[dict[str, Any]], path: Path) -> None:
     for ax, suite in zip(axes[0], suites):
         for i, run in enumerate(runs):
             mine = [r for r in rows if r["suite"] == suite and r["run"] == run]
-            lines = [("lpg", s) for s in steps] + [("a2c", steps[-1])]
+            lines = [(rule, s) for rule in LEARNED_RULES for s in steps]
+            lines += [(rule, steps[-1]) for rule in baselines]
             for rule, step in lines:
                 chosen = [r for r in mine if r["rule"] == rule and int(r["update"]) == step]
                 if not chosen:
                     continue
-                x, mean, se = _curve_over_seeds(chosen)
+                x, mean, se = _curve_over_seeds(chosen, value)
                 shade = 0.35 + 0.65 * (steps.index(step) + 1) / len(steps)
-                style = {"color": colours(i), "alpha": shade} if rule == "lpg" else {
-                    "color": colours(i), "linestyle": "--"}  # fmt: skip
-                label = f"{run} step {step}" if rule == "lpg" else f"{run} A2C"
+                learned = rule in LEARNED_RULES
+                style = {"color": colours(i), "alpha": shade} if learned else {
+                    "color": colours(i), "linestyle": styles[rule]}  # fmt: skip
+                label = f"{run} step {step}" if learned else f"{run} {rule.upper()}"
                 ax.plot(x, mean, label=label, lw=1.2, **style)
                 ax.fill_between(x, mean - se, mean + se, color=colours(i), alpha=0.1)
         ax.set_title(suite, fontsize=9)
         ax.set_xlabel("inner update")
-        ax.set_ylabel("reward per step")
+        ax.set_ylabel("reward per step" if value == "reward" else "episode return")
     axes[0][-1].legend(fontsize=6, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def _curve_over_seeds(rows: list[dict[str, Any]]):
-    """``(inner updates, mean over seeds of the mean over levels, s.e. over seeds)``."""
+def _curve_over_seeds(rows: list[dict[str, Any]], value: str = "reward"):
+    """``(inner updates, mean over seeds of the mean over levels, s.e. over seeds)`` of the
+    rows' ``value``."""
     by_seed: dict[Any, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
-        by_seed[r["seed"]][int(r["inner_update"])].append(float(r["reward"]))
+        by_seed[r["seed"]][int(r["inner_update"])].append(float(r[value]))
     x = sorted({k for curve in by_seed.values() for k in curve})
     table = np.array([[np.mean(c[k]) if k in c else np.nan for k in x] for c in by_seed.values()])
     mean = np.nanmean(table, axis=0)
@@ -731,4 +742,26 @@ def snapshot_distributions(
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def drift_surface(drift, path: Path, progress: Sequence[float] = (0.0,), title: str = "") -> None:
+    """The drift over the ratio ρ (x, 0.2 to 2.5) and the advantage A (y, −2 to 2)
+    as the LPO paper draws it, one panel per training fraction in ``progress`` (TA-LPO's drift
+    changes with it). ``drift(log_ratio f32[N], advantages f32[N], progress f32[]) -> f32[N]``
+    (e.g. ``ued.drift.DriftObjective.drift`` with the learner's hyperparameters bound)."""
+    ratio = np.linspace(0.2, 2.5, 116)
+    advantage = np.linspace(-2.0, 2.0, 101)
+    r, a = np.meshgrid(ratio, advantage)
+    fig, axes = plt.subplots(1, len(progress), figsize=(4.2 * len(progress), 3.4), squeeze=False)
+    for ax, fraction in zip(axes[0], progress):
+        values = np.asarray(drift(np.log(r).ravel(), a.ravel(), fraction)).reshape(r.shape)
+        mesh = ax.pcolormesh(r, a, values, shading="auto", cmap="viridis")
+        ax.axvline(1.0, color="white", lw=0.6, ls="--")
+        ax.set_xlabel("probability ratio ρ")
+        ax.set_ylabel("advantage A")
+        ax.set_title(f"{title} n/N = {fraction:g}".strip(), fontsize=9)
+        fig.colorbar(mesh, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
     plt.close(fig)

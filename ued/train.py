@@ -143,11 +143,14 @@ class Trainer:
         )
         return start.state.level, trajectory, last_value, start.rnn, end
 
-    def update(self, state: TrainState, update: jax.Array):
-        """One training update. ``update`` is the 0-based update index (``int32[]``, unbatched).
+    def update(self, state: TrainState, update: jax.Array, total=None):
+        """One training update. ``update`` is the 0-based update index (``int32[]``, unbatched);
+        ``total`` the horizon of the learning-rate schedule and of the training progress
+        (default: ``config.updates``; an ``int32[]`` for a lifetime drawn at run time).
 
         Returns ``(state, metrics, levels)``: scalar metrics and the levels trained on.
         """
+        total = self.config.updates if total is None else total
         ppo = self.config.ppo
         rng, k_levels, k_rollout, k_after, k_learn = jax.random.split(state.rng, 5)
         student = Student(self.player, state.student.params, ppo.gamma, ppo.num_steps)
@@ -175,12 +178,12 @@ class Trainer:
             state.student,
             batch,
             update,
-            self.config.updates,
+            total,
         )
         metrics = {
             **{f"student/{k}": v for k, v in episode_metrics(trajectory, self.success).items()},
             **{f"student/{k}": v for k, v in learn_metrics.items()},
-            "student/lr": self.learner.learning_rate(state.student, update, self.config.updates),
+            "student/lr": self.learner.learning_rate(state.student, update, total),
             "student/value_mean": trajectory.values.mean(),
             "curriculum/branch": plan.branch,
             "curriculum/apply_gradient": plan.apply_gradient.astype(jnp.int32),

@@ -29,6 +29,7 @@ from ..loop import run as run_program
 from ..meta import config as meta_config
 from ..meta.config import MetaTrainConfig
 from ..meta.program import MetaProgram
+from ..program import Program
 from ..train import UEDProgram, seed_keys, seed_slice
 from . import builtins  # noqa: F401  (declares the built-in envs and algorithms)
 
@@ -84,12 +85,14 @@ def build(config: TrainConfig, validate: bool = True) -> UEDProgram:
     return UEDProgram(config, env, spec, curriculum, make_learner(config, spec, env))
 
 
-def build_meta(config: MetaTrainConfig, validate: bool = True) -> MetaProgram:
-    """The meta-training program for a ``MetaTrainConfig`` (validated first)."""
+def build_meta(config: MetaTrainConfig, validate: bool = True) -> Program:
+    """The meta-training program for a ``MetaTrainConfig`` (validated first): the
+    meta-algorithm's own (LPO's ``DriftMetaProgram``), else LPG's ``MetaProgram``."""
     if validate:
         meta_config.validate(config)
     spec = registry.ENVS.get(config.env)
-    return MetaProgram(config, spec.build(config.env_config), spec)
+    program = registry.META_ALGORITHMS.get(config.algo).program or MetaProgram
+    return program(config, spec.build(config.env_config), spec)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,9 +221,10 @@ def meta_evaluate(
 ) -> str:
     """``ued meta-eval``: for every seed of every meta-training run, at each checkpoint of
     ``steps`` (default the latest; ``"all"``: every checkpoint and the initial rule, step 0),
-    train fresh agents with its rule and with A2C for the same lifetime on every level of
-    ``suites``. Writes the tidy CSV ``out``, the agents' learning curves next to it
-    (``<out>_curves.csv`` and ``.png``), with several steps the normalised returns over
+    train fresh agents with its rule and with the baselines (LPG: A2C; LPO: PPO and DPO) for
+    the same lifetime on every level of ``suites``. Writes the tidy CSV ``out``, the agents'
+    learning curves next to it (``<out>_curves.csv`` and ``.png``), with several steps the
+    normalised returns over
     meta-training (``<out>_progress.png``), and a Markdown summary (``<out>.md``: mean over
     levels, then mean ± s.e. over seeds); returns the summary."""
     from ..logging import CsvLog
@@ -291,9 +295,10 @@ def _meta_states(program, run: Path, steps: Sequence[int] | str, log) -> list[tu
         checkpointer.close()
 
 
-META_STATISTICS = ("lifetime", "lpg_return", "a2c_return", "untrained_return", "normalised",
-                   "gain_normalised", "oracle_normalised", "oracle_gain")  # fmt: skip
-"""The columns of ``meta_summary``, in order."""
+META_STATISTICS = ("lifetime", "lpg_return", "a2c_return", "untrained_return", "lpo_return",
+                   "ppo_return", "dpo_return", "normalised", "gain_normalised",
+                   "oracle_normalised", "oracle_gain")  # fmt: skip
+"""The columns of ``meta_summary``, in order (those the rows have: LPG's or LPO's)."""
 
 
 def meta_summary(rows: list[dict[str, Any]]) -> str:
@@ -303,7 +308,7 @@ def meta_summary(rows: list[dict[str, Any]]) -> str:
     covers, e.g. ``0.41 ± 0.03 (37/40)``."""
     import numpy as np
 
-    names = META_STATISTICS
+    names = [name for name in META_STATISTICS if any(r["statistic"] == name for r in rows)]
     head = "| run | step | suite | seeds | " + " | ".join(names) + " |"
     lines = [head, "|---" * (len(names) + 4) + "|"]
     groups = {(r["run"], int(r["update"]), r["suite"]) for r in rows}

@@ -36,7 +36,7 @@ ALGORITHMS = {
 }
 """``ued train --algo`` -> the module that registers it."""
 
-META_ALGORITHMS = {"lpg": "algorithms.lpg", "groove": "algorithms.groove"}
+META_ALGORITHMS = {"lpg": "algorithms.lpg", "groove": "algorithms.groove", "lpo": "algorithms.lpo"}
 """``ued meta-train --algo`` -> the module that registers it."""
 
 LEARNERS = {"ppo": "ued.ppo", "dpo": "ued.drift", "lpo": "ued.drift"}

@@ -23,7 +23,6 @@ from ..config import (
     to_dict,
     validate_loop,
 )
-from .curriculum import META_CAPABILITIES
 
 PRESETS = ("test", "cpu", "reference")
 E = TypeVar("E")
@@ -204,7 +203,8 @@ def preset(algo: str = "lpg", env: str = "gridworld", name: str = "cpu") -> Meta
             max_grad_norm=0.0))  # fmt: skip
     config = dataclasses.replace(config, **_SIZES[name])
     config = dataclasses.replace(config, agent=_sized_agent(name, config.agent))
-    return dataclasses.replace(config, curriculum=algorithm.preset(config, name))
+    config = dataclasses.replace(config, curriculum=algorithm.preset(config, name))
+    return algorithm.configure(config, name)
 
 
 _SIZES = {
@@ -275,9 +275,9 @@ def validate(config: MetaTrainConfig) -> MetaTrainConfig:
 
 
 def check_meta_compatible(config: MetaTrainConfig, spec, algorithm) -> None:
-    """Refuse an env that lacks a capability meta-training (``META_CAPABILITIES``: levels that
-    carry a lifetime) or the meta-algorithm with these settings needs, naming it."""
-    needed = META_CAPABILITIES | algorithm.requires(config)
+    """Refuse an env that lacks a capability the meta-algorithm with these settings needs (LPG's:
+    levels that carry a lifetime), naming it."""
+    needed = algorithm.requires(config)
     missing = sorted(needed - spec.capabilities)
     if missing:
         declared = sorted(spec.capabilities) or "none"

@@ -26,8 +26,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-META_CAPABILITIES = frozenset({"lifetimes"})
-"""What every meta-algorithm needs from an env: levels that carry an inner agent's lifetime
+LIFETIMES = frozenset({"lifetimes"})
+"""What LPG's meta-algorithms need from an env: levels that carry an inner agent's lifetime
 (``level.lifetime``, bounded by the env's ``max_lifetime``)."""
 
 
@@ -79,14 +79,19 @@ class MetaAlgorithmSpec:
         preset: ``(MetaTrainConfig, preset name) -> Config``: its settings at a preset
             (``test``, ``cpu``, ``reference``), sized by the config's population.
         make: ``MetaProgram -> MetaCurriculum`` (the program holds the env, its spec, the inner
-            agent, its rollout and optimisers, and the A2C baseline).
+            agent, its rollout and optimisers, and the A2C baseline); unused with ``program``.
         validate: ``MetaTrainConfig -> None``, raising ``ued.errors.ConfigError`` naming the
             field (``curriculum.`` fields).
         requires: ``MetaTrainConfig -> frozenset`` of the env capabilities it needs with these
-            settings, besides ``META_CAPABILITIES`` (e.g. ``{"oracle"}`` for true regret).
+            settings (LPG's: ``LIFETIMES``, and e.g. ``{"oracle"}`` for true regret).
         summary: one line for ``--help``.
         sources: the ``reference`` preset's origin of each curriculum setting (dotted field ->
             where in the reference code), shown by ``--help-config``.
+        configure: ``(MetaTrainConfig, preset name) -> MetaTrainConfig``, the preset's settings
+            outside the curriculum (LPO's ES and network sizes; default: unchanged).
+        program: ``(MetaTrainConfig, env, spec) -> ued.program.Program``, a meta-algorithm's
+            own program (LPO's: evolution over a drift, each member a PPO run); None: LPG's
+            ``ued.meta.program.MetaProgram`` with ``make``'s curriculum.
     """
 
     name: str
@@ -94,9 +99,11 @@ class MetaAlgorithmSpec:
     preset: Callable[[Any, str], Any]
     make: Callable[[Any], MetaCurriculum]
     validate: Callable[[Any], None]
-    requires: Callable[[Any], frozenset[str]] = lambda config: frozenset()
+    requires: Callable[[Any], frozenset[str]] = lambda config: LIFETIMES
     summary: str = ""
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    configure: Callable[[Any, str], Any] = lambda config, name: config
+    program: Callable[[Any, Any, Any], Any] | None = None
 
 
 def where_lanes(mask: jax.Array, on_true, on_false):

@@ -1,14 +1,14 @@
-"""Meta-training a learned update rule by evolution strategies (evosax's OpenES), as a pure step.
+"""Meta-training a learned rule by evolution strategies (evosax's OpenES), as a pure step.
 
 Each meta-step asks OpenES for a population of rule parameters in antithetic pairs (``theta +
 sigma eps`` and ``theta - sigma eps``, members ``i`` and ``i + P/2``), trains one fresh agent per
-member for its level's *whole* lifetime with that rule, and tells OpenES the negated final
-returns (it minimises). The two members of a pair play the same level with the same keys (agent
-initialisation and every rollout), so their difference measures the perturbation, not the level
-or the luck. Each member's agent trains for its level's whole lifetime (``trainer.max_updates``
-bounds every lifetime the env draws) and the rule sees the agent's true progress against it, as
-in the reference; full-lifetime unrolls need no gradient through training, which is what the
-lifetime-conditioned rule needs.
+member for its *whole* lifetime with that rule (``fitness``), and tells OpenES the negated final
+returns (it minimises; its fitness shaping is centred ranks). The two members of a pair play the
+same level (task) with the same keys (agent initialisation and every rollout), so their
+difference measures the perturbation, not the level or the luck. Full-lifetime unrolls need no
+gradient through training, which is what lifetime-conditioned rules need. ``lpg_evolution``
+builds it for LPG (each member's agent trains for its level's lifetime, and the rule sees its
+true progress against it, as in the reference); ``ued.meta.drift_program`` for LPO's drift.
 """
 
 from __future__ import annotations
@@ -45,20 +45,21 @@ class ESState:
 
 @dataclasses.dataclass(frozen=True)
 class EvolutionStrategy:
-    """LPG meta-training by OpenES with antithetic pairs.
+    """Meta-training a rule by OpenES with antithetic pairs.
 
     Attributes:
-        rule: the ``LPG`` rule. trainer: trains and scores fresh agents (its ``max_updates``
-            bounds a lifetime). population: P members (even: P/2 antithetic pairs).
-        sigma: the perturbation's standard deviation. lr: Adam step size on the mean,
-            multiplied by ``lr_decay`` every generation down to ``lr_limit`` (the reference:
-            1e-4, 0.999, 1e-5).
-        level_source: ``key -> level``. lifetime_of: ``level -> int32[]``. parallel: the
-        devices the members are split over (``ued.parallel.DataParallel``), or None.
+        fitness: ``(key, rule params, level, lifetime int32[]) -> f32[]``: the final return of a
+            fresh agent trained by the rule for its lifetime. example_rule: ``key -> rule
+            params``, the initial mean (and the parameters' shapes). population: P members (even:
+            P/2 antithetic pairs). sigma: the perturbation's standard deviation. lr: Adam step
+            size on the mean, multiplied by ``lr_decay`` every generation down to ``lr_limit``
+            (GROOVE's LPG: 1e-4, 0.999, 1e-5). level_source: ``key -> level``. lifetime_of:
+            ``level -> int32[]``. parallel: the devices the members are split over
+            (``ued.parallel.DataParallel``), or None.
     """
 
-    rule: LPG
-    trainer: LifetimeTrainer
+    fitness: Callable[[jax.Array, Any, Any, jax.Array], jax.Array]
+    example_rule: Callable[[jax.Array], Any]
     population: int
     sigma: float
     lr: float
@@ -71,7 +72,7 @@ class EvolutionStrategy:
     @functools.cached_property
     def strategy(self) -> Open_ES:
         """OpenES over the rule's parameters (built from their shapes)."""
-        shapes = jax.eval_shape(self._example_rule, jax.random.key(0))
+        shapes = jax.eval_shape(self.example_rule, jax.random.key(0))
         example = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
         return Open_ES(
             population_size=self.population,
@@ -88,21 +89,11 @@ class EvolutionStrategy:
             return self.lr
         return optax.exponential_decay(self.lr, 1, self.lr_decay, end_value=self.lr_limit)
 
-    def _example_rule(self, key):
-        """Initial rule parameters, shaped by one rollout of a fresh agent."""
-        k_level, k_agent, k_start, k_play, k_rule = jax.random.split(key, 5)
-        trainer = self.trainer
-        level = self.level_source(k_level)
-        params = trainer.agent.init(k_agent, trainer.rollout.env.dummy_observation()[None])
-        transitions, _ = trainer.rollout.play(k_play, params, trainer.rollout.start(k_start, level))
-        progress = Progress(jnp.float32(0.0), jnp.float32(1.0))
-        return self.rule.init(k_rule, trainer.agent, params, transitions, progress)
-
     def init(self, key) -> ESState:
         """OpenES centred on a freshly initialised rule."""
         k_rule, k_es, k_run = jax.random.split(key, 3)
         strategy = self.strategy
-        es_state = strategy.init(k_es, self._example_rule(k_rule), strategy.default_params)
+        es_state = strategy.init(k_es, self.example_rule(k_rule), strategy.default_params)
         return ESState(_strong(es_state), k_run)
 
     def current_rule(self, state: ESState):
@@ -127,13 +118,10 @@ class EvolutionStrategy:
         levels, keys = self.pair_levels_and_keys(k_pairs)
         lifetimes = jax.vmap(self.lifetime_of)(levels)
 
-        def fitness(key, rule_params, level, lifetime):
-            return self.trainer.score(key, self.rule, rule_params, level, lifetime)[0]
-
         members = (keys, candidates, levels, lifetimes)
         if self.parallel is not None:  # each device trains its share of the members
             members = self.parallel.shard(members)
-        returns = jax.vmap(fitness)(*members)
+        returns = jax.vmap(self.fitness)(*members)
         es_state, _ = strategy.tell(k_tell, candidates, -returns, es_state, params)
         es_state = _strong(es_state)
         half = self.population // 2
@@ -143,3 +131,23 @@ class EvolutionStrategy:
             "pair_difference": jnp.abs(returns[:half] - returns[half:]).mean(),
         }
         return ESState(es_state, rng), metrics
+
+
+def lpg_evolution(rule: LPG, trainer: LifetimeTrainer, **settings) -> EvolutionStrategy:
+    """OpenES over an ``LPG`` rule: each member's fresh agent trains for its level's lifetime
+    (``trainer.max_updates`` bounds every lifetime the env draws) and scores its final return;
+    the initial rule is the rule's own initialisation, shaped by one rollout of a fresh agent.
+    ``settings``: ``EvolutionStrategy``'s other fields (``level_source`` included)."""
+
+    def fitness(key, rule_params, level, lifetime):
+        return trainer.score(key, rule, rule_params, level, lifetime)[0]
+
+    def example_rule(key):
+        k_level, k_agent, k_start, k_play, k_rule = jax.random.split(key, 5)
+        level = settings["level_source"](k_level)
+        params = trainer.agent.init(k_agent, trainer.rollout.env.dummy_observation()[None])
+        transitions, _ = trainer.rollout.play(k_play, params, trainer.rollout.start(k_start, level))
+        progress = Progress(jnp.float32(0.0), jnp.float32(1.0))
+        return rule.init(k_rule, trainer.agent, params, transitions, progress)
+
+    return EvolutionStrategy(fitness=fitness, example_rule=example_rule, **settings)

@@ -29,7 +29,7 @@ from ..parallel import REPLICATED, DataParallel
 from ..train import seed_keys, seed_slice
 from .agents import InnerAgent, InnerRollout, inner_optimizer
 from .config import MetaTrainConfig, from_dict
-from .evolution import EvolutionStrategy
+from .evolution import EvolutionStrategy, lpg_evolution
 from .lifetime import LifetimeTrainer, bounded_gain, normalised
 from .metagrad import MetaGradient, Regularisers
 from .rules import A2C, LPG, LPGNetwork
@@ -61,8 +61,64 @@ def _a2c(config: MetaTrainConfig, entropy_coef=None) -> A2C:
                entropy_coef=a.entropy_coef if entropy_coef is None else entropy_coef)  # fmt: skip
 
 
+class MetaProgramBase:
+    """What every meta-training program shares on the host loop: a ``meta`` step (``init(key)``,
+    ``step(state) -> (state, metrics)``, ``current_rule(state)``: the meta-gradient or
+    ``EvolutionStrategy``) scanned ``updates_per_chunk`` times per chunk and vmapped over seeds;
+    the config's key, JSON form and resume check. Subclasses set ``config``, ``meta``,
+    ``several`` and ``parallel``."""
+
+    config: Any
+    meta: Any
+    several: bool
+    parallel: DataParallel | None
+
+    def seed_keys(self):
+        """One typed key per seed."""
+        return seed_keys(self.config)
+
+    def init(self, keys):
+        """The initial meta-state (batched over seeds if several; initialised one seed after
+        another, as ``ued.train`` does)."""
+        return jax.lax.map(self.meta.init, keys) if self.several else self.meta.init(keys)
+
+    def chunk(self, state, start):
+        """``updates_per_chunk`` meta-steps. Returns ``(state, metrics [U] or [U, S], None)``."""
+        step = jax.vmap(self.meta.step) if self.several else self.meta.step
+
+        def body(state, _):
+            state, metrics = step(state)
+            if self.parallel is not None:  # each device keeps its share of the population
+                layout = self.parallel.layout(self.state_axes(state))
+                state = jax.tree_util.tree_map(jax.lax.with_sharding_constraint, state, layout)
+            return state, metrics
+
+        state, metrics = jax.lax.scan(body, state, None, length=self.config.updates_per_chunk)
+        return state, metrics, None
+
+    def state_axes(self, state):
+        """Every state leaf is whole on every device (``ued.parallel.REPLICATED``)."""
+        return jax.tree_util.tree_map(lambda _: REPLICATED, state)
+
+    def progress(self, last: dict[str, float]) -> dict[str, str]:
+        """The meta-objective and reward (meta-gradient) or the members' return (ES)."""
+        shown = ("meta_loss", "reward", "return")
+        return {name: f"{last[name]:.3g}" for name in shown if name in last}
+
+    def config_differences(self, saved: dict[str, Any]) -> list[str]:
+        """Fields where a saved config differs (``updates`` may be extended; how many
+        checkpoints are kept does not change the run)."""
+        return config_lib.differences(
+            saved, self.config, ignore=config_lib.RESUMABLE, rebuild=from_dict
+        )
+
+    def config_dict(self) -> dict[str, Any]:
+        """The JSON-ready config."""
+        return config_lib.to_dict(self.config)
+
+
 @dataclasses.dataclass(eq=False)
-class MetaProgram:
+class MetaProgram(MetaProgramBase):
     """LPG meta-training as a ``ued.program.Program`` (built by ``ued.app.build.build_meta``).
 
     Attributes:
@@ -133,11 +189,9 @@ class MetaProgram:
 
     def _evolution(self) -> EvolutionStrategy:
         c = self.config
-        return EvolutionStrategy(
-            rule=self.rule,
-            trainer=LifetimeTrainer(
-                self.agent, self.rollout, self.inner_optimizer, self.max_lifetime
-            ),
+        return lpg_evolution(
+            self.rule,
+            LifetimeTrainer(self.agent, self.rollout, self.inner_optimizer, self.max_lifetime),
             population=c.population,
             sigma=c.es_sigma,
             lr=c.es_lr,
@@ -156,29 +210,6 @@ class MetaProgram:
         c = self.config
         rollouts = self.max_lifetime if c.backend == "es" else c.unroll + 1
         return c.population * rollouts * c.agent.num_envs * c.agent.num_steps
-
-    def seed_keys(self):
-        """One typed key per seed."""
-        return seed_keys(self.config)
-
-    def init(self, keys):
-        """The initial meta-state (batched over seeds if several; initialised one seed after
-        another, as ``ued.train`` does)."""
-        return jax.lax.map(self.meta.init, keys) if self.several else self.meta.init(keys)
-
-    def chunk(self, state, start):
-        """``updates_per_chunk`` meta-steps. Returns ``(state, metrics [U] or [U, S], None)``."""
-        step = jax.vmap(self.meta.step) if self.several else self.meta.step
-
-        def body(state, _):
-            state, metrics = step(state)
-            if self.parallel is not None:  # each device keeps its share of the population
-                layout = self.parallel.layout(self.state_axes(state))
-                state = jax.tree_util.tree_map(jax.lax.with_sharding_constraint, state, layout)
-            return state, metrics
-
-        state, metrics = jax.lax.scan(body, state, None, length=self.config.updates_per_chunk)
-        return state, metrics, None
 
     def state_axes(self, state):
         """Where each state leaf has its population axis (``ued.parallel.REPLICATED``: none):
@@ -378,19 +409,3 @@ class MetaProgram:
         )
         (out / "plots").mkdir(exist_ok=True)
         training_curves(out / "metrics.csv", out / "plots" / "curves.png", curves=curves)
-
-    def progress(self, last: dict[str, float]) -> dict[str, str]:
-        """The meta-objective and reward (meta-gradient) or the members' return (ES)."""
-        shown = ("meta_loss", "reward", "return")
-        return {name: f"{last[name]:.3g}" for name in shown if name in last}
-
-    def config_differences(self, saved: dict[str, Any]) -> list[str]:
-        """Fields where a saved config differs (``updates`` may be extended; how many
-        checkpoints are kept does not change the run)."""
-        return config_lib.differences(
-            saved, self.config, ignore=config_lib.RESUMABLE, rebuild=from_dict
-        )
-
-    def config_dict(self) -> dict[str, Any]:
-        """The JSON-ready config."""
-        return config_lib.to_dict(self.config)
