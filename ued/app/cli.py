@@ -352,16 +352,18 @@ def check_bench_args(args: BenchArgs) -> None:
 
 @dataclasses.dataclass
 class MetaTrainArgs(RunArgs):
-    """Meta-train a learned update rule (LPG) on an env's level distribution. Other config
-    fields (agents, rule, population, unroll, ...) are overridden like ued train's."""
+    """Meta-train a learned update rule (LPG) or PPO's drift (LPO) on an env's levels. Other
+    config fields (agents, rule, population, unroll, ...) are overridden like ued train's."""
 
     KIND: ClassVar[str] = "meta-train"
     algo: str = "lpg"
     """Meta-algorithm (registered in ued.registry.META_ALGORITHMS): lpg (LPG on fresh random
     levels) or groove (LPG on a level buffer scored by algorithmic regret; --curriculum.score
-    picks another score)."""
+    picks another score), or lpo (PPO's drift evolved over full PPO runs; TA-LPO with
+    --rule.lifetime-conditioned True)."""
     env: str = "gridworld"
-    """Environment family (gridworld, gridworld-rand, or any whose levels carry a lifetime)."""
+    """Environment family (LPG's: gridworld, gridworld-rand, or any whose levels carry a
+    lifetime; LPO's: any, e.g. cartpole)."""
     preset: Literal["test", "cpu", "reference"] = "cpu"
     """Settings preset: reference (GROOVE's settings, --help-config names each one's source),
     cpu (the same at smaller sizes) or test."""
@@ -369,8 +371,8 @@ class MetaTrainArgs(RunArgs):
 
 @dataclasses.dataclass
 class MetaEvalArgs:
-    """Meta-evaluate learned rules: train fresh agents with each run's rule and with A2C for the
-    same lifetime on held-out levels."""
+    """Meta-evaluate learned rules: train fresh agents with each run's rule and with its
+    baselines (LPG: A2C; LPO: PPO and DPO) for the same lifetime on held-out levels."""
 
     runs: Annotated[tuple[Path, ...], tyro.conf.Positional]
     """Run directories written by `ued meta-train`."""
