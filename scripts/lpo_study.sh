@@ -13,7 +13,7 @@ updates=${UPDATES:-50}
 # shellcheck source=scripts/study_lib.sh
 source scripts/study_lib.sh
 common=(--algo lpo --env cartpole --preset cpu --seeds 0,1,2 --updates "$updates"
-        --eval-every 0 --checkpoint-every 25 --keep-checkpoints 0)
+        --eval-every 0 --checkpoint-every 10 --updates-per-chunk 5 --keep-checkpoints 0)
 meta_train "$study/lpo-dr" "${common[@]}"
 meta_train "$study/ta-lpo-dr" "${common[@]}" --rule.lifetime-conditioned True
 meta_train "$study/lpo-robust-plr" "${common[@]}" --curriculum.inner-algo robust-plr
