@@ -142,6 +142,22 @@ def test_meta_bench_reports_both_backends_and_groove(capsys):
     assert 0 <= groove["antagonist_env_steps_per_meta_step"]
 
 
+@pytest.mark.slow  # CI's 20 minutes; make test-all runs it
+def test_bench_times_lpo_meta_training_and_drift_learners_against_ppo(capsys):
+    code, out, _ = _run(capsys, "bench", "--program", "meta-train", "--algo", "lpo", "--preset",
+                        "test", "--chunks", "1", "--updates-per-chunk", "1")  # fmt: skip
+    assert code == 0
+    (record,) = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert (record["algo"], record["backend"], record["env"]) == ("lpo", "es", "cartpole")
+    assert record["steps_per_s"] > 0 and record["traces"] == 1
+    code, out, _ = _run(capsys, "bench", "--preset", "test", "--algo", "dr", "--only", "train",
+                        "--chunks", "1", "--compare-learners", "dpo", "lpo")  # fmt: skip
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [r.get("learner") for r in records] == [None, "dpo", "lpo"]
+    assert all(r["ppo_ratio"] > 0 for r in records[1:])
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

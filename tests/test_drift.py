@@ -29,13 +29,7 @@ HYPERS = PPOHypers.of(preset("dr", "maze", "test").ppo)
 
 def _random_rule(objective: LearnedDrift, seed: int = 0, scale: float = 1.0):
     """Network parameters drawn at ``scale`` (not the zeros ES starts from)."""
-    zeros = objective.zero_rule()
-    keys = jax.random.split(jax.random.key(seed), len(jax.tree_util.tree_leaves(zeros)))
-    leaves = [
-        scale * jax.random.normal(k, z.shape)
-        for k, z in zip(keys, jax.tree_util.tree_leaves(zeros))
-    ]
-    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(zeros), leaves)
+    return objective.random_rule(jax.random.key(seed), scale)
 
 
 LEARNED = [

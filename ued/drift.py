@@ -156,6 +156,14 @@ class LearnedDrift(DriftObjective):
         )["params"]
         return jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, jnp.float32), shapes)
 
+    def random_rule(self, key: jax.Array, scale: float = 1.0) -> Any:
+        """Network parameters drawn from ``scale`` x a standard normal (tests, benchmarks: some
+        drift other than the zeros ES starts from)."""
+        zeros = jax.tree_util.tree_leaves(self.zero_rule())
+        leaves = [scale * jax.random.normal(k, z.shape)
+                  for k, z in zip(jax.random.split(key, len(zeros)), zeros)]  # fmt: skip
+        return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(self.zero_rule()), leaves)
+
     def init_rule(self) -> Any:
         """The rule in ``rule_file``, else ``zero_rule``."""
         if not self.rule_file:

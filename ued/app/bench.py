@@ -331,8 +331,10 @@ def bench_meta(config, chunks: int) -> dict[str, Any]:
 def run_meta_bench(args) -> list[dict[str, Any]]:
     """``ued bench --program meta-train``: LPG with both backends, and GROOVE (meta-gradient,
     algorithmic regret) with its A2C antagonists' env steps against the reference's scheme, at
-    each preset asked for. GROOVE's chunks span a whole lifetime, so that every agent finishes
-    and is scored once per timed chunk (agents start together, as in the reference)."""
+    each preset asked for (default: reference and cpu); ``--algo`` times one meta-algorithm
+    (``lpo``: OpenES over the drift, default preset cpu, where steps/s counts the members' PPO
+    and scoring steps). GROOVE's chunks span a whole lifetime, so that every agent finishes and
+    is scored once per timed chunk (agents start together, as in the reference)."""
     import dataclasses as dc
 
     from .. import registry
@@ -341,7 +343,10 @@ def run_meta_bench(args) -> list[dict[str, Any]]:
 
     records, env = [], args.env
     variants = (("lpg", "gradient"), ("lpg", "es"), ("groove", "gradient"))
-    for name in [args.preset] if args.preset else ["reference", "cpu"]:
+    if args.algo is not None:
+        variants = tuple(v for v in variants if v[0] == args.algo) or ((args.algo, "es"),)
+    default = ["cpu"] if args.algo == "lpo" else ["reference", "cpu"]
+    for name in [args.preset] if args.preset else default:
         for algo, backend in variants:
             config = dc.replace(preset(algo, env, name), backend=backend)
             per_chunk = args.updates_per_chunk
@@ -412,6 +417,10 @@ def run_bench(args) -> list[dict[str, Any]]:
                     if impl == "fused" and hasattr(cfg.curriculum, "objective"):
                         record |= generator_overhead(cfg, args.chunks, record)
                     emit("train", name, algo, record)
+                for learner in args.compare_learners:
+                    record = bench_train(with_learner(config, learner), args.chunks)
+                    record["ppo_ratio"] = round(record["steps_per_s"] / baseline, 3)
+                    emit("train", name, algo, {"learner": learner, **record})
         if "parts" in args.only:
             for algo in algos:
                 config = timed_config(algo, args.env, name, args.updates_per_chunk)
@@ -437,6 +446,25 @@ def _emitter(args, records: list):
         _emit(record)
 
     return emit
+
+
+def with_learner(config, learner: str):
+    """``config`` trained by ``learner``; ``lpo`` gets a drift rule file of random parameters
+    (written to a temporary folder: a timing needs some drift, not a trained one)."""
+    import pathlib
+    import tempfile
+
+    from ..config import validate
+    from ..drift import LearnedDrift, save_rule
+
+    rule = ""
+    if learner == "lpo":
+        objective = LearnedDrift()
+        params = objective.random_rule(jax.random.key(0), 0.1)
+        path = pathlib.Path(tempfile.mkdtemp(prefix="ued-bench-")) / "rule.msgpack"
+        rule = str(save_rule(path, objective, params))
+    ppo = dataclasses.replace(config.ppo, rule=rule)
+    return validate(dataclasses.replace(config, learner=learner, ppo=ppo))
 
 
 def timed_config(algo: str, env: str, preset_name: str, updates_per_chunk: int, **fields):

@@ -303,6 +303,9 @@ class BenchArgs:
     --env-batch envs (--preset defaults to cpu here)."""
     env_batch: int = 4096
     """Envs of the scaling table's env-only measurement."""
+    compare_learners: tuple[str, ...] = ()
+    """Also time the training update with each of these learners (e.g. dpo lpo; lpo with a
+    random drift network), in the same process, with its ratio to PPO's steps/s."""
     compare_lstm: bool = False
     """Also time the training update with flax's OptimizedLSTMCell (the JaxUED network) and the
     plain autodiff LSTM, in the same process, for a side-by-side ratio."""
@@ -314,7 +317,8 @@ def bench_main(argv: list[str]) -> int:
 
     args = parse(BenchArgs, args=argv, prog="ued bench")
     if args.env is None:
-        args.env = "gridworld" if args.program == "meta-train" else "maze"
+        meta = args.program == "meta-train"
+        args.env = ("cartpole" if args.algo == "lpo" else "gridworld") if meta else "maze"
     check_bench_args(args)
     run_bench(args)
     return 0
@@ -334,6 +338,10 @@ def check_bench_args(args: BenchArgs) -> None:
     if args.program == "train":
         if args.algo is not None:
             registry.ALGORITHMS.get(args.algo)
+        for learner in args.compare_learners:
+            registry.LEARNERS.get(learner)
+    elif args.algo is not None:
+        registry.META_ALGORITHMS.get(args.algo)
     from ..meta.config import PRESETS as META_PRESETS
 
     if args.program == "meta-train" and args.preset not in (None, *META_PRESETS):
