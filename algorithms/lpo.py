@@ -2,7 +2,7 @@
 meta-trained by evolution, each member a full PPO run (``ued.meta.drift_program``).
 
 ``ued meta-train --algo lpo --env cartpole`` evolves ``ued.drift.LearnedDrift`` (``--rule.hidden``
-units; ``--rule.lifetime-conditioned True`` feeds the training progress, TA-LPO, and draws each
+units; ``--rule.lifetime-conditioned`` feeds the training progress, TA-LPO, and draws each
 pair's lifetime log-uniformly from ``[curriculum.min-lifetime, curriculum.lifetime]``). Each
 member's PPO agent trains on the levels its inner curriculum chooses, ``curriculum.inner-algo``:
 any registered curriculum the env can run (``dr`` over the env's parameter levels by default;

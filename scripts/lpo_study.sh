@@ -15,7 +15,7 @@ source scripts/study_lib.sh
 common=(--algo lpo --env cartpole --preset cpu --seeds 0,1,2 --updates "$updates"
         --eval-every 0 --checkpoint-every 10 --updates-per-chunk 5 --keep-checkpoints 0)
 meta_train "$study/lpo-dr" "${common[@]}"
-meta_train "$study/ta-lpo-dr" "${common[@]}" --rule.lifetime-conditioned True
+meta_train "$study/ta-lpo-dr" "${common[@]}" --rule.lifetime-conditioned
 meta_train "$study/lpo-robust-plr" "${common[@]}" --curriculum.inner-algo robust-plr
 for lifetime in 50 100; do
   .venv/bin/ued meta-eval "$study/lpo-dr" "$study/ta-lpo-dr" "$study/lpo-robust-plr" \

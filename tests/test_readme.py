@@ -55,13 +55,20 @@ def _commands() -> list[list[str]]:
 
 
 @pytest.mark.parametrize("argv", _commands(), ids=lambda argv: " ".join(argv)[:60])
-def test_command_lines_parse_and_validate(argv):
+def test_command_lines_parse_and_validate(argv, tmp_path, monkeypatch):
     """``make`` targets exist; ``ued train`` and ``ued meta-train`` lines build and validate
     their config strictly (an unknown option fails; a resume's options are checked against the
-    preset's config); the other commands' lines parse."""
+    preset's config; a ``--ppo.rule`` file, which meta-training writes, is made for the line
+    in a scratch folder); the other commands' lines parse."""
     import tyro
 
     from ued.app import cli
+    from ued.drift import LearnedDrift, save_rule
+
+    if "--ppo.rule" in argv:
+        monkeypatch.chdir(tmp_path)
+        drift = LearnedDrift()
+        save_rule(Path(argv[argv.index("--ppo.rule") + 1]), drift, drift.zero_rule())
 
     if argv[0] == "make":
         assert re.search(rf"^{argv[1]}:", (ROOT / "Makefile").read_text(), flags=re.M)

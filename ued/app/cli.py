@@ -368,7 +368,7 @@ class MetaTrainArgs(RunArgs):
     """Meta-algorithm (registered in ued.registry.META_ALGORITHMS): lpg (LPG on fresh random
     levels) or groove (LPG on a level buffer scored by algorithmic regret; --curriculum.score
     picks another score), or lpo (PPO's drift evolved over full PPO runs; TA-LPO with
-    --rule.lifetime-conditioned True)."""
+    --rule.lifetime-conditioned)."""
     env: str = "gridworld"
     """Environment family (LPG's: gridworld, gridworld-rand, or any whose levels carry a
     lifetime; LPO's: any, e.g. cartpole)."""
