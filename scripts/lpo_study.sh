@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's LPO study: LPO and TA-LPO (lifetime-conditioned, lifetimes drawn from [5, 50])
 # meta-trained by OpenES on CartPole's parameter levels at the cpu preset (16 members, each a
-# 50-update PPO run of 32 envs x 64 steps) for UPDATES generations (default 50) with 3 vmapped
+# 50-update PPO run of 32 envs x 64 steps) for UPDATES generations (default 30) with 3 vmapped
 # seeds, with the members' levels from DR and from robust PLR (the inner curriculum); then every
 # evolved drift meta-evaluated against PPO and DPO on held-out random levels and the default
 # parameters, with agents living the training lifetime (50) and twice it (100, unseen).
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 study=${1:-results/lpo-study}
-updates=${UPDATES:-50}
+updates=${UPDATES:-30}
 # shellcheck source=scripts/study_lib.sh
 source scripts/study_lib.sh
 common=(--algo lpo --env cartpole --preset cpu --seeds 0,1,2 --updates "$updates"
