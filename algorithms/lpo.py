@@ -9,21 +9,38 @@ any registered curriculum the env can run (``dr`` over the env's parameter level
 ``robust-plr`` or ``accel`` replay levels by regret within each member's lifetime). The
 evolved mean of each seed is written to ``<run>/rules/seed<seed>.msgpack`` after every chunk,
 ready for ``ued train --learner lpo --ppo.rule FILE``.
+
+With ``--curriculum.tasks K`` each generation instead has K tasks (levels) and every member
+trains a whole lifetime on each, its level pinned (the LPO reference's setting: an agent trains
+on one env); ES ranks the returns normalised per task (``--curriculum.task-norm``). The tasks
+are fresh random levels, or (``--curriculum.task-source buffer``) replayed from a level buffer
+scored by algorithmic regret against PPO (``ued.meta.tasks``): PPO's return on the task after a
+lifetime minus the population's, GROOVE's score with PPO in A2C's place.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from ued import config as config_lib
 from ued import registry
-from ued.config import NetworkConfig, PPOConfig, TrainConfig, positive, require
+from ued.buffer import BufferConfig, LevelBuffer, validate_buffer
+from ued.config import NetworkConfig, PPOConfig, TrainConfig, positive, probability, require
 from ued.drift import DPODrift, LearnedDrift
 from ued.errors import ConfigError
 from ued.meta.curriculum import MetaAlgorithmSpec
 from ued.meta.drift_program import DriftMetaProgram
+from ued.meta.tasks import TaskBatch
 from ued.ppo import ClippedSurrogate, make_ppo_learner
 from ued.train import Trainer
+
+TASK_BUFFER = BufferConfig(
+    capacity=64, prioritization="topk", topk=8, staleness_coeff=0.0, min_fill=0.125,
+    sample_with_replacement=False,
+)  # fmt: skip
+"""The task buffer's default: GROOVE's scheme (replay the top-scoring levels, no staleness, once
+enough are stored), sized for up to 8 tasks per generation."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +59,21 @@ class Config:
     ppo_init: bool = True
     """Add PPO's drift to the network's (the LPO reference's --ppo-init)."""
     eval_envs: int = 16
-    """Fresh levels a trained member is scored on (one episode each): its fitness."""
+    """Fresh levels a trained member is scored on (one episode each): its fitness (with tasks:
+    episodes on its task's level)."""
+    tasks: int = 0
+    """Tasks per generation: levels every member trains a whole lifetime on, one run each, its
+    level pinned (0: no task batch; each member's inner curriculum picks its levels)."""
+    task_source: Literal["random", "buffer"] = "random"
+    """Where tasks come from: fresh random levels, or a buffer scored by algorithmic regret
+    against PPO (PPO's return on the task minus the population's)."""
+    task_norm: Literal["rank", "ppo", "none"] = "rank"
+    """Per-task fitness normalisation: centred ranks within each task, the return divided by
+    PPO's on that task, or none (the plain mean over tasks)."""
+    replay_prob: float = 0.5
+    """Probability that a task is replayed from the buffer (once it is ready)."""
+    buffer: BufferConfig = dataclasses.field(default_factory=lambda: TASK_BUFFER)
+    """The task buffer (GROOVE's: rank its levels by score and replay the top ones)."""
     ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
     """The inner PPO's settings (the env family's preset)."""
     network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
@@ -119,6 +150,33 @@ def validate(config) -> None:
         f"must be in [0, lifetime = {c.lifetime}], got {c.min_lifetime}",
     )
     registry.ALGORITHMS.get(c.inner_algo)
+    require(c.tasks >= 0, "curriculum.tasks", f"must be >= 0, got {c.tasks}")
+    require(
+        c.task_source in ("random", "buffer"),
+        "curriculum.task_source",
+        f"must be random or buffer, got {c.task_source!r}",
+    )
+    require(
+        c.task_norm in ("rank", "ppo", "none"),
+        "curriculum.task_norm",
+        f"must be rank, ppo or none, got {c.task_norm!r}",
+    )
+    if c.tasks:
+        require(
+            c.inner_algo == "dr",
+            "curriculum.inner_algo",
+            f"tasks pin each member's level for its whole run, so the inner curriculum is not "
+            f"used: leave it at dr (got {c.inner_algo!r})",
+        )
+        probability(c, "curriculum.", "replay_prob")
+        if c.task_source == "buffer":
+            validate_buffer(c.buffer, c.tasks, "curriculum.buffer.")
+    else:
+        require(
+            c.task_source == "random" and c.task_norm == "rank",
+            "curriculum.tasks",
+            "task_source and task_norm act on a task batch: set --curriculum.tasks K",
+        )
     try:
         config_lib.validate(inner_config(config))
     except ConfigError as error:  # the inner run's field, as the meta config names it
@@ -147,10 +205,21 @@ def program(config, env, spec) -> DriftMetaProgram:
     shortest = c.min_lifetime or (
         max(1, c.lifetime // 10) if config.rule.lifetime_conditioned else c.lifetime
     )
+    task_batch = None
+    if c.tasks:
+        buffer = None
+        if c.task_source == "buffer":
+            buffer = LevelBuffer(c.buffer, extras=("ppo_return", "learned_return"))
+
+        def task_batch(baseline_return) -> TaskBatch:
+            return TaskBatch(
+                env.sample_level, c.tasks, c.task_norm, buffer, c.replay_prob, baseline_return
+            )
+
     return DriftMetaProgram(
         config, env, spec, objective, trainer_for,
         baselines={"ppo": ClippedSurrogate(), "dpo": DPODrift()},
-        lifetimes=(shortest, c.lifetime), eval_envs=c.eval_envs,
+        lifetimes=(shortest, c.lifetime), eval_envs=c.eval_envs, task_batch=task_batch,
     )  # fmt: skip
 
 

@@ -5,6 +5,9 @@
 # seeds, with the members' levels from DR and from robust PLR (the inner curriculum); then every
 # evolved drift meta-evaluated against PPO and DPO on held-out random levels and the default
 # parameters, with agents living the training lifetime (50) and twice it (100, unseen).
+# The task-batch pair (TASK_UPDATES generations, default 15): every member trains on 2 tasks per
+# generation, each a pinned CartPole level, ranked per task; the tasks fresh random levels (DR
+# over tasks) or replayed from a buffer scored by algorithmic regret against PPO.
 # Finished runs are skipped and interrupted ones resumed, so the script can simply be re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +20,11 @@ common=(--algo lpo --env cartpole --preset cpu --seeds 0,1,2 --updates "$updates
 meta_train "$study/lpo-dr" "${common[@]}"
 meta_train "$study/ta-lpo-dr" "${common[@]}" --rule.lifetime-conditioned
 meta_train "$study/lpo-robust-plr" "${common[@]}" --curriculum.inner-algo robust-plr
+tasks=(--curriculum.tasks 2 --updates "${TASK_UPDATES:-15}")
+meta_train "$study/lpo-tasks-dr" "${common[@]}" "${tasks[@]}"
+meta_train "$study/lpo-tasks-ar" "${common[@]}" "${tasks[@]}" --curriculum.task-source buffer
 for lifetime in 50 100; do
   .venv/bin/ued meta-eval "$study/lpo-dr" "$study/ta-lpo-dr" "$study/lpo-robust-plr" \
+    "$study/lpo-tasks-dr" "$study/lpo-tasks-ar" \
     --suite random default --levels 8 --lifetime "$lifetime" --out "$study/meta_eval_$lifetime.csv"
 done

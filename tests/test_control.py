@@ -1,7 +1,8 @@
 """gymnax's classic-control tasks as UED envs: a level's step is gymnax's own step with that
 level's parameters (six-value semantics, differentially over random levels and actions),
 derived parameters stay consistent under generation and mutation, the grid suite spans the
-space, and success follows each task's definition."""
+space, and success follows each task's definition. The MinAtar games (integer levels) share the
+adapter and the differential test."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from envs.control import SPACES, ControlEnv
+from envs.control import SPACES as CONTROL
+from envs.control import ControlEnv
+from envs.minatar import SPACES as MINATAR
 from ued.env import random_actions
+
+SPACES = {**CONTROL, **MINATAR}
 
 BATCH, STEPS = 8, 60
 
@@ -119,3 +124,23 @@ def test_grid_suites_get_a_heat_map_of_return(tmp_path):
     assert (tmp_path / "grid.png").stat().st_size > 1000
     assert not parameter_heatmaps(rows[-1:], tmp_path / "none.png")
     assert not (tmp_path / "none.png").exists()
+
+
+def test_minatar_levels_are_whole_timers_that_gymnax_receives_as_integers():
+    space = MINATAR["asterix"]
+    keys = jax.random.split(jax.random.key(0), 64)
+    levels = jax.vmap(space.sample)(keys)
+    values = np.asarray(levels.values)
+    low, high = (np.asarray(b) for b in space.bounds())
+    assert np.all(values == np.round(values)) and np.all((values >= low) & (values <= high))
+    mutated = np.asarray(jax.vmap(lambda k, l: space.mutate(k, l, num_edits=1))(keys, levels).values)
+    steps = np.abs(mutated - values).sum(axis=1)
+    assert set(np.unique(steps)) <= {0.0, 1.0} and steps.sum() > 0  # one +-1 edit (0 at a bound)
+    env = ControlEnv(space)
+    params = env.params(jax.tree_util.tree_map(lambda x: x[0], levels))
+    assert params.init_spawn_speed.dtype == jnp.int32 and int(params.ramp_interval) == values[0, 0]
+    names, line = MINATAR["freeway"].grid_levels(10)  # one grid parameter: a line, no repeats
+    assert names == [f"player_speed={v}" for v in range(1, 7)] and line.values.shape == (6, 1)
+    breakout = MINATAR["breakout"]  # no parameters: one fixed task
+    assert breakout.sample(keys[0]).values.shape == (0,)
+    assert breakout.mutate(keys[0], breakout.sample(keys[0]), 3).values.shape == (0,)

@@ -16,12 +16,14 @@ from conftest import quiet, run_chunks, run_meta_steps
 from ued.app import cli
 from ued.app.build import build_meta, meta_train
 from ued.app.build import preset as train_preset
+from ued.buffer import BufferConfig, LevelBuffer
 from ued.config import override
 from ued.drift import LearnedDrift, load_rule
 from ued.logging import read_csv
 from ued.meta.config import preset
 from ued.meta.drift_program import log_uniform_lifetime, rule_path
 from ued.meta.evolution import EvolutionStrategy
+from ued.meta.tasks import PinnedLevel, TaskBatch
 
 
 class Killed(Exception):
@@ -132,6 +134,11 @@ def test_ta_lpo_draws_lifetimes_and_feeds_the_progress():
             "curriculum.inner_algo: 'sfl' needs the env capability 'success'",
         ),
         (["--curriculum.ppo.num-envs", "3"], "curriculum.ppo.minibatches"),
+        (["--curriculum.task-source", "buffer"], "curriculum.tasks: task_source and task_norm"),
+        (
+            ["--curriculum.tasks", "2", "--curriculum.inner-algo", "robust-plr"],
+            "curriculum.inner_algo: tasks pin each member's level",
+        ),
     ],
 )
 def test_lpo_refuses_bad_settings_before_compiling(argv, message, tmp_path, capsys):
@@ -156,3 +163,94 @@ def test_meta_eval_compares_an_lpo_run_with_ppo_and_dpo(full_run, tmp_path):
     assert {r["rule"] for r in curves} == {"lpo", "ppo", "dpo"}
     assert out.with_name("meta_eval_curves.png").stat().st_size > 0
     assert list((full_run.out / "plots").glob("drift_*.png"))  # the drift over (rho, A)
+
+
+# ---- task batches: per-task normalisation and the AR-scored task buffer -----------------------
+def _task_batch(**settings) -> TaskBatch:
+    return TaskBatch(
+        level_source=lambda key: {"x": jax.random.uniform(key, (2,))},
+        num_tasks=3,
+        baseline_return=lambda key, task: 10.0 * task["x"].sum(),
+        **settings,
+    )
+
+
+def test_per_task_ranks_keep_a_large_scale_task_from_drowning_the_others():
+    tasks = _task_batch(normalise="rank")
+    # Member 0 is best on the two small-scale tasks, member 1 on the large-scale one.
+    returns = jnp.array([[3.0, 3.0, 100.0], [1.0, 1.0, 900.0], [2.0, 2.0, 500.0]])
+    _, fitness, _ = tasks.fitness(jax.random.key(0), tasks.init(jax.random.key(1)), None,
+                                  jnp.zeros(3, bool), returns)  # fmt: skip
+    assert int(jnp.argmax(fitness)) == 0  # the plain mean would pick member 1
+    assert int(jnp.argmax(returns.mean(axis=1))) == 1
+    task_levels = {"x": jnp.ones((3, 2))}
+    by_ppo = _task_batch(normalise="ppo")
+    _, fitness, metrics = by_ppo.fitness(jax.random.key(0), by_ppo.init(jax.random.key(1)),
+                                         task_levels, jnp.zeros(3, bool), returns)  # fmt: skip
+    np.testing.assert_allclose(fitness, (returns / 20.0).mean(axis=1), rtol=1e-6)
+    assert float(metrics["task_ppo_return"]) == 20.0
+
+
+def test_the_task_buffer_keeps_the_tasks_ppo_beats_the_learned_drift_on_and_replays_them():
+    buffer = LevelBuffer(BufferConfig(capacity=4, prioritization="topk", topk=2,
+                                      staleness_coeff=0.0, min_fill=0.5,
+                                      sample_with_replacement=False),
+                         extras=("ppo_return", "learned_return"))  # fmt: skip
+    tasks = _task_batch(buffer=buffer, replay_prob=1.0)
+    state = tasks.init(jax.random.key(0))
+    state, drawn, replayed = tasks.draw(jax.random.key(1), state)
+    assert not replayed.any()  # nothing to replay before the buffer is ready
+    returns = jnp.zeros((4, 3)).at[:, 0].set(100.0)  # the learned drift is good on task 0 only
+    state, _, _ = tasks.fitness(jax.random.key(2), state, drawn, replayed, returns)
+    ppo = 10.0 * drawn["x"].sum(axis=1)
+    np.testing.assert_allclose(state.buffer.scores[:3], ppo - returns.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(state.buffer.extras["ppo_return"][:3], ppo, rtol=1e-6)
+    state, again, replayed = tasks.draw(jax.random.key(3), state)
+    assert replayed.all()  # ready: every task replayed from the buffer
+    stored = {tuple(np.round(x, 6)) for x in np.asarray(drawn["x"])}
+    assert {tuple(np.round(x, 6)) for x in np.asarray(again["x"])} <= stored
+    weights = np.asarray(buffer.replay_weights(state.buffer))
+    assert weights[0] == 0 and weights[1] > 0 and weights[2] > 0  # the top 2 by regret
+
+
+TASKS_CONFIG = override(CONFIG, curriculum__tasks=2, curriculum__task_source="buffer",
+                        curriculum__buffer__capacity=4, curriculum__buffer__topk=2,
+                        curriculum__buffer__min_fill=0.5)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def task_run(tmp_path_factory):
+    return meta_train(TASKS_CONFIG, tmp_path_factory.mktemp("lpo") / "tasks", **quiet())
+
+
+def test_a_task_buffer_run_scores_its_tasks_against_ppo_and_resumes_bit_exactly(task_run, tmp_path):
+    rows = read_csv(task_run.out / "metrics.csv")
+    assert {"task_ppo_return", "task_regret", "tasks_replayed"} <= set(rows[0])
+    replays = [int(r["tasks_replayed"]) for r in rows]
+    assert replays[0] == 0 and sum(replays[1:]) > 0  # replay once 2 tasks are stored
+    program = build_meta(TASKS_CONFIG)
+    assert isinstance(program.meta.tasks.buffer, LevelBuffer)
+    ppo, lifetime = program.trainer.config.ppo, TASKS_CONFIG.curriculum.lifetime
+    run = lifetime * ppo.num_envs * ppo.num_steps + 2 * program.env.max_steps  # train, score
+    assert program.steps_per_update == (4 + 1) * 2 * run  # 4 members and PPO, on 2 tasks
+
+    def kill(done, rows):
+        if done == 4:
+            raise Killed
+
+    out = tmp_path / "tasks"  # the run name, which eval.csv records
+    with pytest.raises(Killed):
+        meta_train(TASKS_CONFIG, out, **quiet(on_chunk=kill))
+    meta_train(None, out, resume=True, **quiet())
+    for name in ("metrics.csv", "eval.csv"):
+        assert (out / name).read_bytes() == (task_run.out / name).read_bytes(), name
+
+
+def test_a_pinned_task_trains_every_env_on_its_level():
+    program = build_meta(TASKS_CONFIG)
+    trainer = program.meta.fitness.args[0]
+    assert isinstance(trainer.curriculum, PinnedLevel)
+    level = program.env.sample_level(jax.random.key(5))
+    state = PinnedLevel.pin(trainer.init(jax.random.key(0)), level)
+    _, _, levels = jax.jit(trainer.update)(state, jnp.int32(0))
+    np.testing.assert_array_equal(levels.values, np.broadcast_to(level.values, levels.values.shape))

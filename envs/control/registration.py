@@ -53,14 +53,16 @@ class DefaultSuite:
 
 @dataclasses.dataclass(frozen=True)
 class GridSuite:
-    """A log-spaced grid over the space's two grid parameters (the others at their defaults):
-    ``num_levels`` levels rounded to a square (default 10 x 10, JaxUED's)."""
+    """A log-spaced grid over the space's grid parameters (the others at their defaults):
+    ``num_levels`` levels rounded to a square for two (default 10 x 10, JaxUED's), a line of
+    ``num_levels`` for one (default 10)."""
 
     space: LevelSpace
 
     def levels(self, num_levels=None, seed: int = 0):
         """``(names, levels [n * n])``, x varying fastest."""
-        per_axis = 10 if num_levels is None else max(2, round(num_levels**0.5))
+        root = 1 / len(self.space.grid)
+        per_axis = 10 if num_levels is None else max(2, round(num_levels**root))
         return self.space.grid_levels(per_axis)
 
     def env(self, train_env: ControlEnv) -> ControlEnv:
@@ -101,7 +103,15 @@ def preset(env_name: str, name: str, algo: str) -> TrainConfig:
     )  # fmt: skip
 
 
-def _spec(env_name: str, space: LevelSpace) -> EnvSpec:
+def gymnax_spec(env_name: str, space: LevelSpace, preset) -> EnvSpec:
+    """The registry entry of a gymnax task whose levels are ``space``'s parameters, with
+    ``preset(env_name, preset, algo) -> TrainConfig``: a success signal where the space has one;
+    a mutator, a grid suite and the parameters as descriptors where it has parameters (a grid
+    where it names grid parameters); gymnax's defaults as a suite always."""
+    suites = {"default": DefaultSuite(space)}
+    if space.grid:
+        suites["grid"] = GridSuite(space)
+    varied = bool(space.parameters)
     return EnvSpec(
         name=env_name,
         Config=ControlConfig,
@@ -109,14 +119,17 @@ def _spec(env_name: str, space: LevelSpace) -> EnvSpec:
         preset=functools.partial(preset, env_name),
         validate=validate,
         success=space.success is not None,
-        mutator=functools.partial(mutator, space),
-        suites={"default": DefaultSuite(space), "grid": GridSuite(space)},
-        descriptors=Descriptors(functools.partial(descriptors, space)),
+        mutator=functools.partial(mutator, space) if varied else None,
+        suites=suites,
+        descriptors=Descriptors(functools.partial(descriptors, space)) if varied else None,
     )
 
 
-CONTROL = {name: registry.ENVS.register(name, _spec(name, space)) for name, space in SPACES.items()}
+CONTROL = {
+    name: registry.ENVS.register(name, gymnax_spec(name, space, preset))
+    for name, space in SPACES.items()
+}
 """``--env cartpole``, ``--env acrobot``, ``--env mountain-car``, ``--env pendulum``: gymnax tasks
 whose levels are their physical parameters."""
 
-__all__ = ["CONTROL", "ControlConfig", "DefaultSuite", "GridSuite"]
+__all__ = ["CONTROL", "ControlConfig", "DefaultSuite", "GridSuite", "gymnax_spec"]

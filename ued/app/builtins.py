@@ -15,6 +15,10 @@ ENVS = {
     "acrobot": "envs.control",
     "mountain-car": "envs.control",
     "pendulum": "envs.control",
+    "breakout": "envs.minatar",
+    "space-invaders": "envs.minatar",
+    "asterix": "envs.minatar",
+    "freeway": "envs.minatar",
     "craftax-classic": "envs.craftax",
 }
 """``--env`` -> the module that registers it."""

@@ -8,7 +8,10 @@ with any registered curriculum: DR over the env's levels, or a buffer), and its 
 trained agent's return on fresh levels (one episode on each of ``eval_envs`` levels). Members are
 vmapped, and so are their envs; the two members of a pair share every key, so they play the same
 levels. With ``min_lifetime`` each pair draws its lifetime log-uniformly (TA-LPO: the progress
-input n / N then means something across horizons); a ``lax.fori_loop`` runs it.
+input n / N then means something across horizons); a ``lax.fori_loop`` runs it. With a task
+batch (``ued.meta.tasks.TaskBatch``) every member instead trains once on each of the
+generation's tasks, its level pinned for the whole run, and is scored on that level; the
+tasks come fresh or from a buffer scored by algorithmic regret against PPO.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ..train import Trainer, episode_metrics, seed_slice
 from .evolution import EvolutionStrategy
 from .lifetime import normalised
 from .program import MetaProgramBase
+from .tasks import PinnedLevel, TaskBatch
 
 BASELINES = ("ppo", "dpo")
 """The fixed drifts meta-evaluation trains beside the learned one (normalised by PPO's)."""
@@ -59,7 +63,10 @@ class DriftMetaProgram(MetaProgramBase):
             objective (the inner curriculum, PPO settings and the lifetime bound).
         baselines: name -> ``PolicyObjective`` that meta-evaluation trains beside the drift.
         lifetimes: ``(shortest, longest)`` inner lifetime in updates.
-        eval_envs: fresh levels each trained agent is scored on.
+        eval_envs: fresh levels each trained agent is scored on (episodes on its task with a
+            task batch).
+        task_batch: ``(baseline_return) -> TaskBatch`` building the generation's tasks around
+            PPO's return on a task, or None (each member's inner curriculum picks its levels).
     """
 
     config: Any
@@ -70,16 +77,24 @@ class DriftMetaProgram(MetaProgramBase):
     baselines: dict[str, Any]
     lifetimes: tuple[int, int]
     eval_envs: int
+    task_batch: Callable[[Callable], TaskBatch] | None = None
 
     def __post_init__(self):
         c = self.config
-        self.trainer = self.trainer_for(self.objective)
+        self.trainer = self.trainer_for(self.objective)  # meta-evaluation's (and members')
+        members, tasks = self.trainer, None
+        if self.task_batch is not None:
+            pinned = PinnedLevel(self.env, self.trainer.config.ppo.num_envs)
+            members = dataclasses.replace(self.trainer, curriculum=pinned)
+            ppo = dataclasses.replace(self.trainer_for(self.baselines["ppo"]), curriculum=pinned)
+            longest = jnp.int32(self.lifetimes[1])
+            tasks = self.task_batch(functools.partial(self.task_return, ppo, (), longest))
         self.several = len(c.seed_list) > 1
         self.parallel = DataParallel.over(c.devices)
         if self.parallel is not None:
             self.parallel.check_divides(c.population, "population")
         self.meta = EvolutionStrategy(
-            fitness=functools.partial(self.member_return, self.trainer),
+            fitness=functools.partial(self.member_return, members),
             example_rule=lambda key: self.objective.zero_rule(),
             population=c.population,
             sigma=c.es_sigma,
@@ -91,6 +106,7 @@ class DriftMetaProgram(MetaProgramBase):
             ),
             lifetime_of=lambda lifetime: lifetime,
             parallel=self.parallel,
+            tasks=tasks,
         )
         self._eval_cache: dict[Any, Any] = {}
 
@@ -100,13 +116,17 @@ class DriftMetaProgram(MetaProgramBase):
         """Inner env steps of one generation of one seed at the longest lifetime (training, then
         the scoring episodes)."""
         p = self.trainer.config.ppo
-        training = self.lifetimes[1] * p.num_envs * p.num_steps
-        return self.config.population * (training + self.eval_envs * self.env.max_steps)
+        run = self.lifetimes[1] * p.num_envs * p.num_steps + self.eval_envs * self.env.max_steps
+        tasks = self.meta.tasks
+        if tasks is None:
+            return self.config.population * run
+        return (self.config.population + tasks.needs_baseline) * tasks.num_tasks * run
 
-    def train_agent(self, trainer: Trainer, key, rule, lifetime):
-        """A fresh inner agent trained by ``trainer`` for ``lifetime`` updates (``int32[]``) with
-        the drift parameters ``rule`` (``()`` for a fixed objective). Returns its state."""
-        state = trainer.init(key)
+    def train_agent(self, trainer: Trainer, key, rule, lifetime, state=None):
+        """A fresh inner agent (``trainer.init(key)``, or ``state``) trained by ``trainer`` for
+        ``lifetime`` updates (``int32[]``) with the drift parameters ``rule`` (``()`` for a
+        fixed objective). Returns its state."""
+        state = trainer.init(key) if state is None else state
         student = state.student.replace(hypers=state.student.hypers.replace(rule=rule))
         state = state.replace(student=student)
 
@@ -125,11 +145,26 @@ class DriftMetaProgram(MetaProgramBase):
         trajectory, _ = trainer.player.rollout(k_play, params, levels, self.env.max_steps)
         return episode_metrics(trajectory, success=False)["first_return"]
 
-    def member_return(self, trainer: Trainer, key, rule, lifetime, _lifetime) -> jax.Array:
-        """One ES member's fitness: the final return of an agent trained with its drift."""
+    def member_return(self, trainer: Trainer, key, rule, lifetime, _lifetime, task=None):
+        """One ES member's fitness ``f32[]``: the final return of an agent trained with its
+        drift (on ``task`` alone, when given: ``task_return``)."""
+        if task is not None:
+            return self.task_return(trainer, rule, lifetime, key, task)
         k_train, k_score = jax.random.split(key)
         state = self.train_agent(trainer, k_train, rule, lifetime)
         return self.final_return(trainer, k_score, state.student.params)
+
+    def task_return(self, trainer: Trainer, rule, lifetime, key, task) -> jax.Array:
+        """The return ``f32[]`` (one episode on each of ``eval_envs`` copies of ``task``) of an
+        agent trained on ``task`` alone for ``lifetime`` updates by a pinned-level ``trainer``
+        with drift parameters ``rule``."""
+        k_train, k_score = jax.random.split(key)
+        state = PinnedLevel.pin(trainer.init(k_train), task)
+        state = self.train_agent(trainer, None, rule, lifetime, state)
+        levels = jax.tree_util.tree_map(
+            lambda x: jnp.broadcast_to(x, (self.eval_envs, *x.shape)), task
+        )
+        return self.final_return(trainer, k_score, state.student.params, levels)
 
     # ---- host-side hooks ---------------------------------------------------------------------
     @staticmethod

@@ -41,6 +41,8 @@ class ESState:
 
     es_state: Any
     rng: jax.Array
+    tasks: Any = None
+    """The task batch's state (``ued.meta.tasks.TaskState``), or None without one."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +57,9 @@ class EvolutionStrategy:
             size on the mean, multiplied by ``lr_decay`` every generation down to ``lr_limit``
             (GROOVE's LPG: 1e-4, 0.999, 1e-5). level_source: ``key -> level``. lifetime_of:
             ``level -> int32[]``. parallel: the devices the members are split over
-            (``ued.parallel.DataParallel``), or None.
+            (``ued.parallel.DataParallel``), or None. tasks: a ``ued.meta.tasks.TaskBatch``:
+            every member then trains once per task (``fitness`` takes the task as a fifth
+            argument) and ES ranks the per-task normalised returns; None: ``fitness`` alone.
     """
 
     fitness: Callable[[jax.Array, Any, Any, jax.Array], jax.Array]
@@ -68,6 +72,7 @@ class EvolutionStrategy:
     parallel: DataParallel | None = None
     lr_decay: float = 1.0
     lr_limit: float = 0.0
+    tasks: Any = None
 
     @functools.cached_property
     def strategy(self) -> Open_ES:
@@ -94,7 +99,10 @@ class EvolutionStrategy:
         k_rule, k_es, k_run = jax.random.split(key, 3)
         strategy = self.strategy
         es_state = strategy.init(k_es, self.example_rule(k_rule), strategy.default_params)
-        return ESState(_strong(es_state), k_run)
+        if self.tasks is None:
+            return ESState(_strong(es_state), k_run)
+        k_run, k_tasks = jax.random.split(k_run)
+        return ESState(_strong(es_state), k_run, self.tasks.init(k_tasks))
 
     def current_rule(self, state: ESState):
         """The rule ES currently proposes (its mean)."""
@@ -121,16 +129,28 @@ class EvolutionStrategy:
         members = (keys, candidates, levels, lifetimes)
         if self.parallel is not None:  # each device trains its share of the members
             members = self.parallel.shard(members)
-        returns = jax.vmap(self.fitness)(*members)
-        es_state, _ = strategy.tell(k_tell, candidates, -returns, es_state, params)
+        task_state, metrics = state.tasks, {}
+        if self.tasks is None:
+            returns = fitness = jax.vmap(self.fitness)(*members)
+        else:
+            rng, k_draw, k_score = jax.random.split(rng, 3)
+            task_state, tasks, replayed = self.tasks.draw(k_draw, task_state)
+            per_task = jax.vmap(self.fitness, in_axes=(None, None, None, None, 0))
+            returns = jax.vmap(per_task, in_axes=(0, 0, 0, 0, None))(*members, tasks)
+            task_state, fitness, metrics = self.tasks.fitness(
+                k_score, task_state, tasks, replayed, returns
+            )
+            returns = returns.mean(axis=1)
+        es_state, _ = strategy.tell(k_tell, candidates, -fitness, es_state, params)
         es_state = _strong(es_state)
         half = self.population // 2
         metrics = {
             "return": returns.mean(),
             "best_return": returns.max(),
             "pair_difference": jnp.abs(returns[:half] - returns[half:]).mean(),
+            **metrics,
         }
-        return ESState(es_state, rng), metrics
+        return ESState(es_state, rng, task_state), metrics
 
 
 def lpg_evolution(rule: LPG, trainer: LifetimeTrainer, **settings) -> EvolutionStrategy:
