@@ -9,6 +9,9 @@ its package, so a program imports only the families it uses:
 * ``--env cartpole``, ``--env acrobot``, ``--env mountain-car``, ``--env pendulum``
   (``envs.control``, gymnax's classic control, levels = physical parameters; Pendulum has
   continuous actions): success (not Pendulum), mutator, suites, descriptors.
+* ``--env breakout``, ``--env space-invaders``, ``--env asterix``, ``--env freeway``
+  (``envs.minatar``, gymnax's MinAtar games, levels = integer timers, played by the same gymnax
+  adapter; Breakout has no parameters: one fixed task): mutator, suites, descriptors.
 * ``--env craftax-classic`` (``envs.craftax``, Craftax-Classic with symbolic observations, levels =
   compact worlds): mutator, renderer, suites, descriptors, achievements as episode outcomes.
 """
