@@ -186,6 +186,27 @@ def validate(config) -> None:
         raise ConfigError(f"curriculum.{message}") from None
 
 
+def retarget(config, env: str):
+    """The config that meta-evaluates a run's drift on env family ``env``: that env's settings,
+    inner PPO and network at the run's preset, inner DR levels and no task batch; the drift
+    network, lifetimes, scoring and evaluation settings stay the run's."""
+    from ued.meta.config import preset as meta_preset
+
+    fresh = meta_preset("lpo", env, config.preset)
+    curriculum = dataclasses.replace(
+        config.curriculum,
+        inner_algo="dr",
+        tasks=0,
+        task_source="random",
+        task_norm="rank",
+        ppo=dataclasses.replace(fresh.curriculum.ppo, rule=config.curriculum.ppo.rule),
+        network=fresh.curriculum.network,
+    )
+    return dataclasses.replace(
+        config, env=env, env_config=fresh.env_config, curriculum=curriculum
+    )
+
+
 def program(config, env, spec) -> DriftMetaProgram:
     """LPO's meta-training program for a validated config."""
     c = config.curriculum
@@ -236,5 +257,6 @@ SPEC = registry.META_ALGORITHMS.register(
         "--rule.lifetime-conditioned)",
         configure=configure,
         program=program,
+        retarget=retarget,
     ),
 )

@@ -165,6 +165,17 @@ def test_meta_eval_compares_an_lpo_run_with_ppo_and_dpo(full_run, tmp_path):
     assert list((full_run.out / "plots").glob("drift_*.png"))  # the drift over (rho, A)
 
 
+def test_meta_eval_trains_with_the_evolved_drift_on_a_held_out_env(full_run, tmp_path):
+    out = tmp_path / "held_out.csv"
+    argv = ["meta-eval", str(full_run.out), "--env", "acrobot", "--suite", "default", "--out",
+            str(out)]  # fmt: skip
+    assert cli.main(argv) == 0
+    rows = read_csv(out)
+    assert {r["run"] for r in rows} == {"run@acrobot"} and {r["level"] for r in rows} == {"default"}
+    returns = [float(r["value"]) for r in rows if r["statistic"] == "lpo_return"]
+    assert returns and all(-32 <= v <= 0 for v in returns)  # Acrobot's, 32-step test episodes
+
+
 # ---- task batches: per-task normalisation and the AR-scored task buffer -----------------------
 def _task_batch(**settings) -> TaskBatch:
     return TaskBatch(

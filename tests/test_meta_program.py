@@ -147,6 +147,14 @@ def test_meta_eval_scores_a_finished_run_against_a2c_and_the_oracle(full_run, tm
     assert (tmp_path / "eval_curves.png").stat().st_size > 1000
 
 
+def test_meta_eval_refuses_another_env_for_a_rule_tied_to_its_own(full_run, tmp_path, capsys):
+    out = tmp_path / "eval.csv"
+    argv = ["meta-eval", str(full_run.out), "--env", "cartpole", "--out", str(out)]
+    assert cli.main(argv) == 2
+    assert "env: groove's rule is tied to the env it was meta-trained on" in capsys.readouterr().err
+    assert not out.exists()
+
+
 @pytest.mark.slow  # CI's 20 minutes; make test-all runs it
 def test_meta_eval_over_meta_training_reuses_the_a2c_baseline(full_run, tmp_path):
     out = tmp_path / "eval.csv"

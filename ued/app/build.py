@@ -217,6 +217,7 @@ def meta_evaluate(
     lifetime: int | None,
     out: Path,
     steps: Sequence[int] | str = (),
+    env: str | None = None,
     log=_stderr,
 ) -> str:
     """``ued meta-eval``: for every seed of every meta-training run, at each checkpoint of
@@ -226,7 +227,9 @@ def meta_evaluate(
     learning curves next to it (``<out>_curves.csv`` and ``.png``), with several steps the
     normalised returns over
     meta-training (``<out>_progress.png``), and a Markdown summary (``<out>.md``: mean over
-    levels, then mean ± s.e. over seeds); returns the summary."""
+    levels, then mean ± s.e. over seeds); returns the summary. ``env``: evaluate on that env
+    family instead of the run's (a held-out env; the meta-algorithm's ``retarget``), the rows'
+    run named ``<run>@<env>``."""
     from ..logging import CsvLog
     from ..plots import lifetime_curves, meta_eval_progress
 
@@ -241,9 +244,19 @@ def meta_evaluate(
             eval_levels=num_levels,
             eval_lifetime=config.eval_lifetime if lifetime is None else lifetime,
         )
-        program = build_meta(config)
+        program, evaluator, name = build_meta(config), None, run.name
+        if env is not None and env != config.env:
+            retarget = registry.META_ALGORITHMS.get(config.algo).retarget
+            if retarget is None:
+                raise ConfigError(
+                    f"env: {config.algo}'s rule is tied to the env it was meta-trained on "
+                    f"({config.env}); --env evaluates LPO's drift on another env"
+                )
+            registry.ENVS.get(env)
+            evaluator, name = build_meta(retarget(config, env)), f"{run.name}@{env}"
         for step, state in _meta_states(program, run, steps, log):
-            more, curves = program.evaluate_with_curves(state, step, run.name)
+            # The run's own program restores its state; another env's evaluates its rule.
+            more, curves = (evaluator or program).evaluate_with_curves(state, step, name)
             rows += more
             curve_rows += curves
     out = Path(out)

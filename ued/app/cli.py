@@ -395,6 +395,9 @@ class MetaEvalArgs:
     """Checkpoints to evaluate (default: the latest; 0 is the initial rule)."""
     all_steps: bool = False
     """Evaluate the initial rule and every checkpoint (learning over meta-training)."""
+    env: str | None = None
+    """Evaluate on this env family instead of the run's: a held-out env (LPO's drift, whose
+    inputs do not depend on the env; its inner PPO takes that env's preset)."""
     out: Path = Path("meta_eval.csv")
     """Tidy CSV of results (a Markdown summary goes next to it)."""
 
@@ -421,6 +424,7 @@ def meta_eval_main(argv: list[str]) -> int:
         lifetime=args.lifetime,
         out=args.out,
         steps="all" if args.all_steps else args.steps,
+        env=args.env,
     )
     print(table)
     return 0

@@ -92,6 +92,9 @@ class MetaAlgorithmSpec:
         program: ``(MetaTrainConfig, env, spec) -> ued.program.Program``, a meta-algorithm's
             own program (LPO's: evolution over a drift, each member a PPO run); None: LPG's
             ``ued.meta.program.MetaProgram`` with ``make``'s curriculum.
+        retarget: ``(MetaTrainConfig, env name) -> MetaTrainConfig``, the config that
+            meta-evaluates a run's rule on another env family (``ued meta-eval --env``: LPO's
+            drift sees only ρ and A, so it transfers); None: the rule is tied to its env.
     """
 
     name: str
@@ -104,6 +107,7 @@ class MetaAlgorithmSpec:
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
     configure: Callable[[Any, str], Any] = lambda config, name: config
     program: Callable[[Any, Any, Any], Any] | None = None
+    retarget: Callable[[Any, str], Any] | None = None
 
 
 def where_lanes(mask: jax.Array, on_true, on_false):

@@ -47,6 +47,15 @@ def log_uniform_lifetime(key, low: int, high: int) -> jax.Array:
     return jnp.clip(jnp.floor(jnp.exp(u)), low, high).astype(jnp.int32)
 
 
+def _mean_over_agents(curve: np.ndarray) -> np.ndarray:
+    """Each update's mean return over the agents ``[N, T] -> [T]``, NaN where none ended an
+    episode (without numpy's empty-slice warning)."""
+    ended = np.isfinite(curve)
+    total = np.where(ended, curve, 0.0).sum(axis=0)
+    count = ended.sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def rule_path(run: Path, seed: int) -> Path:
     """Where an LPO meta-training run keeps seed ``seed``'s current drift."""
     return Path(run) / "rules" / f"seed{seed}.msgpack"
@@ -248,7 +257,7 @@ class DriftMetaProgram(MetaProgramBase):
                         keys, rule if name == "lpo" else (), suite.levels
                     )
                     columns[f"{name}_return"] = np.asarray(returns).mean(axis=0)
-                    curves[name] = np.nanmean(np.asarray(curve), axis=0)
+                    curves[name] = _mean_over_agents(np.asarray(curve))
                 columns["normalised"] = normalised(columns["lpo_return"], columns["ppo_return"])
                 common = {"run": run, "seed": seed, "update": update, "suite": suite.suite}
                 for j, level in enumerate(suite.names):
