@@ -202,9 +202,7 @@ def retarget(config, env: str):
         ppo=dataclasses.replace(fresh.curriculum.ppo, rule=config.curriculum.ppo.rule),
         network=fresh.curriculum.network,
     )
-    return dataclasses.replace(
-        config, env=env, env_config=fresh.env_config, curriculum=curriculum
-    )
+    return dataclasses.replace(config, env=env, env_config=fresh.env_config, curriculum=curriculum)
 
 
 def program(config, env, spec) -> DriftMetaProgram:
