@@ -6,6 +6,7 @@ its temporally-aware inputs and its rule files; and what the drift learners refu
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -164,3 +165,19 @@ def test_drift_learners_refuse_what_they_cannot_use(tmp_path):
         build(with_ppo("dpo", objective="reinforce"))
     program = build(with_ppo("lpo", rule=str(path)))
     assert program.learner.losses == LearnedDrift(hidden=8, rule_file=str(path))
+
+
+def test_the_drift_figure_script_draws_ppo_dpo_and_what_a_study_evolved(tmp_path):
+    """``scripts/drift_figure.py`` (the README's figure) reads a study's rule files."""
+    import importlib.util
+
+    for run, temporal in (("lpo-dr", False), ("ta-lpo-dr", True)):
+        objective = LearnedDrift(hidden=8, temporal=temporal)
+        rule = objective.random_rule(jax.random.key(0), 0.3)
+        save_rule(tmp_path / run / "rules" / "seed0.msgpack", objective, rule)
+    path = Path(__file__).parent.parent / "scripts" / "drift_figure.py"
+    spec = importlib.util.spec_from_file_location("drift_figure", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.main(tmp_path, tmp_path / "drift.png")
+    assert (tmp_path / "drift.png").stat().st_size > 10_000

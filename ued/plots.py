@@ -750,18 +750,36 @@ def drift_surface(drift, path: Path, progress: Sequence[float] = (0.0,), title: 
     as the LPO paper draws it, one panel per training fraction in ``progress`` (TA-LPO's drift
     changes with it). ``drift(log_ratio f32[N], advantages f32[N], progress f32[]) -> f32[N]``
     (e.g. ``ued.drift.DriftObjective.drift`` with the learner's hyperparameters bound)."""
+    drift_grid([[(f"{title} n/N = {f:g}".strip(), drift, f) for f in progress]], path)
+
+
+def drift_grid(rows: Sequence[Sequence[tuple[str, Any, float]]], path: Path) -> None:
+    """Drifts over (ρ, A) in a grid of panels, each ``(title, drift, training fraction)`` with
+    ``drift`` as in ``drift_surface``; a shorter row leaves its last panels empty. A title
+    containing "−" (a difference of drifts) is drawn on a diverging scale centred on 0."""
     ratio = np.linspace(0.2, 2.5, 116)
     advantage = np.linspace(-2.0, 2.0, 101)
     r, a = np.meshgrid(ratio, advantage)
-    fig, axes = plt.subplots(1, len(progress), figsize=(4.2 * len(progress), 3.4), squeeze=False)
-    for ax, fraction in zip(axes[0], progress):
-        values = np.asarray(drift(np.log(r).ravel(), a.ravel(), fraction)).reshape(r.shape)
-        mesh = ax.pcolormesh(r, a, values, shading="auto", cmap="viridis")
-        ax.axvline(1.0, color="white", lw=0.6, ls="--")
-        ax.set_xlabel("probability ratio ρ")
-        ax.set_ylabel("advantage A")
-        ax.set_title(f"{title} n/N = {fraction:g}".strip(), fontsize=9)
-        fig.colorbar(mesh, ax=ax, fraction=0.046)
+    columns = max(len(row) for row in rows)
+    fig, axes = plt.subplots(
+        len(rows), columns, figsize=(4.2 * columns, 3.4 * len(rows)), squeeze=False
+    )
+    for panels, row in zip(axes, rows):
+        for ax in panels[len(row) :]:
+            ax.axis("off")
+        for ax, (title, drift, fraction) in zip(panels, row):
+            values = np.asarray(drift(np.log(r).ravel(), a.ravel(), fraction)).reshape(r.shape)
+            if "−" in title:
+                bound = max(float(np.abs(values).max()), 1e-12)
+                mesh = ax.pcolormesh(r, a, values, shading="auto", cmap="RdBu_r",
+                                     vmin=-bound, vmax=bound)  # fmt: skip
+            else:
+                mesh = ax.pcolormesh(r, a, values, shading="auto", cmap="viridis")
+            ax.axvline(1.0, color="white", lw=0.6, ls="--")
+            ax.set_xlabel("probability ratio ρ")
+            ax.set_ylabel("advantage A")
+            ax.set_title(title, fontsize=9)
+            fig.colorbar(mesh, ax=ax, fraction=0.046)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
