@@ -7,7 +7,10 @@
 # parameters, with agents living the training lifetime (50) and twice it (100, unseen).
 # The task-batch pair (TASK_UPDATES generations, default 15): every member trains on 2 tasks per
 # generation, each a pinned CartPole level, ranked per task; the tasks fresh random levels (DR
-# over tasks) or replayed from a buffer scored by algorithmic regret against PPO.
+# over tasks) or replayed from a buffer scored by algorithmic regret against PPO. Then the
+# CartPole-trained drifts on held-out env families (Acrobot's default and random parameters,
+# SpaceInvaders' default timers; lifetime 50, each env's own cpu-preset PPO), and LPO
+# meta-trained on SpaceInvaders itself (MINATAR_UPDATES generations, default 10).
 # Finished runs are skipped and interrupted ones resumed, so the script can simply be re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,3 +31,15 @@ for lifetime in 50 100; do
     "$study/lpo-tasks-dr" "$study/lpo-tasks-ar" \
     --suite random default --levels 8 --lifetime "$lifetime" --out "$study/meta_eval_$lifetime.csv"
 done
+for env in acrobot space-invaders; do
+  suites=(default random)
+  [ "$env" = space-invaders ] && suites=(default)
+  .venv/bin/ued meta-eval "$study/lpo-dr" "$study/ta-lpo-dr" "$study/lpo-tasks-ar" \
+    --env "$env" --suite "${suites[@]}" --levels 8 --lifetime 50 \
+    --out "$study/held_out_$env.csv"
+done
+meta_train "$study/lpo-space-invaders" --algo lpo --env space-invaders --preset cpu \
+  --seeds 0,1,2 --updates "${MINATAR_UPDATES:-10}" --eval-every 0 --checkpoint-every 5 \
+  --updates-per-chunk 5 --keep-checkpoints 0
+.venv/bin/ued meta-eval "$study/lpo-space-invaders" --suite default random --levels 8 \
+  --lifetime 50 --out "$study/meta_eval_space_invaders.csv"
