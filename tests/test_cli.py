@@ -150,12 +150,13 @@ def test_bench_times_lpo_meta_training_and_drift_learners_against_ppo(capsys):
     (record,) = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert (record["algo"], record["backend"], record["env"]) == ("lpo", "es", "cartpole")
     assert record["steps_per_s"] > 0 and record["traces"] == 1
+    assert (record["lifetime"], record["tasks"]) == (2, 0) and "unroll" not in record  # PPO's
     code, out, _ = _run(capsys, "bench", "--preset", "test", "--algo", "dr", "--only", "train",
                         "--chunks", "1", "--compare-learners", "dpo", "lpo")  # fmt: skip
     assert code == 0
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [r.get("learner") for r in records] == [None, "dpo", "lpo"]
-    assert all(r["ppo_ratio"] > 0 for r in records[1:])
+    assert all(r["ppo_ratio"] > 0 and r["ppo_steps_per_s"] > 0 for r in records[1:])
 
 
 @pytest.mark.parametrize(

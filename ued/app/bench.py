@@ -52,13 +52,11 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_function(fn, args_fn, chunks: int, warmup: int = 1):
-    """Compile ``fn`` (ahead of time, timed), call it ``warmup`` times, then time ``chunks``
-    calls.
-
-    ``args_fn(previous_output)`` returns the next call's arguments (so state can be threaded).
-    Returns ``(compile_s, median_s, traces, outputs of the timed calls)``.
-    """
+def compile_and_warm(fn, args_fn, warmup: int = 1):
+    """Compile ``fn`` ahead of time (timed) and call it ``warmup`` times. ``args_fn(previous
+    output)`` returns the next call's arguments (so state can be threaded). Returns
+    ``(compile_s, traces, timed_call)``: ``timed_call()`` runs the next call and returns
+    ``(seconds, output)``."""
     traces = 0
 
     def counted(*args):
@@ -73,14 +71,24 @@ def time_function(fn, args_fn, chunks: int, warmup: int = 1):
     out = None
     for _ in range(max(warmup, 1)):
         out = jax.block_until_ready(compiled(*args_fn(out)))
-    times, outputs = [], []
-    for _ in range(chunks):
+
+    def timed_call():
+        nonlocal out
         args = args_fn(out)
         t = time.perf_counter()
         out = jax.block_until_ready(compiled(*args))
-        times.append(time.perf_counter() - t)
-        outputs.append(out)
-    return compile_s, statistics.median(times), traces, outputs
+        return time.perf_counter() - t, out
+
+    return compile_s, traces, timed_call
+
+
+def time_function(fn, args_fn, chunks: int, warmup: int = 1):
+    """Compile ``fn`` (ahead of time, timed), call it ``warmup`` times, then time ``chunks``
+    calls (``compile_and_warm``). Returns ``(compile_s, median_s, traces, outputs of the timed
+    calls)``."""
+    compile_s, traces, timed_call = compile_and_warm(fn, args_fn, warmup)
+    times, outputs = zip(*[timed_call() for _ in range(chunks)])
+    return compile_s, statistics.median(times), traces, list(outputs)
 
 
 def _emit(record: dict[str, Any]) -> None:
@@ -156,6 +164,38 @@ def bench_train(config, chunks: int) -> dict[str, Any]:
     """Full training updates of ``config``'s curriculum, ``config.updates_per_chunk`` per call,
     timed in the curriculum's steady state (after ``warmup_updates``). Reports the fraction of
     timed updates that applied a gradient (robust PLR and ACCEL skip it on exploratory levels)."""
+    return bench_train_interleaved({"": config}, chunks)[""]
+
+
+def bench_train_interleaved(configs: dict[str, Any], chunks: int) -> dict[str, dict[str, Any]]:
+    """``bench_train`` of several configs (name -> config), each compiled and warmed up first,
+    then timed in ``chunks`` rounds that call each once in turn, so a noisy machine's slow
+    spells hit every variant alike. Returns name -> record; with several, each record after
+    the first has ``ratio``: the median over rounds of the first's chunk time over its own
+    (paired per round)."""
+    prepared = {name: _prepare_train(config) for name, config in configs.items()}
+    times = {name: [] for name in configs}
+    outputs = {name: [] for name in configs}
+    for _ in range(chunks):
+        for name, (_, _, _, timed_call) in prepared.items():
+            seconds, out = timed_call()
+            times[name].append(seconds)
+            outputs[name].append(out)
+    records, first = {}, next(iter(configs))
+    for name, config in configs.items():
+        program, compile_s, traces, _ = prepared[name]
+        records[name] = _train_record(
+            config, program, compile_s, traces, statistics.median(times[name]), outputs[name]
+        )
+        if name != first:
+            paired = [a / b for a, b in zip(times[first], times[name])]
+            records[name]["ratio"] = round(statistics.median(paired), 3)
+    return records
+
+
+def _prepare_train(config):
+    """``(program, compile_s, traces, timed_call)`` of ``config``'s training chunk, warmed up
+    into the curriculum's steady state."""
     from .build import build
 
     program = build(config)
@@ -176,7 +216,13 @@ def bench_train(config, chunks: int) -> dict[str, Any]:
         calls += 1
         return (state, jnp.int32(1 + (calls - 1) * per_chunk))
 
-    compile_s, median, traces, outputs = time_function(chunk, args, chunks, warmup_chunks)
+    return (program, *compile_and_warm(chunk, args, warmup_chunks))
+
+
+def _train_record(config, program, compile_s, traces, median, outputs) -> dict[str, Any]:
+    """One training measurement's JSON record."""
+    per_chunk = config.updates_per_chunk
+    warmup_chunks = 1 + math.ceil(warmup_updates(config) / per_chunk)
     applied = np.concatenate(
         [np.asarray(o[1]["curriculum/apply_gradient"]).ravel() for o in outputs]
     )
@@ -322,9 +368,7 @@ def bench_meta(config, chunks: int) -> dict[str, Any]:
         "traces": traces,
         "s_per_meta_step": median / config.updates_per_chunk,
         "population": config.population,
-        "unroll": config.unroll,
-        "num_envs": config.agent.num_envs,
-        "num_steps": config.agent.num_steps,
+        **program.inner_sizes(),
     }
 
 
@@ -417,10 +461,15 @@ def run_bench(args) -> list[dict[str, Any]]:
                     if impl == "fused" and hasattr(cfg.curriculum, "objective"):
                         record |= generator_overhead(cfg, args.chunks, record)
                     emit("train", name, algo, record)
-                for learner in args.compare_learners:
-                    record = bench_train(with_learner(config, learner), args.chunks)
-                    record["ppo_ratio"] = round(record["steps_per_s"] / baseline, 3)
-                    emit("train", name, algo, {"learner": learner, **record})
+                if args.compare_learners:  # PPO and each learner, timed in alternation
+                    variants = {"ppo": config}
+                    variants |= {n: with_learner(config, n) for n in args.compare_learners}
+                    timed = bench_train_interleaved(variants, args.chunks)
+                    for learner in args.compare_learners:
+                        record = timed[learner]
+                        record["ppo_ratio"] = record.pop("ratio")
+                        record["ppo_steps_per_s"] = timed["ppo"]["steps_per_s"]
+                        emit("train", name, algo, {"learner": learner, **record})
         if "parts" in args.only:
             for algo in algos:
                 config = timed_config(algo, args.env, name, args.updates_per_chunk)

@@ -305,7 +305,8 @@ class BenchArgs:
     """Envs of the scaling table's env-only measurement."""
     compare_learners: tuple[str, ...] = ()
     """Also time the training update with each of these learners (e.g. dpo lpo; lpo with a
-    random drift network), in the same process, with its ratio to PPO's steps/s."""
+    random drift network) and with PPO again, in alternation in the same process, with the
+    median of the per-round speed ratios to PPO."""
     compare_lstm: bool = False
     """Also time the training update with flax's OptimizedLSTMCell (the JaxUED network) and the
     plain autodiff LSTM, in the same process, for a side-by-side ratio."""

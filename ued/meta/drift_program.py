@@ -131,6 +131,14 @@ class DriftMetaProgram(MetaProgramBase):
             return self.config.population * run
         return (self.config.population + tasks.needs_baseline) * tasks.num_tasks * run
 
+    def inner_sizes(self) -> dict[str, int]:
+        """The members' PPO runs: envs and steps per update, the longest lifetime, and tasks
+        per generation (0: none)."""
+        p = self.trainer.config.ppo
+        tasks = 0 if self.meta.tasks is None else self.meta.tasks.num_tasks
+        return {"num_envs": p.num_envs, "num_steps": p.num_steps,
+                "lifetime": self.lifetimes[1], "tasks": tasks}  # fmt: skip
+
     def train_agent(self, trainer: Trainer, key, rule, lifetime, state=None):
         """A fresh inner agent (``trainer.init(key)``, or ``state``) trained by ``trainer`` for
         ``lifetime`` updates (``int32[]``) with the drift parameters ``rule`` (``()`` for a

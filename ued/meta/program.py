@@ -116,6 +116,12 @@ class MetaProgramBase:
         """The JSON-ready config."""
         return config_lib.to_dict(self.config)
 
+    def inner_sizes(self) -> dict[str, int]:
+        """The inner agents' sizes a benchmark reports: the unroll and the agents' envs and
+        steps per update."""
+        c = self.config
+        return {"unroll": c.unroll, "num_envs": c.agent.num_envs, "num_steps": c.agent.num_steps}
+
 
 @dataclasses.dataclass(eq=False)
 class MetaProgram(MetaProgramBase):
