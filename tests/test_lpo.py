@@ -161,6 +161,7 @@ def test_meta_eval_compares_an_lpo_run_with_ppo_and_dpo(full_run, tmp_path):
     assert "lpo_return" in summary and "a2c_return" not in summary
     curves = read_csv(out.with_name("meta_eval_curves.csv"))
     assert {r["rule"] for r in curves} == {"lpo", "ppo", "dpo"}
+    assert {int(r["inner_update"]) for r in curves} == {0, 1, 2}  # scored before and after each
     assert out.with_name("meta_eval_curves.png").stat().st_size > 0
     assert list((full_run.out / "plots").glob("drift_*.png"))  # the drift over (rho, A)
 

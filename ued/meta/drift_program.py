@@ -35,6 +35,9 @@ from .lifetime import normalised
 from .program import MetaProgramBase
 from .tasks import PinnedLevel, TaskBatch
 
+CURVE_POINTS = 10
+"""Points of meta-evaluation's learning curves after the untrained agent's."""
+
 BASELINES = ("ppo", "dpo")
 """The fixed drifts meta-evaluation trains beside the learned one (normalised by PPO's)."""
 
@@ -45,15 +48,6 @@ def log_uniform_lifetime(key, low: int, high: int) -> jax.Array:
         return jnp.int32(high)
     u = jax.random.uniform(key, minval=np.log(low), maxval=np.log(high + 1))
     return jnp.clip(jnp.floor(jnp.exp(u)), low, high).astype(jnp.int32)
-
-
-def _mean_over_agents(curve: np.ndarray) -> np.ndarray:
-    """Each update's mean return over the agents ``[N, T] -> [T]``, NaN where none ended an
-    episode (without numpy's empty-slice warning)."""
-    ended = np.isfinite(curve)
-    total = np.where(ended, curve, 0.0).sum(axis=0)
-    count = ended.sum(axis=0)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def rule_path(run: Path, seed: int) -> Path:
@@ -194,29 +188,43 @@ class DriftMetaProgram(MetaProgramBase):
         training lifetime)."""
         return self.config.eval_lifetime or self.lifetimes[1]
 
+    @staticmethod
+    def curve_points(lifetime: int, points: int = CURVE_POINTS) -> np.ndarray:
+        """The inner updates ``int32[<= points + 1]`` after which meta-evaluation scores its
+        agents: 0 and ``points`` evenly spaced ones up to ``lifetime``."""
+        return np.unique(np.linspace(0, lifetime, points + 1).round().astype(np.int32))
+
     def _scorer(self, name: str, lifetime: int):
-        """``(keys [N], rule, suite levels [M]) -> (returns f32[N, M], curves f32[N, lifetime])``:
+        """``(keys [N], rule, suite levels [M]) -> (returns f32[N, M], curves f32[N, C])``:
         fresh agents trained for ``lifetime`` updates with drift ``name`` (``lpo`` or a
-        baseline), each scored by one episode on every suite level, and each inner update's mean
-        episode return (NaN where no episode ended)."""
+        baseline), each scored by one episode on every suite level, and their learning curves:
+        the return of one episode on each of ``eval_envs`` fresh levels after each of
+        ``curve_points(lifetime)`` updates (whole episodes, unlike the training rollouts'
+        returns, which only count the episodes that end within a rollout)."""
         cache_key = (name, lifetime)
         if cache_key not in self._eval_cache:
             objective = self.objective if name == "lpo" else self.baselines[name]
             trainer = self.trainer if name == "lpo" else self.trainer_for(objective)
+            points = self.curve_points(lifetime)
 
             def one(key, rule, levels):
-                k_train, k_score = jax.random.split(key)
+                k_train, k_curve, k_score = jax.random.split(key, 3)
                 state = trainer.init(k_train)
                 hypers = state.student.hypers.replace(rule=rule)
                 state = state.replace(student=state.student.replace(hypers=hypers))
 
-                def body(state, update):
-                    state, metrics, _ = trainer.update(state, update, jnp.int32(lifetime))
-                    ended = metrics["student/episodes"] > 0
-                    return state, jnp.where(ended, metrics["student/return"], jnp.nan)
+                def segment(state, bounds):
+                    start, end, k = bounds
 
-                updates = jnp.arange(lifetime, dtype=jnp.int32)
-                state, curve = jax.lax.scan(body, state, updates)
+                    def body(update, state):
+                        return trainer.update(state, update, jnp.int32(lifetime))[0]
+
+                    state = jax.lax.fori_loop(start, end, body, state)
+                    return state, self.final_return(trainer, k, state.student.params)
+
+                bounds = (points[:-1], points[1:], jax.random.split(k_curve, len(points) - 1))
+                state, curve = jax.lax.scan(segment, state, bounds)
+                first = self.final_return(trainer, k_curve, trainer.init(k_train).student.params)
                 count = jax.tree_util.tree_leaves(levels)[0].shape[0]
 
                 def on_level(k, level):
@@ -224,7 +232,7 @@ class DriftMetaProgram(MetaProgramBase):
                     return self.final_return(trainer, k, state.student.params, batch)
 
                 returns = jax.vmap(on_level)(jax.random.split(k_score, count), levels)
-                return returns, curve
+                return returns, jnp.concatenate([first[None], curve])
 
             score = jax.vmap(one, in_axes=(0, None, None))
             self._eval_cache[cache_key] = jax.jit(score)
@@ -251,8 +259,9 @@ class DriftMetaProgram(MetaProgramBase):
         DPO; the same keys: common random numbers), each scored by one episode on every level
         of each suite. Returns ``(rows, curve rows)``. Rows per suite level: ``lpo_return``,
         ``ppo_return``, ``dpo_return`` (means over the agents) and ``normalised`` = lpo / ppo;
-        curve rows: each inner update's mean episode return per drift (``rule``,
-        ``inner_update``, ``return``; level ``all``: the agents' training levels)."""
+        curve rows: the agents' mean return after each of ``curve_points`` inner updates per
+        drift (``rule``, ``inner_update``, ``return`` on fresh levels of the training
+        distribution; level ``all``)."""
         rows, curve_rows = [], []
         lifetime = self.eval_lifetime()
         for i, seed in enumerate(self.config.seed_list):
@@ -265,7 +274,7 @@ class DriftMetaProgram(MetaProgramBase):
                         keys, rule if name == "lpo" else (), suite.levels
                     )
                     columns[f"{name}_return"] = np.asarray(returns).mean(axis=0)
-                    curves[name] = _mean_over_agents(np.asarray(curve))
+                    curves[name] = np.asarray(curve).mean(axis=0)
                 columns["normalised"] = normalised(columns["lpo_return"], columns["ppo_return"])
                 common = {"run": run, "seed": seed, "update": update, "suite": suite.suite}
                 for j, level in enumerate(suite.names):
@@ -275,10 +284,10 @@ class DriftMetaProgram(MetaProgramBase):
                         for k, v in columns.items()
                     ]  # fmt: skip
                 curve_rows += [
-                    {**common, "level": "all", "rule": name, "inner_update": k,
+                    {**common, "level": "all", "rule": name, "inner_update": int(k),
                      "return": float(r)}
                     for name, curve in curves.items()
-                    for k, r in enumerate(curve) if np.isfinite(r)
+                    for k, r in zip(self.curve_points(lifetime), curve)
                 ]  # fmt: skip
         return rows, curve_rows
 
