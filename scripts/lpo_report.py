@@ -42,12 +42,12 @@ def generations(run: Path) -> dict[int, dict[int, float]]:
     return out
 
 
-def curves(path: Path, run: str, suite: str) -> dict[str, dict[int, dict[int, float]]]:
+def curves(path: Path, run: str) -> dict[str, dict[int, dict[int, float]]]:
     """``{rule: {seed: {inner update: return}}}`` of one run's evaluation curves."""
     out: dict[str, dict[int, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
     with path.open() as f:
         for row in csv.DictReader(f):
-            if row["run"] == run and row["suite"] == suite:
+            if row["run"] == run:
                 out[row["rule"]][int(row["seed"])][int(row["inner_update"])] = float(row["return"])
     return out
 
@@ -69,7 +69,7 @@ def figure(study: Path, out: Path, lifetime: int) -> None:
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)
     styles = {"lpo": "-", "ppo": "--", "dpo": ":"}
-    evaluated = curves(study / f"meta_eval_{lifetime}_curves.csv", "lpo-dr", "random")
+    evaluated = curves(study / f"meta_eval_{lifetime}_curves.csv", "lpo-dr")
     for rule, by_seed in evaluated.items():
         x, mean, se = _mean_se(by_seed)
         axes[2].plot(x, mean, styles.get(rule, "-"), label=rule.upper())

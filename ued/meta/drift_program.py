@@ -256,25 +256,33 @@ class DriftMetaProgram(MetaProgramBase):
     def evaluate_with_curves(self, state, update: int, run: str):
         """Meta-evaluate each seed's current drift (ES's mean): ``eval_levels`` fresh agents
         trained for ``eval_lifetime`` updates with it, and as many with each baseline (PPO,
-        DPO; the same keys: common random numbers), each scored by one episode on every level
-        of each suite. Returns ``(rows, curve rows)``. Rows per suite level: ``lpo_return``,
-        ``ppo_return``, ``dpo_return`` (means over the agents) and ``normalised`` = lpo / ppo;
-        curve rows: the agents' mean return after each of ``curve_points`` inner updates per
-        drift (``rule``, ``inner_update``, ``return`` on fresh levels of the training
-        distribution; level ``all``)."""
+        DPO; the same keys: common random numbers), each trained once and scored by one episode
+        on every level of every suite. Returns ``(rows, curve rows)``. Rows per suite level:
+        ``lpo_return``, ``ppo_return``, ``dpo_return`` (means over the agents) and
+        ``normalised`` = lpo / ppo; curve rows: the agents' mean return after each of
+        ``curve_points`` inner updates per drift (``rule``, ``inner_update``, ``return`` on
+        fresh levels of the training distribution; suite ``training``, level ``all``)."""
         rows, curve_rows = [], []
         lifetime = self.eval_lifetime()
         for i, seed in enumerate(self.config.seed_list):
             rule = self.meta.current_rule(seed_slice(state, i, self.several))
             keys = self.level_keys(seed, self.config.eval_levels)
-            for suite in self._suites():
-                columns, curves = {}, {}
-                for name in ("lpo", *self.baselines):
-                    returns, curve = self._scorer(name, lifetime)(
-                        keys, rule if name == "lpo" else (), suite.levels
-                    )
-                    columns[f"{name}_return"] = np.asarray(returns).mean(axis=0)
-                    curves[name] = np.asarray(curve).mean(axis=0)
+            suites = self._suites()
+            # Every suite's levels in one batch: each agent trains once and is scored on all.
+            levels = jax.tree_util.tree_map(
+                lambda *x: jnp.concatenate(x), *[suite.levels for suite in suites]
+            )
+            returns, curves = {}, {}
+            for name in ("lpo", *self.baselines):
+                scored, curve = self._scorer(name, lifetime)(
+                    keys, rule if name == "lpo" else (), levels
+                )
+                returns[name] = np.asarray(scored).mean(axis=0)
+                curves[name] = np.asarray(curve).mean(axis=0)
+            start = 0
+            for suite in suites:
+                end = start + len(suite.names)
+                columns = {f"{name}_return": r[start:end] for name, r in returns.items()}
                 columns["normalised"] = normalised(columns["lpo_return"], columns["ppo_return"])
                 common = {"run": run, "seed": seed, "update": update, "suite": suite.suite}
                 for j, level in enumerate(suite.names):
@@ -283,12 +291,14 @@ class DriftMetaProgram(MetaProgramBase):
                          "value": float(v[j])}
                         for k, v in columns.items()
                     ]  # fmt: skip
-                curve_rows += [
-                    {**common, "level": "all", "rule": name, "inner_update": int(k),
-                     "return": float(r)}
-                    for name, curve in curves.items()
-                    for k, r in zip(self.curve_points(lifetime), curve)
-                ]  # fmt: skip
+                start = end
+            common = {"run": run, "seed": seed, "update": update, "suite": "training"}
+            curve_rows += [
+                {**common, "level": "all", "rule": name, "inner_update": int(k),
+                 "return": float(r)}
+                for name, curve in curves.items()
+                for k, r in zip(self.curve_points(lifetime), curve)
+            ]  # fmt: skip
         return rows, curve_rows
 
     def drift_figure(self, state, path: Path) -> None:
