@@ -22,7 +22,7 @@ from ued.drift import LearnedDrift, load_rule
 from ued.logging import read_csv
 from ued.meta.config import preset
 from ued.meta.drift_program import log_uniform_lifetime, rule_path
-from ued.meta.evolution import EvolutionStrategy
+from ued.meta.evolution import ESState, EvolutionStrategy, TaskedESState
 from ued.meta.tasks import PinnedLevel, TaskBatch
 
 
@@ -256,6 +256,12 @@ def test_a_task_buffer_run_scores_its_tasks_against_ppo_and_resumes_bit_exactly(
     meta_train(None, out, resume=True, **quiet())
     for name in ("metrics.csv", "eval.csv"):
         assert (out / name).read_bytes() == (task_run.out / name).read_bytes(), name
+
+
+def test_only_a_run_with_tasks_carries_their_state_so_older_checkpoints_still_restore():
+    for config, state_type in ((CONFIG, ESState), (TASKS_CONFIG, TaskedESState)):
+        program = build_meta(config)
+        assert type(jax.eval_shape(program.init, program.seed_keys())) is state_type
 
 
 def test_a_pinned_task_trains_every_env_on_its_level():

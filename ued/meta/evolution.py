@@ -41,8 +41,14 @@ class ESState:
 
     es_state: Any
     rng: jax.Array
+
+
+@struct.dataclass
+class TaskedESState(ESState):
+    """``ESState`` with a task batch's state (``ued.meta.tasks.TaskState``); a separate class so
+    that checkpoints of runs without tasks keep their structure."""
+
     tasks: Any = None
-    """The task batch's state (``ued.meta.tasks.TaskState``), or None without one."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +108,7 @@ class EvolutionStrategy:
         if self.tasks is None:
             return ESState(_strong(es_state), k_run)
         k_run, k_tasks = jax.random.split(k_run)
-        return ESState(_strong(es_state), k_run, self.tasks.init(k_tasks))
+        return TaskedESState(_strong(es_state), k_run, self.tasks.init(k_tasks))
 
     def current_rule(self, state: ESState):
         """The rule ES currently proposes (its mean)."""
@@ -129,12 +135,12 @@ class EvolutionStrategy:
         members = (keys, candidates, levels, lifetimes)
         if self.parallel is not None:  # each device trains its share of the members
             members = self.parallel.shard(members)
-        task_state, metrics = state.tasks, {}
+        metrics = {}
         if self.tasks is None:
             returns = fitness = jax.vmap(self.fitness)(*members)
         else:
             rng, k_draw, k_score = jax.random.split(rng, 3)
-            task_state, tasks, replayed = self.tasks.draw(k_draw, task_state)
+            task_state, tasks, replayed = self.tasks.draw(k_draw, state.tasks)
             per_task = jax.vmap(self.fitness, in_axes=(None, None, None, None, 0))
             returns = jax.vmap(per_task, in_axes=(0, 0, 0, 0, None))(*members, tasks)
             task_state, fitness, metrics = self.tasks.fitness(
@@ -150,7 +156,9 @@ class EvolutionStrategy:
             "pair_difference": jnp.abs(returns[:half] - returns[half:]).mean(),
             **metrics,
         }
-        return ESState(es_state, rng, task_state), metrics
+        if self.tasks is None:
+            return ESState(es_state, rng), metrics
+        return TaskedESState(es_state, rng, task_state), metrics
 
 
 def lpg_evolution(rule: LPG, trainer: LifetimeTrainer, **settings) -> EvolutionStrategy:
