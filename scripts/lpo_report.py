@@ -75,7 +75,7 @@ def figure(study: Path, out: Path, lifetime: int) -> None:
         axes[2].plot(x, mean, styles.get(rule, "-"), label=rule.upper())
         axes[2].fill_between(x, mean - se, mean + se, alpha=0.2)
     axes[2].set_xlabel("inner update")
-    axes[2].set_ylabel("training episodes' mean return")
+    axes[2].set_ylabel("return on fresh levels (16 episodes)")
     axes[2].set_title(f"fresh CartPole agents, lifetime {lifetime} (LPO: lpo-dr)", fontsize=10)
     axes[2].legend(fontsize=8)
     fig.tight_layout()
