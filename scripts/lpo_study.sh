@@ -31,18 +31,11 @@ for lifetime in 50 100; do
     "$study/lpo-tasks-dr" "$study/lpo-tasks-ar" \
     --suite random default --levels 8 --lifetime "$lifetime" --out "$study/meta_eval_$lifetime.csv"
 done
-# Held-out envs: Acrobot needs more than 50 updates of 32 x 64 steps to learn at all, so its
-# agents live 50 and 200 (lpo-dr only); SpaceInvaders' live 50.
+# Held-out env: Acrobot needs more than 50 updates of 32 x 64 steps to learn at all, so its
+# agents live 50 and 200 (lpo-dr only). (MinAtar is left out: LPO's generation deadlocks in
+# XLA's CPU runtime there at the cpu preset; see the README.)
 .venv/bin/ued meta-eval "$study/lpo-dr" "$study/ta-lpo-dr" "$study/lpo-tasks-ar" \
   --env acrobot --suite default random --levels 8 --lifetime 50 \
   --out "$study/held_out_acrobot.csv"
 .venv/bin/ued meta-eval "$study/lpo-dr" --env acrobot --suite default random --levels 8 \
   --lifetime 200 --out "$study/held_out_acrobot_200.csv"
-.venv/bin/ued meta-eval "$study/lpo-dr" "$study/ta-lpo-dr" "$study/lpo-tasks-ar" \
-  --env space-invaders --suite default --levels 8 --lifetime 50 \
-  --out "$study/held_out_space-invaders.csv"
-meta_train "$study/lpo-space-invaders" --algo lpo --env space-invaders --preset cpu \
-  --seeds 0,1,2 --updates "${MINATAR_UPDATES:-5}" --eval-every 0 --checkpoint-every 5 \
-  --updates-per-chunk 5 --keep-checkpoints 0
-.venv/bin/ued meta-eval "$study/lpo-space-invaders" --suite default --levels 8 \
-  --lifetime 50 --out "$study/meta_eval_space_invaders.csv"
