@@ -32,8 +32,8 @@ for lifetime in 50 100; do
     --suite random default --levels 8 --lifetime "$lifetime" --out "$study/meta_eval_$lifetime.csv"
 done
 # Held-out env: Acrobot needs more than 50 updates of 32 x 64 steps to learn at all, so its
-# agents live 50 and 200 (lpo-dr only). (MinAtar is not in this study yet: its runs hung in
-# XLA's CPU runtime until ued/__init__.py's workaround; see the README.)
+# agents live 50 and 200 (lpo-dr only). (MinAtar is left out: LPO's generation deadlocks in
+# XLA's CPU runtime there at the cpu preset; see the README.)
 .venv/bin/ued meta-eval "$study/lpo-dr" "$study/ta-lpo-dr" "$study/lpo-tasks-ar" \
   --env acrobot --suite default random --levels 8 --lifetime 50 \
   --out "$study/held_out_acrobot.csv"
