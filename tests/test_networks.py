@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envs.maze import Maze, MazeEncoder
+from ued.meta.rules import backward_gru
 from ued.networks import (
     ActorCritic,
     FlattenEncoder,
@@ -19,6 +21,7 @@ from ued.networks import (
     init_params,
     lstm_autodiff,
     lstm_fused,
+    orthogonal,
 )
 
 
@@ -95,6 +98,50 @@ def test_actor_critic_shapes_and_reset_semantics(cell):
         c, lg, _ = net.apply(params, c, step_obs, resets[i : i + 1])
         step_logits.append(lg[0])
     np.testing.assert_allclose(np.stack(step_logits), logits, rtol=1e-5, atol=1e-6)
+
+
+def _unlooped_primitives(jaxpr, inside_loop=False) -> set[str]:
+    """Names of the primitives ``jaxpr`` runs outside any ``scan`` or ``while`` loop."""
+    names = set()
+    for eqn in jaxpr.eqns:
+        loop = inside_loop or eqn.primitive.name in ("scan", "while")
+        if not inside_loop:
+            names.add(eqn.primitive.name)
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, tuple | list) else (param,):
+                sub = getattr(sub, "jaxpr", sub)
+                if hasattr(sub, "eqns"):
+                    names |= _unlooped_primitives(sub, loop)
+    return names
+
+
+class _RuleGRU(nn.Module):
+    @nn.compact
+    def __call__(self, xs, dones):
+        return backward_gru(4, xs, dones)  # LPG's rule network's GRU
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_vmapped_network_init_runs_no_batched_qr(cell):
+    """jaxlib's batched CPU QR deadlocked XLA's thread pool (LPO's members on MinAtar, several
+    seeds on 2 cores): vmapped over keys, every orthogonal initialiser runs its QR one key at a
+    time, inside a loop; unbatched it is flax's, value for value."""
+    env = Maze(height=6, width=6)
+    net = ActorCritic(num_actions=3, encoder=MazeEncoder(4, 3), cell=cell, hidden_size=8)
+    keys = jax.random.split(jax.random.key(0), 3)
+    init = jax.vmap(lambda k: init_params(net, k, env.dummy_observation()))
+    rule = _RuleGRU()
+    rule_init = jax.vmap(lambda k: rule.init(k, jnp.zeros((3, 2, 5)), jnp.zeros((3, 2), bool)))
+    flax_init = jax.vmap(lambda k: jax.nn.initializers.orthogonal()(k, (4, 4)))
+    assert "qr" in _unlooped_primitives(jax.make_jaxpr(flax_init)(keys).jaxpr)
+    for fn in (init, rule_init):
+        assert "qr" not in _unlooped_primitives(jax.make_jaxpr(fn)(keys).jaxpr)
+    for shape, scale in (((5, 3), 2.0), ((3, 7), 0.01)):
+        np.testing.assert_array_equal(
+            orthogonal(scale)(keys[1], shape), jax.nn.initializers.orthogonal(scale)(keys[1], shape)
+        )
+        batched = jax.vmap(lambda k, shape=shape, scale=scale: orthogonal(scale)(k, shape))(keys)
+        np.testing.assert_allclose(batched[1], orthogonal(scale)(keys[1], shape), atol=1e-6)
 
 
 def test_paper_network_size_and_lstm_impls_agree():

@@ -29,6 +29,21 @@ import jax.numpy as jnp
 import numpy as np
 
 
+def orthogonal(scale: float = 1.0, column_axis: int = -1):
+    """flax's orthogonal initialiser (``(key, shape, dtype) -> array``) that runs one key at a
+    time under ``vmap``. flax's own, vmapped (a population's or several seeds' networks), is
+    jaxlib's batched CPU QR, which parallelises over the thread pool XLA's executor runs on and
+    deadlocked it intermittently (LPO's members on MinAtar: 4 runs in 8 of one generation;
+    several seeds' init on 2 cores); run one key at a time it never did (9 of 9). Unbatched it is
+    flax's, value for value."""
+    base = nn.initializers.orthogonal(scale, column_axis)
+
+    def init(key, shape, dtype=jnp.float32):
+        return jax.custom_batching.sequential_vmap(lambda k: base(k, shape, dtype))(key)
+
+    return init
+
+
 # --------------------------------------------------------------------------------------------
 # LSTM over a sequence, as pure functions of (w_x, w_h, b).
 # Gate order along the 4H axis: input, forget, cell candidate, output.
@@ -136,7 +151,7 @@ def _block_orthogonal(key, shape, dtype=jnp.float32):
     """Orthogonal init for each of the 4 gate blocks of ``w_h`` (as flax's LSTM cells do)."""
     rows, cols = shape
     keys = jax.random.split(key, 4)
-    init = nn.initializers.orthogonal()
+    init = orthogonal()
     return jnp.concatenate([init(k, (rows, cols // 4), dtype) for k in keys], axis=1)
 
 
@@ -147,7 +162,9 @@ class _FlaxLSTMStep(nn.Module):
     def __call__(self, carry, inp):
         x, reset = inp
         carry = (_reset(reset, carry[0]), _reset(reset, carry[1]))
-        (c, h), out = nn.OptimizedLSTMCell(self.hidden_size)((carry[1], carry[0]), x)
+        (c, h), out = nn.OptimizedLSTMCell(self.hidden_size, recurrent_kernel_init=orthogonal())(
+            (carry[1], carry[0]), x
+        )
         return (h, c), out
 
 
@@ -178,7 +195,7 @@ class _GRUStep(nn.Module):
     @nn.compact
     def __call__(self, h, inp):
         x, reset = inp
-        h, _ = nn.GRUCell(self.hidden_size)(_reset(reset, h), x)
+        h, _ = nn.GRUCell(self.hidden_size, recurrent_kernel_init=orthogonal())(_reset(reset, h), x)
         return h, h
 
 
@@ -232,7 +249,7 @@ def orthogonal_dense(features: int, scale: float) -> nn.Dense:
     """A dense layer with orthogonal kernel init of ``scale`` and zero bias."""
     return nn.Dense(
         features,
-        kernel_init=nn.initializers.orthogonal(scale),
+        kernel_init=orthogonal(scale),
         bias_init=nn.initializers.zeros_init(),
     )
 

@@ -209,7 +209,8 @@ def make_train(env, curriculum, learner, config: TrainConfig, success: bool = Tr
     several = len(config.seed_list) > 1
     # Seeds are initialised one after another (lax.map), not vmapped: a vmapped orthogonal
     # initialiser is a batched QR, and jaxlib's batched CPU QR parallelises over the same thread
-    # pool the executor runs on, which deadlocks on small (2-core) machines.
+    # pool the executor runs on, which deadlocks on small (2-core) machines (the networks'
+    # initialisers avoid it too: ued.networks.orthogonal).
     init = (lambda keys: jax.lax.map(trainer.init, keys)) if several else trainer.init
     update = jax.vmap(trainer.update, in_axes=(0, None)) if several else trainer.update
 

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from ..networks import orthogonal
 from .agents import InnerAgent, Transitions
 
 
@@ -155,7 +156,7 @@ class _Cell(nn.Module):
     def __call__(self, h, inputs):
         x, boundary = inputs
         h = jnp.where(boundary[:, None], 0.0, h)
-        h, _ = nn.GRUCell(self.hidden)(h, x)
+        h, _ = nn.GRUCell(self.hidden, recurrent_kernel_init=orthogonal())(h, x)
         return h, h
 
 
