@@ -3,12 +3,15 @@
 After every replay update, the next update plays *mutations* of the levels just replayed
 (``num_edits`` small edits each, the env family's mutator) and offers them to the buffer by
 score, without a gradient. At ``replay_prob = 0.8`` the long-run mix is about 44% replay, 44%
-mutate and 11% new levels. The curriculum is ``plr.ReplayCurriculum`` with the mutator plugged in.
+mutate and 11% new levels. ``accel-parallel`` is minimax's ACCEL‖: new, replayed and mutated
+levels in one rollout (``plr.Config.parallel``). The curriculum is ``plr.ReplayCurriculum`` with
+the mutator plugged in.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from ued import registry
 from ued.config import ConfigError, TrainConfig
@@ -26,12 +29,13 @@ class Config(plr.Config):
     """Edits per mutation (5 on mazes)."""
 
 
-def preset(base: TrainConfig, name: str) -> TrainConfig:
-    """ACCEL on the env family's preset ``name`` (the buffer sized as PLR's)."""
+def preset(base: TrainConfig, name: str, parallel: bool = False) -> TrainConfig:
+    """ACCEL on the env family's preset ``name`` (the buffer sized as PLR's); ``parallel``
+    (``accel-parallel``): minimax's ACCEL‖, with three times the preset's envs, so it trains on
+    as many as ACCEL."""
     replay = plr.preset(base, name).curriculum
-    return dataclasses.replace(
-        base, curriculum=Config(buffer=replay.buffer, generator=replay.generator)
-    )
+    curriculum = Config(buffer=replay.buffer, generator=replay.generator, parallel=parallel)
+    return plr.widen_for_parallel(dataclasses.replace(base, curriculum=curriculum))
 
 
 def make(env, spec, config: TrainConfig) -> plr.ReplayCurriculum:
@@ -62,5 +66,18 @@ SPEC = registry.ALGORITHMS.register(
         validate,
         requires,
         "ACCEL: robust PLR whose buffer also grows by editing replayed levels",
+    ),
+)
+PARALLEL_SPEC = registry.ALGORITHMS.register(
+    "accel-parallel",
+    AlgorithmSpec(
+        "accel-parallel",
+        Config,
+        functools.partial(preset, parallel=True),
+        make,
+        validate,
+        requires,
+        "minimax's ACCEL‖: each update scores new levels and mutations of the replayed ones and "
+        "trains on the replayed ones, in one rollout",
     ),
 )

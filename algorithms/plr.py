@@ -23,7 +23,7 @@ from flax import struct
 from ued import registry
 from ued import scores as score_fns
 from ued.buffer import BufferConfig, BufferState, LevelBuffer, validate_buffer
-from ued.config import TrainConfig, positive, probability
+from ued.config import ConfigError, TrainConfig, positive, probability
 from ued.curriculum import (
     MUTATE,
     NEW,
@@ -69,6 +69,20 @@ class Config:
     (``plr-generator``, not from a paper; REPAIRED is ``algorithms/paired.py``)."""
     generator: GeneratorConfig = dataclasses.field(default_factory=GeneratorConfig)
     """The generator agent (used only with ``level_source = "generator"``)."""
+    parallel: bool = False
+    """PLR‖ / ACCEL‖ (minimax; ``plr-parallel``, ``accel-parallel``): every update rolls the
+    student out at once on ``ppo.num_envs / k`` new levels, as many replayed ones (new ones
+    until the buffer is ``min_fill`` full) and, for ACCEL (k = 3; else k = 2), as many mutations
+    of the replayed ones; all are scored into the buffer, and the gradient comes from the
+    replayed part only (robust: only once the buffer is ready). ``replay_prob`` is unused."""
+
+
+def parallel_parts(config: Config) -> int:
+    """Sub-batches of one parallel update: new and replayed levels, plus mutations for ACCEL
+    (a config with ``num_edits``); 1 for the sequential variants."""
+    if not config.parallel:
+        return 1
+    return 3 if hasattr(config, "num_edits") else 2
 
 
 @struct.dataclass
@@ -118,6 +132,15 @@ class ReplayCurriculum(Curriculum):
     describe: Callable | None = None
 
     @property
+    def parts(self) -> int:
+        """Sub-batches of a parallel update's rollout (new, replayed, mutated): 1 if sequential."""
+        return parallel_parts(self.config)
+
+    def trained_envs(self, num_envs: int) -> int:
+        """The replayed part of a parallel update (every env of a sequential one)."""
+        return num_envs // self.parts
+
+    @property
     def buffer(self) -> LevelBuffer:
         extras = ("max_return",) if self.config.score == "maxmc" else ()
         return LevelBuffer(self.config.buffer, extras=extras)
@@ -134,6 +157,8 @@ class ReplayCurriculum(Curriculum):
 
     # ---- choosing levels ----------------------------------------------------------------------
     def levels_for_update(self, key, state: State, student: Student, update):
+        if self.config.parallel:
+            return self._parallel_levels(key, state)
         k_choice, k_branch = jax.random.split(key)
         replay = self.buffer.is_ready(state.buffer) & (
             jax.random.uniform(k_choice) < self.config.replay_prob
@@ -170,6 +195,42 @@ class ReplayCurriculum(Curriculum):
         plan = UpdatePlan(apply_gradient=apply, branch=branch.astype(jnp.int32))
         state = State(buffer, slots, branch.astype(jnp.int32), generator)
         return levels, plan, state
+
+    def _parallel_levels(self, key, state: State):
+        """minimax's parallel cycle: ``[new | replayed | mutations of the replayed]``, n each
+        (new levels in place of the replayed and mutated parts until the buffer is ready);
+        the learner trains on the replayed part."""
+        n, k_new, k_replay, k_mutate = self.num_envs // self.parts, *jax.random.split(key, 3)
+        fresh = jax.vmap(self.env.sample_level)(jax.random.split(k_new, self.num_envs))
+        part = [
+            jax.tree_util.tree_map(lambda x, i=i: x[i * n : (i + 1) * n], fresh)
+            for i in range(self.parts)
+        ]
+        ready = self.buffer.is_ready(state.buffer)
+
+        def replayed(key, buffer):
+            buffer, slots, levels = self.buffer.sample(key, buffer, n)
+            return buffer, slots, levels
+
+        def new(key, buffer):
+            return buffer, jnp.full((n,), -1, jnp.int32), part[1]
+
+        buffer, slots, levels = jax.lax.cond(ready, replayed, new, k_replay, state.buffer)
+        parts, part_slots = [part[0], levels], [jnp.full((n,), -1, jnp.int32), slots]
+        if self.mutator is not None:
+            children = jax.vmap(self.mutator)(jax.random.split(k_mutate, n), levels)
+            parts.append(
+                jax.tree_util.tree_map(functools.partial(jnp.where, ready), children, part[2])
+            )
+            part_slots.append(jnp.full((n,), -1, jnp.int32))
+        levels = jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs), *parts)
+        branch = jnp.where(ready, REPLAY, NEW).astype(jnp.int32)
+        plan = UpdatePlan(
+            apply_gradient=ready | jnp.asarray(not self.config.robust),
+            branch=branch,
+            trained=(n, 2 * n),
+        )
+        return levels, plan, State(buffer, jnp.concatenate(part_slots), branch, state.generator)
 
     # ---- learning from the rollout ------------------------------------------------------------
     def level_scores(self, key, state: State, result: RolloutResult, student: Student):
@@ -209,7 +270,17 @@ class ReplayCurriculum(Curriculum):
             buffer, slots = self.buffer.insert(buffer, result.levels, scores, extras)
             return buffer, jnp.sum(slots >= 0, dtype=jnp.int32)
 
-        buffer, inserted = jax.lax.cond(state.branch == REPLAY, refresh, offer, state.buffer)
+        def refresh_and_offer(buffer):  # parallel: replayed levels refreshed, the rest offered
+            buffer = self.buffer.update(buffer, state.slots, scores, extras)
+            buffer, slots = self.buffer.insert(
+                buffer, result.levels, scores, extras, mask=state.slots < 0
+            )
+            return buffer, jnp.sum(slots >= 0, dtype=jnp.int32)
+
+        if self.config.parallel:
+            buffer, inserted = refresh_and_offer(state.buffer)
+        else:
+            buffer, inserted = jax.lax.cond(state.branch == REPLAY, refresh, offer, state.buffer)
         metrics = {f"buffer/{k}": v for k, v in self.buffer.stats(buffer).items()}
         metrics["buffer/inserted"] = inserted
         metrics["curriculum/level_score"] = scores.mean()
@@ -251,20 +322,35 @@ BUFFERS = {
 
 
 def preset(
-    base: TrainConfig, name: str, robust: bool = True, level_source: str = "random"
+    base: TrainConfig,
+    name: str,
+    robust: bool = True,
+    level_source: str = "random",
+    parallel: bool = False,
 ) -> TrainConfig:
     """PLR (``robust=False``) or robust PLR on the env family's preset ``name``; the ``cpu`` and
     ``test`` presets shrink the buffer. With ``level_source="generator"`` (``plr-generator``) new
-    levels come from PAIRED's generator agent at that preset."""
-    return dataclasses.replace(
+    levels come from PAIRED's generator agent at that preset. ``parallel`` (``plr-parallel``):
+    minimax's PLR‖, with twice the preset's envs, so it trains on as many as robust PLR."""
+    config = dataclasses.replace(
         base,
         curriculum=Config(
             robust=robust,
-            buffer=BUFFERS[name],
+            buffer=BUFFERS.get(name, BUFFERS["paper"]),
             level_source=level_source,
             generator=generator_preset(base, name),
+            parallel=parallel,
         ),
     )
+    return widen_for_parallel(config)
+
+
+def widen_for_parallel(config: TrainConfig) -> TrainConfig:
+    """``config`` with ``ppo.num_envs`` multiplied by its parallel sub-batches (minimax's
+    ``n_parallel`` per sub-batch), so a parallel variant's gradient batch is its preset's."""
+    parts = parallel_parts(config.curriculum)
+    ppo = dataclasses.replace(config.ppo, num_envs=config.ppo.num_envs * parts)
+    return dataclasses.replace(config, ppo=ppo)
 
 
 def make(env, spec, config: TrainConfig, mutator: Callable | None = None) -> ReplayCurriculum:
@@ -304,17 +390,36 @@ def validate(config: TrainConfig) -> None:
     positive(c, "curriculum.", "score_attempts")
     if c.level_source == "generator":
         validate_generator_for_env(config, c.generator, "curriculum.generator.")
+    parts = parallel_parts(c)
+    if parts > 1:
+        ppo = config.ppo
+        if c.level_source != "random":
+            raise ConfigError("curriculum.level_source: the parallel variants draw random levels")
+        if ppo.num_envs % parts or (ppo.num_envs // parts) % ppo.minibatches:
+            raise ConfigError(
+                f"ppo.num_envs: {ppo.num_envs} envs do not split into {parts} equal parts (new, "
+                f"replayed{', mutated' if parts == 3 else ''}) whose replayed part divides into "
+                f"{ppo.minibatches} minibatches (use a multiple of {parts * ppo.minibatches})"
+            )
 
 
-for _name, _robust, _source, _summary in (
-    ("plr", False, "random", "PLR: replay high-regret levels; learn on new levels too"),
-    ("robust-plr", True, "random", "robust PLR (PLR⊥): learn only on replayed levels"),
+for _name, _robust, _source, _parallel, _summary in (
+    ("plr", False, "random", False, "PLR: replay high-regret levels; learn on new levels too"),
+    ("robust-plr", True, "random", False, "robust PLR (PLR⊥): learn only on replayed levels"),
     (
         "plr-generator",
         True,
         "generator",
+        False,
         "robust PLR whose new levels come from a generator agent rewarded with their buffer "
         "score (not from a paper; REPAIRED is --algo repaired)",
+    ),
+    (
+        "plr-parallel",
+        True,
+        "random",
+        True,
+        "minimax's PLR‖: each update scores new levels and trains on replayed ones, in one rollout",
     ),
 ):
     registry.ALGORITHMS.register(
@@ -322,7 +427,7 @@ for _name, _robust, _source, _summary in (
         AlgorithmSpec(
             _name,
             Config,
-            functools.partial(preset, robust=_robust, level_source=_source),
+            functools.partial(preset, robust=_robust, level_source=_source, parallel=_parallel),
             make,
             validate,
             requires,

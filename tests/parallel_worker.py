@@ -73,8 +73,10 @@ if __name__ == "__main__":
         train(config(**dr, devices=devices), root / f"dr-{devices}", **quiet())
     if mode == "dr":  # make test's share: per-episode DR on one and on two devices
         sys.exit(0)
+    accel = {"algo": "accel-parallel", "ppo__num_envs": 12}  # 4 new, 4 replayed, 4 mutated
     for devices in (1, 2):
         train(config(**plr, devices=devices), root / f"robust-plr-{devices}", **quiet())
+        train(config(**accel, devices=devices), root / f"accel-parallel-{devices}", **quiet())
     train(config(**dr, devices=2), root / "dr-2-again", **quiet())
 
     killed = root / "dr-2-killed"

@@ -20,7 +20,11 @@ class Killed(Exception):
     "algo",
     [
         "robust-plr",
-        *(pytest.param(a, marks=pytest.mark.slow) for a in ("accel", "sfl", "repaired")),
+        "accel-parallel",
+        *(
+            pytest.param(a, marks=pytest.mark.slow)
+            for a in ("accel", "sfl", "repaired", "plr-parallel")
+        ),
     ],
 )
 def test_resume_with_curriculum_state_is_bit_exact(algo, tmp_path):

@@ -60,11 +60,15 @@ def _evaluations(run: Path) -> pd.DataFrame:
     return pd.read_csv(run / "eval.csv").drop(columns="run")
 
 
-@pytest.mark.parametrize("algo", ["dr", pytest.param("robust-plr", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "algo",
+    ["dr", *(pytest.param(a, marks=pytest.mark.slow) for a in ("robust-plr", "accel-parallel"))],
+)
 def test_two_devices_match_one_on_the_same_global_batch(request, algo):
-    """Per-episode DR (split rollout carry) and robust PLR with two vmapped seeds (replicated
-    buffer fed by split rollouts) agree with one device: discrete outcomes exactly, floats to
-    summation order. DR runs by default; robust PLR and the other two-device tests under
+    """Per-episode DR (split rollout carry), robust PLR with two vmapped seeds (replicated
+    buffer fed by split rollouts) and parallel ACCEL (its three parts split over the devices,
+    the replayed part trained on) agree with one device: discrete outcomes exactly, floats to
+    summation order. DR runs by default; the others and the other two-device tests under
     ``make test-all`` (CI's budget)."""
     runs = request.getfixturevalue("dr_runs" if algo == "dr" else "runs")
     one, two = _metrics(runs / f"{algo}-1"), _metrics(runs / f"{algo}-2")
@@ -73,7 +77,7 @@ def test_two_devices_match_one_on_the_same_global_batch(request, algo):
     for exact in ("curriculum/branch", "student/episodes", "buffer/size"):
         if exact in one:
             assert (one[exact] == two[exact]).all(), exact
-    if algo == "robust-plr":  # the buffer decided the same replays on both layouts
+    if algo != "dr":  # the buffer decided the same replays on both layouts
         assert one["curriculum/branch"].nunique() > 1 or one["buffer/size"].max() > 0
     e1, e2 = _evaluations(runs / f"{algo}-1"), _evaluations(runs / f"{algo}-2")
     np.testing.assert_allclose(e2["value"], e1["value"], rtol=1e-4, atol=1e-6)

@@ -239,24 +239,25 @@ class LevelBuffer:
         scores: jax.Array,
         extras: dict[str, jax.Array] | None = None,
     ) -> BufferState:
-        """Write new scores (and extras) for replayed ``slots int32[B]``. A slot sampled more than
-        once in the batch gets the mean of its scores and the maximum of its extras, which are
-        running maxima such as MaxMC's highest return (both deterministic, unlike a
-        scatter-set)."""
+        """Write new scores (and extras) for replayed ``slots int32[B]``; entries with a slot
+        below 0 (levels not from the buffer) are skipped. A slot sampled more than once in the
+        batch gets the mean of its scores and the maximum of its extras, which are running
+        maxima such as MaxMC's highest return (both deterministic, unlike a scatter-set)."""
         extras = self._check_extras(extras, scores.shape[0])
         n = state.scores.shape[0]
-        counts = jnp.zeros(n, jnp.float32).at[slots].add(1.0)
+        slots = jnp.where(slots >= 0, slots, n)  # out of range: dropped by every scatter below
+        counts = jnp.zeros(n, jnp.float32).at[slots].add(1.0, mode="drop")
         hit = counts > 0
 
         def clean(new):
             return jnp.nan_to_num(new.astype(jnp.float32), nan=0.0, neginf=0.0)
 
         def mean_into(old, new):
-            total = jnp.zeros(n, jnp.float32).at[slots].add(clean(new))
+            total = jnp.zeros(n, jnp.float32).at[slots].add(clean(new), mode="drop")
             return jnp.where(hit, total / jnp.maximum(counts, 1.0), old)
 
         def max_into(old, new):
-            best = jnp.full(n, -jnp.inf, jnp.float32).at[slots].max(clean(new))
+            best = jnp.full(n, -jnp.inf, jnp.float32).at[slots].max(clean(new), mode="drop")
             return jnp.where(hit, best, old)
 
         return state.replace(

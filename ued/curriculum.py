@@ -38,10 +38,14 @@ class UpdatePlan:
         apply_gradient: ``bool[]``; False makes the program skip the student's update (robust
             PLR's exploratory steps). The LR schedule does not depend on it.
         branch: ``int32[]``; which kind of levels (NEW, REPLAY, MUTATE, ...), for logging.
+        trained: ``(start, stop)``: the learner trains on envs ``start:stop`` of the rollout
+            only (minimax's parallel PLR and ACCEL: the other envs' levels are only scored);
+            None (default): on every env. Static.
     """
 
     apply_gradient: jax.Array
     branch: jax.Array
+    trained: tuple[int, int] | None = struct.field(pytree_node=False, default=None)
 
     @classmethod
     def train_on(cls, branch: int = NEW) -> UpdatePlan:
@@ -125,6 +129,11 @@ class Curriculum(abc.ABC):
     ) -> tuple[Any, dict[str, jax.Array]]:
         """Score the rollout, update the state; return ``(state, metrics)`` where metrics are
         scalars named like ``buffer/mean_score``."""
+
+    def trained_envs(self, num_envs: int) -> int:
+        """How many of the rollout's ``num_envs`` envs the learner trains on (``UpdatePlan``'s
+        ``trained``): all of them unless the curriculum says otherwise."""
+        return num_envs
 
     def next_level(self, key: jax.Array) -> Any:
         """A continuing curriculum's level for an env whose episode just ended."""

@@ -171,6 +171,10 @@ class Trainer:
             student,
             update,
         )
+        if plan.trained is not None:  # the learner trains on part of the rollout only
+            batch = self.learner.prepare(
+                *env_slice((trajectory, last_value, initial_carry), *plan.trained)
+            )
         learner_state, learn_metrics = conditional_update(
             plan.apply_gradient,
             self.learner,
@@ -191,6 +195,20 @@ class Trainer:
         }
         state = TrainState(student=learner_state, curriculum=curriculum, rng=rng, rollout=end)
         return state, metrics, levels
+
+
+def env_slice(rollout, start: int, stop: int):
+    """Envs ``start:stop`` of ``(trajectory [T, B], last_value [B], initial carry [B])``."""
+    trajectory, last_value, carry = rollout
+
+    def part(axis):
+        return lambda x: jax.lax.slice_in_dim(x, start, stop, axis=axis)
+
+    return (
+        jax.tree_util.tree_map(part(1), trajectory),
+        last_value[start:stop],
+        jax.tree_util.tree_map(part(0), carry),
+    )
 
 
 def make_train(env, curriculum, learner, config: TrainConfig, success: bool = True,
@@ -259,11 +277,13 @@ class UEDProgram:
         self.parallel = DataParallel.over(self.config.devices)
         if self.parallel is not None:
             ppo, devices = self.config.ppo, self.parallel.size
-            if (ppo.num_envs // ppo.minibatches) % devices:
+            trained = self.curriculum.trained_envs(ppo.num_envs)
+            if (trained // ppo.minibatches) % devices or ppo.num_envs % devices:
+                share = "" if trained == ppo.num_envs else f" (the {trained} trained on)"
                 raise ConfigError(
-                    f"ppo.num_envs: {ppo.num_envs} envs in {ppo.minibatches} minibatches do not "
-                    f"split evenly over {devices} devices (use a multiple of "
-                    f"{ppo.minibatches * devices}, or --devices)"
+                    f"ppo.num_envs: {ppo.num_envs} envs{share} in {ppo.minibatches} minibatches "
+                    f"do not split evenly over {devices} devices (use a multiple of "
+                    f"{ppo.minibatches * devices * ppo.num_envs // trained}, or --devices)"
                 )
             self.learner = self.learner.with_parallel(self.parallel)  # minibatches split too
         self.init, self.chunk = make_train(
