@@ -34,7 +34,10 @@ def preset(base: TrainConfig, name: str, parallel: bool = False) -> TrainConfig:
     (``accel-parallel``): minimax's ACCEL‖, with three times the preset's envs, so it trains on
     as many as ACCEL."""
     replay = plr.preset(base, name).curriculum
-    curriculum = Config(buffer=replay.buffer, generator=replay.generator, parallel=parallel)
+    edits = {"num_edits": 20} if name == "minimax" else {}  # paccel.json: plr_n_mutations
+    curriculum = Config(
+        buffer=replay.buffer, generator=replay.generator, parallel=parallel, **edits
+    )
     return plr.widen_for_parallel(dataclasses.replace(base, curriculum=curriculum))
 
 
@@ -79,5 +82,6 @@ PARALLEL_SPEC = registry.ALGORITHMS.register(
         requires,
         "minimax's ACCEL‖: each update scores new levels and mutations of the replayed ones and "
         "trains on the replayed ones, in one rollout",
+        **plr.PARALLEL_PRESETS,
     ),
 )

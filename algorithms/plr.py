@@ -317,8 +317,11 @@ BUFFERS = {
     "paper": BufferConfig(),
     "cpu": BufferConfig(capacity=1000),
     "test": BufferConfig(capacity=8, min_fill=0.5),
+    "minimax": BufferConfig(staleness_coeff=0.5),
 }
-"""The level buffer at each preset: the papers' 4,000 slots, 1,000 on a CPU, 8 in tests."""
+"""The level buffer at each preset: the papers' 4,000 slots, 1,000 on a CPU, 8 in tests;
+minimax's PLR‖ and ACCEL‖ (``pplr.json``, ``paccel.json``): 4,000 unique levels, rank
+prioritisation at temperature 0.3, staleness 0.5, replay from half full."""
 
 
 def preset(
@@ -343,6 +346,20 @@ def preset(
         ),
     )
     return widen_for_parallel(config)
+
+
+PARALLEL_PRESETS = {
+    "presets": ("test", "cpu", "paper", "minimax"),
+    "sources": lambda name: {
+        "minimax": "Settings: minimax's maze PLR‖ / ACCEL‖, src/minimax/config/configs/maze/"
+        "pplr.json and paccel.json (facebookresearch/minimax): 32 envs per part (n_parallel), "
+        "256 steps, 5 epochs x 1 minibatch, constant lr, discount 0.999, max_mc scores, 4,000 "
+        "unique levels, staleness 0.5, temperature 0.3, robust, 30,000 updates; PLR‖ 60 walls, "
+        "lr 3e-4, lambda 0.95, no entropy; ACCEL‖ empty mazes, 20 edits of walls and goal, lr "
+        "1e-4, lambda 0.98, entropy 1e-3.",
+    }.get(name, ""),
+}
+"""The parallel variants' presets (``minimax``: the reference's own) and where they come from."""
 
 
 def widen_for_parallel(config: TrainConfig) -> TrainConfig:
@@ -432,5 +449,6 @@ for _name, _robust, _source, _parallel, _summary in (
             validate,
             requires,
             _summary,
+            **(PARALLEL_PRESETS if _parallel else {}),
         ),
     )

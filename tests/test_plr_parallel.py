@@ -142,3 +142,68 @@ def test_a_batch_that_does_not_split_into_equal_parts_is_refused(algo, envs, mes
     config = override(preset(algo, "maze", "test"), ppo__num_envs=envs)
     with pytest.raises(ConfigError, match=message):
         validate(config)
+
+
+# minimax's maze PLR‖ and ACCEL‖, field by field: src/minimax/config/configs/maze/pplr.json and
+# paccel.json (facebookresearch/minimax). n_parallel is per part: 2 (3) parts of 32 envs.
+MINIMAX_COMMON = {
+    "updates": 30_000,  # n_total_updates
+    "env_config.height": 13,
+    "env_config.width": 13,
+    "env_config.max_steps": 250,  # maze_max_episode_steps
+    "ppo.num_steps": 256,  # n_rollout_steps
+    "ppo.anneal_lr": False,  # lr_anneal_steps 0
+    "ppo.max_grad_norm": 0.5,
+    "ppo.adam_eps": 1e-5,
+    "ppo.gamma": 0.999,  # discount
+    "ppo.vf_coef": 0.5,
+    "ppo.epochs": 5,
+    "ppo.minibatches": 1,
+    "ppo.clip_eps": 0.2,
+    "network.hidden_size": 256,  # student_recurrent_hidden_dim
+    "network.head_hidden": 32,  # student_hidden_dim
+    "env_config.encoder.conv_filters": 16,
+    "env_config.encoder.direction_features": 5,  # student_scalar_embed_dim
+    "curriculum.parallel": True,  # plr_use_parallel_eval
+    "curriculum.robust": True,  # plr_use_robust_plr
+    "curriculum.score": "maxmc",  # ued_score max_mc
+    "curriculum.buffer.capacity": 4000,  # plr_buffer_size
+    "curriculum.buffer.staleness_coeff": 0.5,  # plr_staleness_coef
+    "curriculum.buffer.temperature": 0.3,  # plr_temp
+    "curriculum.buffer.prioritization": "rank",  # plr_use_score_ranks
+    "curriculum.buffer.min_fill": 0.5,  # plr_min_fill_ratio
+    "curriculum.buffer.deduplicate": True,  # plr_force_unique
+}
+MINIMAX = {
+    "plr-parallel": {
+        "ppo.num_envs": 64,
+        "ppo.lr": 3e-4,
+        "ppo.gae_lambda": 0.95,
+        "ppo.ent_coef": 0.0,
+        "env_config.n_walls": 60,
+    },
+    "accel-parallel": {
+        "ppo.num_envs": 96,
+        "ppo.lr": 1e-4,
+        "ppo.gae_lambda": 0.98,
+        "ppo.ent_coef": 1e-3,
+        "env_config.n_walls": 0,
+        "env_config.edits_move_agent": False,  # move_goal_flip_walls: walls and goal only
+        "curriculum.num_edits": 20,  # plr_n_mutations
+    },
+}
+
+
+def _field(config, path: str):
+    for name in path.split("."):
+        config = getattr(config, name)
+    return config
+
+
+@pytest.mark.parametrize("algo", sorted(MINIMAX))
+def test_the_minimax_preset_reproduces_minimaxs_parallel_configs_field_by_field(algo):
+    config = preset(algo, "maze", "minimax")
+    validate(config)
+    for path, expected in {**MINIMAX_COMMON, **MINIMAX[algo]}.items():
+        assert _field(config, path) == expected, path
+    assert build(config, validate=False).curriculum.trained_envs(config.ppo.num_envs) == 32

@@ -8,7 +8,8 @@
 * ``test``: tiny shapes for the test-suite; compiles in seconds.
 * ``minimax``: minimax's maze DR and PAIRED (``src/minimax/config/configs/maze/{dr,paired}.json``):
   13x13, 60 walls, 250 steps, LSTM 256, 32 envs x 256 steps, lr 1e-4 constant, 5 epochs x 1
-  minibatch, entropy 1e-3, 30k updates.
+  minibatch, entropy 1e-3, 30k updates; PLR‖ and ACCEL‖ with their own students and mazes
+  (``pplr.json``, ``paccel.json``: ``MINIMAX_PARALLEL_STUDENTS``).
 * ``dcd``: dcd's maze DR, PAIRED and REPAIRED (``train_scripts/grid_configs/minigrid/25_blocks/
   mg_25b_{dr,paired,repaired}.json``): 25 walls, lr 1e-4 constant, GAE lambda 0.95, entropy 0.01
   for DR and 0 for the generator-agent curricula, 250M env steps (30,500 updates).
@@ -31,17 +32,31 @@ REFERENCE_STUDENT = PPOConfig(lr=1e-4, anneal_lr=False)
 lambda 0.98, entropy 1e-3, value 0.5, grad norm 0.5, Adam eps 1e-5."""
 
 
+MINIMAX_PARALLEL_STUDENTS = {
+    "plr-parallel": (PPOConfig(lr=3e-4, anneal_lr=False, gamma=0.999, gae_lambda=0.95,
+                               ent_coef=0.0), MazeConfig(n_walls=60)),
+    "accel-parallel": (PPOConfig(lr=1e-4, anneal_lr=False, gamma=0.999, gae_lambda=0.98,
+                                 ent_coef=1e-3), MazeConfig(n_walls=0, edits_move_agent=False)),
+}  # fmt: skip
+"""minimax's PLR‖ and ACCEL‖ (``configs/maze/pplr.json``, ``paccel.json``): their students
+(discount 0.999; PLR‖ lr 3e-4, lambda 0.95, no entropy bonus; ACCEL‖ lr 1e-4, lambda 0.98,
+entropy 1e-3) and mazes (60 walls; ACCEL‖ starts from empty mazes and its edits flip walls and
+move the goal, never the agent). The rest is ``REFERENCE_STUDENT``'s."""
+
+
 def reference_preset(name: str, algo: str) -> TrainConfig:
     """``minimax`` or ``dcd``: that author implementation's maze settings (see the module)."""
-    ppo, walls = REFERENCE_STUDENT, 60
+    ppo, env_config = REFERENCE_STUDENT, MazeConfig(n_walls=60)
     if name == "dcd":  # dcd arguments.py defaults and mg_25b_*.json
-        walls = 25
+        env_config = MazeConfig(n_walls=25)
         ppo = dataclasses.replace(ppo, gae_lambda=0.95, ent_coef=0.01 if algo == "dr" else 0.0)
+    elif algo in MINIMAX_PARALLEL_STUDENTS:
+        ppo, env_config = MINIMAX_PARALLEL_STUDENTS[algo]
     return dataclasses.replace(
         preset("paper", algo),  # its loop: chunks of 50, classic suite, 10 attempts
         preset=name,
         updates=30_000 if name == "minimax" else 30_500,  # dcd: 250M env steps / 8,192
-        env_config=MazeConfig(n_walls=walls),
+        env_config=env_config,
         ppo=ppo,
     )
 
