@@ -241,9 +241,12 @@ def _train_record(config, program, compile_s, traces, median, outputs) -> dict[s
         "compile_s": compile_s,
         "traces": traces,
         "s_per_update": median / per_chunk,
+        "updates_per_s": per_chunk / median,
+        "gradient_updates_per_s": per_chunk * float(applied.mean()) / median,
         "gradient_fraction": float(applied.mean()),
         "warmup_updates": warmup_chunks * per_chunk,
         "num_envs": config.ppo.num_envs,
+        "trained_envs": program.curriculum.trained_envs(config.ppo.num_envs),
         "num_steps": config.ppo.num_steps,
         "devices": 1 if program.parallel is None else program.parallel.size,
         "epochs": config.ppo.epochs,
@@ -470,10 +473,40 @@ def run_bench(args) -> list[dict[str, Any]]:
                         record["ppo_ratio"] = record.pop("ratio")
                         record["ppo_steps_per_s"] = timed["ppo"]["steps_per_s"]
                         emit("train", name, algo, {"learner": learner, **record})
+                if args.compare_algos:  # --algo and each other curriculum, in alternation
+                    for other, record in compare_algos(config, args, name).items():
+                        emit("train", name, other, record)
         if "parts" in args.only:
             for algo in algos:
                 config = timed_config(algo, args.env, name, args.updates_per_chunk)
                 emit("parts", name, algo, bench_update_parts(config, args.chunks))
+    return records
+
+
+def compare_algos(config, args, preset_name: str) -> dict[str, dict[str, Any]]:
+    """``config``'s curriculum (``args.algo``) and each of ``args.compare_algos`` timed in
+    alternation (``bench_train_interleaved``). Returns other algo -> its record with
+    ``vs_algo``, ``steps_ratio`` and ``gradient_updates_ratio``: the median per-round ratio of
+    its env steps/s (gradient updates/s) to ``args.algo``'s."""
+    variants = {args.algo: config}
+    for other in args.compare_algos:
+        variants[other] = timed_config(other, args.env, preset_name, args.updates_per_chunk)
+    timed = bench_train_interleaved(variants, args.chunks)
+    base, records = timed[args.algo], {}
+    for other in args.compare_algos:
+        record = timed[other]
+        time_ratio = record.pop("ratio")  # median over rounds of base's chunk time / its own
+        steps = record["steps_per_s"] * record["s_per_update"]  # env steps per update
+        base_steps = base["steps_per_s"] * base["s_per_update"]
+        gradients = record["gradient_fraction"] / max(base["gradient_fraction"], 1e-9)
+        records[other] = {
+            "vs_algo": args.algo,
+            **record,
+            "steps_ratio": round(time_ratio * steps / base_steps, 3),
+            "gradient_updates_ratio": round(time_ratio * gradients, 3),
+            "base_steps_per_s": base["steps_per_s"],
+            "base_gradient_updates_per_s": base["gradient_updates_per_s"],
+        }
     return records
 
 

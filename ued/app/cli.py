@@ -307,6 +307,10 @@ class BenchArgs:
     """Also time the training update with each of these learners (e.g. dpo lpo; lpo with a
     random drift network) and with PPO again, in alternation in the same process, with the
     median of the per-round speed ratios to PPO."""
+    compare_algos: tuple[str, ...] = ()
+    """Also time the training update of each of these curricula (e.g. plr-parallel beside
+    --algo robust-plr), in alternation with --algo's in the same process, with the medians of
+    the per-round ratios to --algo's env steps/s and gradient updates/s."""
     compare_lstm: bool = False
     """Also time the training update with flax's OptimizedLSTMCell (the JaxUED network) and the
     plain autodiff LSTM, in the same process, for a side-by-side ratio."""
@@ -341,6 +345,10 @@ def check_bench_args(args: BenchArgs) -> None:
             registry.ALGORITHMS.get(args.algo)
         for learner in args.compare_learners:
             registry.LEARNERS.get(learner)
+        if args.compare_algos and args.algo is None:
+            raise ConfigError("compare_algos: name the curriculum to compare with (--algo)")
+        for algo in args.compare_algos:
+            registry.ALGORITHMS.get(algo)
     elif args.algo is not None:
         registry.META_ALGORITHMS.get(args.algo)
     from ..meta.config import PRESETS as META_PRESETS
