@@ -3,7 +3,7 @@
 # at the cpu preset, 3 vmapped seeds each, at equal student env steps: 4.9M per seed (1,200
 # sequential updates of 32 envs; PLR‖ rolls out 64 envs per update, so 600 updates; ACCEL‖ 96,
 # so 400), each trained on 32 envs per gradient update and evaluated at the same env steps. Then
-# `ued report`: the holdout suites and α-CVaR over 1,000 random solvable levels. About an hour on
+# `ued report`: the holdout suites and α-CVaR over 1,000 random solvable levels. About 20 minutes on
 # 2 CPU cores; finished runs are skipped and interrupted ones resumed, so the script can simply be
 # re-run after an interruption.
 set -euo pipefail
