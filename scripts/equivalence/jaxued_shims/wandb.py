@@ -8,7 +8,13 @@ import numpy as np
 
 class _Config(dict):
     def __getattr__(self, name):
-        return self[name]
+        try:
+            return self[name]
+        except KeyError as missing:
+            raise AttributeError(name) from missing
+
+    def as_dict(self):
+        return dict(self)
 
 
 config = _Config()
