@@ -47,3 +47,9 @@ references 0  # one seed of each side first: an early look at both
 for algo in dr robust-plr accel; do ours "$algo"; done
 references 1
 references 2
+
+# JaxUED's checkpoints on this library's held-out suites (the classic mazes and the 100 random
+# solvable levels `ued train` evaluates on), with JaxUED's network, env and evaluation rollout.
+PYTHONPATH="$root/scripts/equivalence/jaxued_shims:$jaxued/src:$jaxued/examples" \
+  .venv/bin/python scripts/equivalence/jaxued_eval.py "$study/jaxued/checkpoints" \
+  --out "$study/jaxued/eval.csv"
