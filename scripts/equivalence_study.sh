@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-study=${1:-results/equivalence}
+study=$(realpath -m "${1:-results/equivalence}")
 jaxued=${JAXUED:?set JAXUED to a checkout of DramaCow/jaxued at commit 0f8f128}
 updates=${UPDATES:-500}
 every=${EVERY:-100}
@@ -28,7 +28,7 @@ ours() {  # ours <algo>: 3 vmapped seeds at the paper preset
 }
 
 reference() {  # reference <name> <script> <seed> [options]: one JaxUED run, skipped if finished
-  local log="$root/$study/jaxued/$1-$3.jsonl"
+  local log="$study/jaxued/$1-$3.jsonl"
   if [ -f "$log" ] && grep -q "\"num_updates\": $updates," "$log"; then return; fi
   rm -f "$log"
   (cd "$study/jaxued" && WANDB_JSONL="$log" \
