@@ -53,3 +53,5 @@ references 2
 PYTHONPATH="$root/scripts/equivalence/jaxued_shims:$jaxued/src:$jaxued/examples" \
   .venv/bin/python scripts/equivalence/jaxued_eval.py "$study/jaxued/checkpoints" \
   --out "$study/jaxued/eval.csv"
+# Curves side by side and a bootstrap interval of the difference at every shared update.
+.venv/bin/python scripts/equivalence_report.py "$study"
