@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import ClassVar
 
 from ued import registry
 from ued.config import ConfigError, TrainConfig
@@ -25,6 +26,7 @@ class Config(plr.Config):
     """ACCEL settings: robust PLR's plus the edits (what an edit does is the env's: for the
     maze see ``env_config.edits_move_agent``)."""
 
+    PARALLEL_PARTS: ClassVar[int] = 3  # a parallel update's parts: new, replayed, mutated
     num_edits: int = 5
     """Edits per mutation (5 on mazes)."""
 

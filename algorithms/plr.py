@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import jax
 import jax.numpy as jnp
@@ -69,6 +69,7 @@ class Config:
     (``plr-generator``, not from a paper; REPAIRED is ``algorithms/paired.py``)."""
     generator: GeneratorConfig = dataclasses.field(default_factory=GeneratorConfig)
     """The generator agent (used only with ``level_source = "generator"``)."""
+    PARALLEL_PARTS: ClassVar[int] = 2  # a parallel update's parts: new, replayed
     parallel: bool = False
     """PLR‖ / ACCEL‖ (minimax; ``plr-parallel``, ``accel-parallel``): every update rolls the
     student out at once on ``ppo.num_envs / k`` new levels, as many replayed ones (new ones
@@ -78,11 +79,9 @@ class Config:
 
 
 def parallel_parts(config: Config) -> int:
-    """Sub-batches of one parallel update: new and replayed levels, plus mutations for ACCEL
-    (a config with ``num_edits``); 1 for the sequential variants."""
-    if not config.parallel:
-        return 1
-    return 3 if hasattr(config, "num_edits") else 2
+    """Sub-batches of one parallel update (``Config.PARALLEL_PARTS``: new and replayed levels,
+    plus ACCEL's mutations); 1 for the sequential variants."""
+    return config.PARALLEL_PARTS if config.parallel else 1
 
 
 @struct.dataclass
@@ -339,7 +338,7 @@ def preset(
         base,
         curriculum=Config(
             robust=robust,
-            buffer=BUFFERS.get(name, BUFFERS["paper"]),
+            buffer=BUFFERS[name],
             level_source=level_source,
             generator=generator_preset(base, name),
             parallel=parallel,
