@@ -34,7 +34,7 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1):
     time under ``vmap``. flax's own, vmapped (a population's or several seeds' networks), is
     jaxlib's batched CPU QR, which parallelises over the thread pool XLA's executor runs on and
     deadlocked it intermittently (LPO's members on MinAtar: 4 runs in 8 of one generation;
-    several seeds' init on 2 cores); run one key at a time it never did (9 of 9). Unbatched it is
+    several seeds' init on 2 cores); run one key at a time it never did (15 of 15). Unbatched it is
     flax's, value for value."""
     base = nn.initializers.orthogonal(scale, column_axis)
 
