@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Issue 25's equivalence study (work in progress): JaxUED's own maze_dr.py, maze_plr.py (robust PLR)
-# and maze_plr.py --use_accel at their default (paper) settings, against `ued train --preset
-# paper` with the same settings, 3 seeds each, 500 updates (4.1M env steps per seed), evaluated
-# every 100 updates. JaxUED runs from its repository (JAXUED=path to a checkout of DramaCow/jaxued
-# at 0f8f128) with scripts/equivalence/jaxued_shims on PYTHONPATH; its evaluations (the 8 classic
-# mazes, 10 attempts) go to <study>/jaxued/<algo>-<seed>.jsonl and its parameters to orbax
-# checkpoints beside them. Finished runs are skipped (ours resume), so the script can be re-run.
+# Issue 25's equivalence study: JaxUED's own maze_dr.py, maze_plr.py (robust PLR) and
+# maze_plr.py --use_accel at their default (paper) settings, against `ued train --preset paper`
+# with the same settings, 3 seeds each, 500 updates (4.1M env steps per seed), evaluated every 100
+# updates on the same held-out suites (the 8 classic mazes and 100 random solvable levels, 10
+# attempts). JaxUED runs from its repository (JAXUED=path to a checkout of DramaCow/jaxued at
+# 0f8f128) with scripts/equivalence/jaxued_shims on PYTHONPATH; each run's checkpoints are then
+# played on our suites by scripts/equivalence/jaxued_eval.py (jaxued/eval-<algo>-<seed>.csv).
+# The study folder (default docs/equivalence) keeps only small files in git (logs, evaluations,
+# report, figure; checkpoints are ignored), so a study stopped part-way resumes from the last
+# finished run: runs with an evaluation are skipped, ours resume from their checkpoints.
+#   JAXUED=../jaxued bash scripts/equivalence_study.sh [study folder]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-study=$(realpath -m "${1:-results/equivalence}")
+study=$(realpath -m "${1:-docs/equivalence}")
 jaxued=${JAXUED:?set JAXUED to a checkout of DramaCow/jaxued at commit 0f8f128}
 updates=${UPDATES:-500}
 every=${EVERY:-100}
@@ -27,31 +31,29 @@ ours() {  # ours <algo>: 3 vmapped seeds at the paper preset
   fi
 }
 
-reference() {  # reference <name> <script> <seed> [options]: one JaxUED run, skipped if finished
-  local log="$study/jaxued/$1-$3.jsonl"
-  if [ -f "$log" ] && grep -q "\"num_updates\": $updates," "$log"; then return; fi
-  rm -f "$log"
-  (cd "$study/jaxued" && WANDB_JSONL="$log" \
-    PYTHONPATH="$root/scripts/equivalence/jaxued_shims:$jaxued/src" \
-    "$root/.venv/bin/python" "$jaxued/examples/$2" --run_name "$1" --seed "$3" \
-    --num_updates "$updates" --eval_freq "$every" --checkpoint_save_interval 1 "${@:4}")
+reference() {  # reference <name> <script> <seed> [options]: one JaxUED run, then its evaluation
+  local log="$study/jaxued/$1-$3.jsonl" evaluation="$study/jaxued/eval-$1-$3.csv"
+  local path="$root/scripts/equivalence/jaxued_shims:$jaxued/src"
+  if [ -f "$evaluation" ]; then return; fi
+  if ! { [ -f "$log" ] && grep -q "\"num_updates\": $updates," "$log"; }; then
+    rm -rf "$log" "$study/jaxued/checkpoints/$1/$3"  # an unfinished run restarts
+    (cd "$study/jaxued" && WANDB_JSONL="$log" PYTHONPATH="$path" \
+      "$root/.venv/bin/python" "$jaxued/examples/$2" --run_name "$1" --seed "$3" \
+      --num_updates "$updates" --eval_freq "$every" --checkpoint_save_interval 1 "${@:4}")
+  fi
+  # JaxUED's checkpoints on this library's held-out suites, with JaxUED's network, env and
+  # evaluation rollout.
+  PYTHONPATH="$path:$jaxued/examples" .venv/bin/python scripts/equivalence/jaxued_eval.py \
+    "$study/jaxued/checkpoints" --run "$1" --seed "$3" --out "$evaluation"
 }
 
-references() {  # references <seed>: JaxUED's DR, robust PLR and ACCEL
-  reference dr maze_dr.py "$1"
-  reference robust-plr maze_plr.py "$1"
-  reference accel maze_plr.py "$1" --use_accel
-}
+# One algorithm at a time, so that each comparison is complete as early as possible.
+for seed in 0 1 2; do reference dr maze_dr.py "$seed"; done
+ours dr
+for seed in 0 1 2; do reference robust-plr maze_plr.py "$seed"; done
+ours robust-plr
+for seed in 0 1 2; do reference accel maze_plr.py "$seed" --use_accel; done
+ours accel
 
-references 0  # one seed of each side first: an early look at both
-for algo in dr robust-plr accel; do ours "$algo"; done
-references 1
-references 2
-
-# JaxUED's checkpoints on this library's held-out suites (the classic mazes and the 100 random
-# solvable levels `ued train` evaluates on), with JaxUED's network, env and evaluation rollout.
-PYTHONPATH="$root/scripts/equivalence/jaxued_shims:$jaxued/src:$jaxued/examples" \
-  .venv/bin/python scripts/equivalence/jaxued_eval.py "$study/jaxued/checkpoints" \
-  --out "$study/jaxued/eval.csv"
 # Curves side by side and a bootstrap interval of the difference at every shared update.
 .venv/bin/python scripts/equivalence_report.py "$study"

@@ -11,8 +11,8 @@ statistic, alpha, value``; statistics ``solve_rate`` and ``return``).
 Run with JaxUED's sources and examples and the stand-ins on the path, e.g.::
 
     PYTHONPATH=scripts/equivalence/jaxued_shims:$JAXUED/src:$JAXUED/examples \\
-      .venv/bin/python scripts/equivalence/jaxued_eval.py results/equivalence/jaxued/checkpoints \\
-      --out results/equivalence/jaxued/eval.csv
+      .venv/bin/python scripts/equivalence/jaxued_eval.py docs/equivalence/jaxued/checkpoints \\
+      --run dr --seed 0 --out docs/equivalence/jaxued/eval-dr-0.csv
 """
 
 from __future__ import annotations
@@ -91,9 +91,10 @@ def make_evaluator(attempts: int):
     return jax.jit(evaluate)
 
 
-def checkpoints(root: Path):
-    """``(run, seed, update, models dir, step)`` of every checkpoint under ``root``."""
-    for models in sorted(root.glob("*/*/models")):
+def checkpoints(root: Path, run: str = "*", seed: str = "*"):
+    """``(run, seed, update, models dir, step)`` of every checkpoint under ``root`` (of one run
+    name and seed when given)."""
+    for models in sorted(root.glob(f"{run}/{seed}/models")):
         run, seed = models.parent.parent.name, int(models.parent.name)
         every = json.loads((models.parent / "config.json").read_text())["eval_freq"]
         manager = ocp.CheckpointManager(models.resolve())
@@ -108,11 +109,13 @@ def main() -> None:
     parser.add_argument("--suites", nargs="+", default=["classic", "random"])
     parser.add_argument("--levels", type=int, default=100, help="levels of the random suite")
     parser.add_argument("--attempts", type=int, default=10)
+    parser.add_argument("--run", default="*", help="only this run name (default: every run)")
+    parser.add_argument("--seed", default="*", help="only this seed (default: every seed)")
     args = parser.parse_args()
     suites = suite_levels(args.suites, args.levels)
     evaluate = make_evaluator(args.attempts)
     rows = []
-    for run, seed, update, models, step in checkpoints(args.root):
+    for run, seed, update, models, step in checkpoints(args.root, args.run, args.seed):
         manager = ocp.CheckpointManager(
             models.resolve(), item_handlers=ocp.StandardCheckpointHandler()
         )
@@ -123,11 +126,15 @@ def main() -> None:
                 for name, value in zip(names, np.asarray(values).mean(axis=0), strict=True):
                     rows.append([run, seed, update, suite, name, stat, "", float(value)])
         print(f"{run} seed {seed} update {update}: evaluated", flush=True)
+    if not rows:
+        raise SystemExit(f"no checkpoints under {args.root} for run {args.run}, seed {args.seed}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", newline="") as f:
+    partial = args.out.with_suffix(".partial")
+    with partial.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["run", "seed", "update", "suite", "level", "statistic", "alpha", "value"])
         writer.writerows(rows)
+    partial.replace(args.out)  # a finished evaluation only: the study skips runs that have one
 
 
 if __name__ == "__main__":
