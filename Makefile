@@ -7,7 +7,7 @@ RUN ?= checkpoints/dr-maze-cpu
 # Test processes (pytest-xdist, a file per process so module fixtures compile once): CI's 2 cores.
 TEST_WORKERS ?= 2
 
-.PHONY: install train eval report notebooks test test-all bench lint clean
+.PHONY: install train eval report notebooks test test-all bench lint clean docs docs-serve
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,3 +49,10 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+## The documentation site (docs/, mkdocs.yml) into site/, strictly: a warning fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve

@@ -8,7 +8,7 @@ forms (``--curriculum.resample``):
 * ``episode`` (JaxUED's and minimax's DR): an env whose episode ends starts a fresh random level
   at once, and env states and recurrent states carry over from one update to the next, so a
   rollout sees many more distinct levels. The ``paper`` preset uses it, so DR compares with
-  published numbers; ``cpu`` and ``test`` use ``update`` (the README's CPU results).
+  published numbers; ``cpu`` and ``test`` use ``update`` (the CPU studies in docs/studies/).
 """
 
 from __future__ import annotations

@@ -521,7 +521,7 @@ PRESET_SOURCES = {
     "per step, entropy 0.05, constant lr 1e-4) with DR's budget, 25 walls + goal + agent.",
     "cpu": "Settings: the cpu preset's student (LSTM 64, 32 x 128, 3 x 2, lr 5e-4 annealed, "
     "entropy 1e-2, 25 walls); antagonist: the same; generator: LSTM 64 on the flattened grid "
-    "(no convolution: README design notes), the student's PPO sizes with minimax's teacher "
+    "(no convolution: docs/curricula/paired.md), the student's PPO sizes with minimax's teacher "
     "entropy 0.05 and a constant learning rate, noise 50 uniform per step, 27 editor steps "
     "(DR's 25 walls + goal + agent).",
 }

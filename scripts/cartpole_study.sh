@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's CartPole study: DR, robust PLR and ACCEL (parameter-perturbation mutator) at the
+# The CartPole study (docs/studies/cartpole-craftax.md): DR, robust PLR and ACCEL (parameter-perturbation mutator) at the
 # cpu preset (1,000 updates = 4.1M env steps each, equal for all three since replay updates
 # roll out as many steps; 3 vmapped seeds), then gymnax's default parameters, the 10x10
 # log-spaced grid over pole length x force magnitude (heat maps in holdout_plots/grid.png) and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's CPU study: DR, robust PLR, ACCEL, SFL, NCC-reg and NCC-learn at the cpu preset
+# The CPU study of curricula (docs/studies/curricula-cpu.md): DR, robust PLR, ACCEL, SFL, NCC-reg and NCC-learn at the cpu preset
 # (3,000 updates = 12.3M env steps each, 3 vmapped seeds), then holdout suites and α-CVaR over
 # 1,000 random solvable levels. About 3 hours on 2 CPU cores; a finished run is skipped, so the
 # script can be re-run after an interruption (resume an unfinished run with `ued train --resume`).

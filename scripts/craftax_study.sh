@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's Craftax-Classic study: DR against PLR at a CPU-sized budget (cpu preset: an MLP
+# The Craftax-Classic study (docs/studies/cartpole-craftax.md): DR against PLR at a CPU-sized budget (cpu preset: an MLP
 # student, 32 envs x 128 steps, episodes capped at 1,000 steps; 300 updates = 1.2M env steps;
 # 3 vmapped seeds), evaluated every 50 updates on 20 fixed world seeds, then on those worlds and
 # 100 default-generated ones (4 attempts each): return, episode length and the 22 achievement

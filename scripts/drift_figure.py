@@ -1,5 +1,6 @@
-"""The README's drift figure: PPO's and DPO's drifts over (ρ, A), and what LPO and TA-LPO (at
-training fractions 0, 0.5, 1) evolved on top of PPO's, from the rule files of a study.
+"""The drift figure of docs/studies/lpo.md: PPO's and DPO's drifts over (ρ, A), and what LPO
+and TA-LPO (at training fractions 0, 0.5, 1) evolved on top of PPO's, from the rule files of a
+study.
 
     .venv/bin/python scripts/drift_figure.py results/lpo-study docs/lpo_drift.png
 """

@@ -2,14 +2,14 @@
 on the same held-out suites at the same updates, with a bootstrap interval of the difference.
 
 Reads ``<study>/ours/<algo>/eval.csv`` (``ued train``'s evaluations) and
-``<study>/jaxued/eval.csv`` (``scripts/equivalence/jaxued_eval.py``: JaxUED's checkpoints played
-on the same levels). For each algorithm, suite and update both sides evaluated: each seed's
-solve rate averaged over the suite's levels, the mean ± s.e. over seeds on each side, and a 95%
-bootstrap interval of the difference of means (ours − JaxUED; seeds resampled with replacement
-within each side, 10,000 times). A difference is *beyond the spread* when its interval excludes
-0. Writes ``<study>/report.md`` and ``<study>/curves.png``.
+``<study>/jaxued/eval-<algo>-<seed>.csv`` (``scripts/equivalence/jaxued_eval.py``: JaxUED's
+checkpoints played on the same levels). For each algorithm, suite and update both sides
+evaluated: each seed's solve rate averaged over the suite's levels, the mean ± s.e. over seeds
+on each side, and a 95% bootstrap interval of the difference of means (ours − JaxUED; seeds
+resampled with replacement within each side, 10,000 times). A difference is *beyond the spread*
+when its interval excludes 0. Writes ``<study>/report.md`` and ``<study>/curves.png``.
 
-    .venv/bin/python scripts/equivalence_report.py results/equivalence
+    .venv/bin/python scripts/equivalence_report.py docs/equivalence
 """
 
 from __future__ import annotations
@@ -30,14 +30,15 @@ SUITES = ("classic", "random")
 RESAMPLES = 10_000
 
 
-def seed_means(path: Path, statistic: str = "solve_rate") -> dict:
-    """``{(run, suite, update): {seed: mean over the suite's levels}}`` from an ``eval.csv``."""
+def seed_means(paths, statistic: str = "solve_rate") -> dict:
+    """``{(run, suite, update): {seed: mean over the suite's levels}}`` from ``eval.csv`` files."""
     values = defaultdict(lambda: defaultdict(list))
-    with path.open() as f:
-        for row in csv.DictReader(f):
-            if row["statistic"] == statistic and not row["alpha"]:
-                key = (row["run"], row["suite"], int(row["update"]))
-                values[key][int(row["seed"])].append(float(row["value"]))
+    for path in paths:
+        with path.open() as f:
+            for row in csv.DictReader(f):
+                if row["statistic"] == statistic and not row["alpha"]:
+                    key = (row["run"], row["suite"], int(row["update"]))
+                    values[key][int(row["seed"])].append(float(row["value"]))
     return {k: {s: float(np.mean(v)) for s, v in seeds.items()} for k, seeds in values.items()}
 
 
@@ -61,14 +62,14 @@ def mean_se(values) -> tuple[float, float]:
 def compare(study: Path, algos=ALGOS, suites=SUITES):
     """Rows ``(algo, suite, update, ours (mean, se), jaxued (mean, se), interval, beyond)``
     and the curves ``{(algo, suite): {side: [(update, mean, se)]}}``."""
-    reference = seed_means(study / "jaxued" / "eval.csv")
+    reference = seed_means(sorted((study / "jaxued").glob("eval-*.csv")))
     rng = np.random.default_rng(0)
     rows, curves = [], defaultdict(lambda: defaultdict(list))
     for algo in algos:
         path = study / "ours" / algo / "eval.csv"
         if not path.is_file():
             continue
-        ours = seed_means(path)
+        ours = seed_means([path])
         for suite in suites:
             for side, table in (("ours", ours), ("jaxued", reference)):
                 for (run, s, update), seeds in sorted(table.items(), key=lambda kv: kv[0][2]):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's GROOVE study: LPG meta-trained on domain randomisation against GROOVE's buffer
+# The GROOVE study (docs/studies/groove.md): LPG meta-trained on domain randomisation against GROOVE's buffer
 # scored by algorithmic regret (ar), positive value loss (pvl) and the exact regret (regret), at
 # the cpu preset with 3 vmapped seeds and agents living 50 updates (the meta-evaluation
 # lifetime), then every checkpoint meta-evaluated on LPG's gridworlds and the classic mazes.

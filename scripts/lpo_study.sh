@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's LPO study: LPO and TA-LPO (lifetime-conditioned, lifetimes drawn from [5, 50])
+# The LPO study (docs/studies/lpo.md): LPO and TA-LPO (lifetime-conditioned, lifetimes drawn from [5, 50])
 # meta-trained by OpenES on CartPole's parameter levels at the cpu preset (16 members, each a
 # 50-update PPO run of 32 envs x 64 steps) for UPDATES generations (default 30) with 3 vmapped
 # seeds, with the members' levels from DR and from robust PLR (the inner curriculum); then every
@@ -33,7 +33,7 @@ for lifetime in 50 100; do
 done
 # Held-out env: Acrobot needs more than 50 updates of 32 x 64 steps to learn at all, so its
 # agents live 50 and 200 (lpo-dr only). (MinAtar is left out: LPO's generation deadlocks in
-# XLA's CPU runtime there at the cpu preset; see the README.)
+# XLA's CPU runtime there at the cpu preset; see docs/studies/lpo.md.)
 .venv/bin/ued meta-eval "$study/lpo-dr" "$study/ta-lpo-dr" "$study/lpo-tasks-ar" \
   --env acrobot --suite default random --levels 8 --lifetime 50 \
   --out "$study/held_out_acrobot.csv"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's meta-training study: LPG meta-trained by meta-gradient (1,000 meta-steps) and by
+# The meta-training study (docs/studies/lpg.md): LPG meta-trained by meta-gradient (1,000 meta-steps) and by
 # OpenES (ES_UPDATES generations, each training every member for its whole 250-update lifetime;
 # default 100: equal wall-clock with the meta-gradient, 0.145 s per meta-step against 1.42 s per
 # generation in `ued bench --program meta-train --preset cpu`) at the cpu preset with 3 vmapped seeds, then both rules meta-evaluated at every

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's generator-agent study: PAIRED, flexible PAIRED, the minimax adversary and
+# The generator-agent study (docs/studies/generator-agents.md): PAIRED, flexible PAIRED, the minimax adversary and
 # REPAIRED (dcd's) at the cpu preset, 1,000 updates = 4.1M protagonist env steps each, 3 vmapped
 # seeds, every generator with DR's wall budget (25 walls + goal + agent). DR and robust PLR are
 # the shipped agents (checkpoints/dr, checkpoints/robust-plr: the same preset, seeds and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's study of minimax's parallel curricula: robust PLR and ACCEL against PLR‖ and ACCEL‖
+# The study of minimax's parallel curricula (docs/studies/parallel.md): robust PLR and ACCEL against PLR‖ and ACCEL‖
 # at the cpu preset, 3 vmapped seeds each, at equal student env steps: 4.9M per seed (1,200
 # sequential updates of 32 envs; PLR‖ rolls out 64 envs per update, so 600 updates; ACCEL‖ 96,
 # so 400), each trained on 32 envs per gradient update and evaluated at the same env steps. Then

@@ -4,7 +4,7 @@
 # then package them: `ued ship` keeps the students' parameters, the config, the training logs,
 # snapshots of what each curriculum trained on, and the report's evaluations. About 1.5 hours on
 # 2 CPU cores; finished runs are skipped and interrupted ones resumed, so re-run it after an
-# interruption. Then `ued report shipped:all` makes the README's table and figure.
+# interruption. Then `ued report shipped:all` makes the table and figure of docs/studies/shipped-agents.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-results/ship}

@@ -16,7 +16,7 @@ JAX_CACHE = os.environ.get(
 )
 jax.config.update("jax_compilation_cache_dir", JAX_CACHE)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-# Subprocesses (the README's code, notebook kernels) share the cache through the environment.
+# Subprocesses (the docs' code, notebook kernels) share the cache through the environment.
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", JAX_CACHE)
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 

@@ -113,7 +113,7 @@ def test_env_jits_vmaps_and_ends_every_episode_by_its_time_limit(name):
     assert ended.all(), "every episode must end by max_steps"
     assert _same_structure(obs, env.dummy_observation(), batch=BATCH)
 
-    # Unbatched and unjitted, with a Python int action (as the README shows it); a heavy env's
+    # Unbatched and unjitted, with a Python int action (as the docs show it); a heavy env's
     # op-by-op step takes ~15 s on CPU, so it runs jitted there.
     reset, step_one = (env.reset_to_level, env.step)
     if name in HEAVY_ENVS:

@@ -168,7 +168,7 @@ def test_drift_learners_refuse_what_they_cannot_use(tmp_path):
 
 
 def test_the_drift_figure_script_draws_ppo_dpo_and_what_a_study_evolved(tmp_path):
-    """``scripts/drift_figure.py`` (the README's figure) reads a study's rule files."""
+    """``scripts/drift_figure.py`` (the LPO study's figure) reads a study's rule files."""
     import importlib.util
 
     for run, temporal in (("lpo-dr", False), ("ta-lpo-dr", True)):

@@ -561,7 +561,7 @@ def test_time_out_is_terminal_by_default_and_a_truncation_when_asked():
 
 
 def test_step_accepts_python_scalars():
-    """As the README shows it: ``env.step(key, state, 2)`` with a plain int, unjitted."""
+    """As the docs show it: ``env.step(key, state, 2)`` with a plain int, unjitted."""
     _, state = ENV.reset_to_level(KEY, level(direction=0, goal=(4, 3)))
     _, state, reward, terminated, truncated, info = ENV.step(KEY, state, 2)
     assert pos(state) == (4, 3) and bool(terminated) and bool(info["solved"])

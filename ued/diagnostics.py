@@ -32,8 +32,10 @@ class Diagnostics:
     those need the ``renderer`` capability.
 
     Args:
-        seeds: the run's seeds; several: whether states and levels carry a seed axis.
-        spec: the env's registry entry; env: the training env.
+        seeds: the run's seeds.
+        several: whether states and levels carry a seed axis.
+        spec: the env's registry entry.
+        env: the training env.
         curriculum: the curriculum (its ``inspect(state)`` exposes a buffer, or returns None).
     """
 

@@ -129,8 +129,8 @@ def generator_preset(base, name: str) -> GeneratorConfig:
     (``editor_steps = 0``). ``paper`` and ``minimax``: minimax's maze PAIRED teacher (conv 128,
     LSTM 256, 50-dim uniform noise fresh each step, entropy 0.05, constant lr 1e-4); ``dcd``: the
     same with dcd's entropy 0 and GAE lambda 0.95; ``cpu``: LSTM 64 on the flattened grid (a
-    16-filter convolution made the generator's update 5-6x slower on a 2-core CPU, see the
-    README's design notes) with the student's CPU-sized PPO but the teacher's entropy and a
+    16-filter convolution made the generator's update 5-6x slower on a 2-core CPU, see
+    docs/curricula/paired.md) with the student's CPU-sized PPO but the teacher's entropy and a
     constant learning rate; tiny shapes for ``test``. One level per student env. ``base`` is
     the ``TrainConfig`` of the env family's preset (the student's network and PPO)."""
     num_envs = base.ppo.num_envs

@@ -33,7 +33,9 @@ DEFAULT_SAMPLED_LEVELS = {"random": 1000, "cvar": 10_000}
 
 
 # ---- α-CVaR ----------------------------------------------------------------------------------
-def alpha_cvar(select_rates, report_rates, alphas: Sequence[float]) -> np.ndarray:
+def alpha_cvar(
+    select_rates: np.ndarray, report_rates: np.ndarray, alphas: Sequence[float]
+) -> np.ndarray:
     """Debiased α-CVaR of per-level solve rates.
 
     Args:

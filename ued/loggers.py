@@ -156,7 +156,9 @@ class Loggers:
 
     Args:
         names: from ``parse`` (``csv`` is ignored here: the loop writes the CSVs itself).
-        out: the run directory; seeds: the run's seeds; config: the run's config as a dict;
+        out: the run directory.
+        seeds: the run's seeds.
+        config: the run's config as a dict.
         start: the update the run starts or resumes from.
     """
 

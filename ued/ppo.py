@@ -31,9 +31,13 @@ def gae(
     """Generalised advantage estimation over a time-major batch.
 
     Args:
-        rewards, values: ``f32[T, B]``; dones: ``bool[T, B]``, the episode ended with transition
-            t (terminated or truncated), so the advantage does not flow back across it;
-            last_value: ``f32[B]``, the value of the observation after the last step.
+        rewards: ``f32[T, B]``.
+        values: ``f32[T, B]``.
+        dones: ``bool[T, B]``, the episode ended with transition t (terminated or truncated), so
+            the advantage does not flow back across it.
+        last_value: ``f32[B]``, the value of the observation after the last step.
+        gamma: the discount.
+        lam: GAE's λ.
         truncated: ``bool[T, B]`` (optional), the episode ended by a time-out that is not
             terminal: transition t then bootstraps from ``final_values f32[T, B]``, the value of
             the observation it reached (before the reset), instead of from 0.

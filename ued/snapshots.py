@@ -27,14 +27,17 @@ class Snapshots:
     """A run's curriculum snapshots (``K`` checkpoints, ``S`` seeds, ``N`` buffer slots).
 
     Attributes:
-        steps: ``int[K]`` the updates of the checkpoints; seeds: ``int[S]``.
-        filled: ``bool[K, S, N]`` slots that hold a level; scores, weights: ``f32[K, S, N]`` each
-        slot's curriculum score and replay probability (NCC: the adversary's y).
+        steps: ``int[K]`` the updates of the checkpoints.
+        seeds: ``int[S]``.
+        filled: ``bool[K, S, N]`` slots that hold a level.
+        scores: ``f32[K, S, N]`` each slot's curriculum score.
+        weights: ``f32[K, S, N]`` each slot's replay probability (NCC: the adversary's y).
         descriptors: ``{name: f32[K, S, N]}`` the env's level descriptors (NaN where undefined
-        or empty); captions: ``{name: f32[K, S, N]}`` a generator agent's per-level values (PAIRED:
-        P, A, R), empty for buffers.
-        top_index: ``int[K, S, T]`` the slots of ``top_levels``; top_levels: a level pytree with
-        leaves ``[K, S, T, ...]``.
+            or empty).
+        captions: ``{name: f32[K, S, N]}`` a generator agent's per-level values (PAIRED: P, A,
+            R), empty for buffers.
+        top_index: ``int[K, S, T]`` the slots of ``top_levels``.
+        top_levels: a level pytree with leaves ``[K, S, T, ...]``.
     """
 
     steps: np.ndarray

@@ -92,10 +92,13 @@ class Trainer:
     """The pure pieces of training for one seed (hashable: jitted functions close over it).
 
     Attributes:
-        env: the training env; curriculum: a ``ued.curriculum.Curriculum``; learner: the
-        student's ``ued.learner.Learner``; config: the run's ``TrainConfig``; success: whether
-        the env reports ``info["solved"]``; parallel: the device mesh the env batch is split
-        over (``ued.parallel.DataParallel``), or None on one device.
+        env: the training env.
+        curriculum: a ``ued.curriculum.Curriculum``.
+        learner: the student's ``ued.learner.Learner``.
+        config: the run's ``TrainConfig``.
+        success: whether the env reports ``info["solved"]``.
+        parallel: the device mesh the env batch is split over (``ued.parallel.DataParallel``),
+            or None on one device.
     """
 
     env: Any

@@ -43,8 +43,9 @@ def parse_levels(
 
     Args:
         text: the file's contents.
-        height, width: pad every maze with walls (bottom/right) to this size; by default the
+        height: pad every maze with walls at the bottom to this height; by default the
             largest maze in the file sets it.
+        width: the same for the width (walls on the right).
         source: the name used in error messages (a file path).
 
     Returns:

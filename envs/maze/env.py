@@ -69,7 +69,8 @@ class Maze(Environment):
     """A maze env with a static maximum size; hashable, so it can be closed over by ``jit``.
 
     Args:
-        height, width: the static grid size (levels are ``bool[height, width]``).
+        height: the static grid height (levels are ``bool[height, width]``).
+        width: the static grid width.
         view_size: side of the egocentric view (odd).
         max_steps: episode time limit.
         n_walls: walls drawn by the default random generator (``sample_level``).

@@ -39,7 +39,8 @@ class RandomMazeGenerator:
     cells.
 
     Args:
-        height, width: grid size.
+        height: grid height.
+        width: grid width.
         n_walls: number of wall draws (25 on 13x13 in PAIRED/PLR/ACCEL; 60 in SFL/NCC).
         wall_sampling: ``with_replacement`` draws ``n_walls`` cells independently, as the reference
             implementations do, so some draws coincide (25 draws give 18-25 walls, ~23 on average);

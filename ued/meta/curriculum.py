@@ -36,8 +36,10 @@ class Outcome:
     """What the population offers for scoring (leaves ``[N, ...]``).
 
     Attributes:
-        levels: each agent's level; params: its parameters; pvl: positive value loss and maxmc:
-        MaxMC score of its last meta-rollout (from its value baseline).
+        levels: each agent's level.
+        params: its parameters.
+        pvl: the positive value loss of its last meta-rollout (from its value baseline).
+        maxmc: the MaxMC score of its last meta-rollout.
     """
 
     levels: Any

@@ -51,12 +51,15 @@ class Population:
     """The inner agents (leaves ``[N, ...]``).
 
     Attributes:
-        agents: parameters and optimiser states trained by the rule; baselines: the value
-        baselines' parameters and optimiser states; carry: each agent's env states on its level;
-        levels: each agent's level; age: ``int32[N]`` inner updates done (it keeps counting
-        while a finished agent waits to be scored); pvl, maxmc: ``f32[N]`` positive value loss
-        and MaxMC score of its last meta-rollout under its value baseline; max_return:
-        ``f32[N]`` the highest n-step return it has seen (MaxMC's reference).
+        agents: parameters and optimiser states trained by the rule.
+        baselines: the value baselines' parameters and optimiser states.
+        carry: each agent's env states on its level.
+        levels: each agent's level.
+        age: ``int32[N]`` inner updates done (it keeps counting while a finished agent waits to
+            be scored).
+        pvl: ``f32[N]`` positive value loss of its last meta-rollout under its value baseline.
+        maxmc: ``f32[N]`` MaxMC score of its last meta-rollout under its value baseline.
+        max_return: ``f32[N]`` the highest n-step return it has seen (MaxMC's reference).
     """
 
     agents: AgentState
