@@ -1,9 +1,15 @@
 """MkDocs hooks (``mkdocs.yml``: ``hooks``): the API reference, one page per public module of
 ``ued``, ``envs`` and ``algorithms``, generated at build time from the package tree and added
-to the nav, so a new module is documented without editing the site."""
+to the nav, so a new module is documented without editing the site; and the settings tables of
+the curriculum pages, read from the config classes and presets."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import inspect
+import re
+import textwrap
 from pathlib import Path
 
 from mkdocs.structure.files import File
@@ -52,3 +58,94 @@ def on_files(files, config):
     for module in public_modules():
         files.append(File.generated(config, page_of(module), content=page_text(module)))
     return files
+
+
+# ---- settings tables -------------------------------------------------------------------------
+# A page line ``{{ settings train robust-plr maze }}`` (or ``meta groove gridworld``) becomes a
+# table of that curriculum's settings: each field's default, its value at the presets and its
+# docstring, read from the config classes, so the pages cannot drift from the code.
+SETTINGS = re.compile(r"^\{\{ settings (train|meta) ([\w-]+) ([\w-]+) \}\}$", re.M)
+PRESETS = {"train": ("paper", "cpu"), "meta": ("reference", "cpu")}
+
+
+def attribute_docs(cls) -> dict[str, str]:
+    """``{field: docstring}`` of a dataclass's attribute docstrings (the string after each
+    annotated field), its bases' included."""
+    docs = {}
+    for klass in reversed(cls.__mro__[:-1]):
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError):
+            continue
+        body = tree.body[0].body
+        for field, after in zip(body, body[1:] + [None], strict=True):
+            if (
+                isinstance(field, ast.AnnAssign)
+                and isinstance(field.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docs[field.target.id] = " ".join(inspect.cleandoc(after.value.value).split())
+    return docs
+
+
+def _flat(value) -> bool:
+    """A nested config shown field by field: a dataclass of at most 16 plain fields."""
+    fields = dataclasses.fields(value)
+    return len(fields) <= 16 and not any(
+        dataclasses.is_dataclass(getattr(value, f.name)) for f in fields
+    )
+
+
+def _rows(default, presets: dict, prefix: str = ""):
+    """``(option, default, {preset: value}, doc)`` for every field, nested configs flattened."""
+    docs = attribute_docs(type(default))
+    for field in dataclasses.fields(default):
+        if field.name.isupper():
+            continue
+        value = getattr(default, field.name)
+        name = prefix + field.name
+        at = {p: getattr(c, field.name) for p, c in presets.items()}
+        if dataclasses.is_dataclass(value) and _flat(value):
+            yield from _rows(value, at, name + ".")
+        elif dataclasses.is_dataclass(value):
+            kind = type(value)
+            yield name, "", {}, (
+                f"{docs.get(field.name, '')} Its fields: `{kind.__module__}.{kind.__name__}` in "
+                "the API reference; `--help-config` prints their values."
+            )
+        else:
+            yield name, value, at, docs.get(field.name, "")
+
+
+def _cell(value) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return f"`{text}`".replace("|", "\\|")
+
+
+def settings_table(kind: str, algo: str, env: str) -> str:
+    """The Markdown table of a (meta-)curriculum's settings at its defaults and presets."""
+    if kind == "train":
+        from ued.app.build import preset
+    else:
+        from ued.meta.config import preset
+    configs = {}
+    for name in PRESETS[kind]:
+        try:
+            configs[name] = preset(algo, env, name).curriculum
+        except Exception:  # noqa: BLE001 (a preset this algorithm does not have)
+            continue
+    default = type(next(iter(configs.values())))()
+    header = ["setting", "default", *configs, "meaning"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, value, at, doc in _rows(default, configs):
+        cells = [f"`{name.replace('_', '-')}`", _cell(value) if at else ""]
+        cells += [_cell(at[p]) if at else "" for p in configs]
+        lines.append("| " + " | ".join([*cells, doc.replace("|", "\\|")]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def on_page_markdown(markdown, page, config, files):
+    """Expands the settings tables."""
+    return SETTINGS.sub(lambda m: settings_table(*m.groups()), markdown)
