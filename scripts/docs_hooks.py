@@ -78,7 +78,7 @@ def attribute_docs(cls) -> dict[str, str]:
         except (OSError, TypeError):
             continue
         body = tree.body[0].body
-        for field, after in zip(body, body[1:] + [None], strict=True):
+        for field, after in zip(body, [*body[1:], None], strict=True):
             if (
                 isinstance(field, ast.AnnAssign)
                 and isinstance(field.target, ast.Name)
@@ -126,6 +126,8 @@ def _cell(value) -> str:
 
 def settings_table(kind: str, algo: str, env: str) -> str:
     """The Markdown table of a (meta-)curriculum's settings at its defaults and presets."""
+    from ued.errors import ConfigError
+
     if kind == "train":
         from ued.app.build import preset
     else:
@@ -134,7 +136,7 @@ def settings_table(kind: str, algo: str, env: str) -> str:
     for name in PRESETS[kind]:
         try:
             configs[name] = preset(algo, env, name).curriculum
-        except Exception:  # noqa: BLE001 (a preset this algorithm does not have)
+        except ConfigError:  # a preset this algorithm does not have
             continue
     default = type(next(iter(configs.values())))()
     header = ["setting", "default", *configs, "meaning"]
