@@ -111,9 +111,14 @@ def _rows(default, presets: dict, prefix: str = ""):
             yield from _rows(value, at, name + ".")
         elif dataclasses.is_dataclass(value):
             kind = type(value)
-            yield name, "", {}, (
-                f"{docs.get(field.name, '')} Its fields: `{kind.__module__}.{kind.__name__}` in "
-                "the API reference; `--help-config` prints their values."
+            yield (
+                name,
+                "",
+                {},
+                (
+                    f"{docs.get(field.name, '')} Its fields: `{kind.__module__}.{kind.__name__}` in "
+                    "the API reference; `--help-config` prints their values."
+                ),
             )
         else:
             yield name, value, at, docs.get(field.name, "")
