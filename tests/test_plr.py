@@ -39,8 +39,10 @@ def _trainer(algo, **fields):
     "algo", ["robust-plr", *(pytest.param(a, marks=pytest.mark.slow) for a in ("plr", "accel"))]
 )
 def test_gradients_only_where_the_variant_allows(algo):
-    config, _, _, state, chunk = _trainer(algo)
-    seen = set()
+    """Which branches take a gradient; and, with JaxUED's schedule (``anneal_lr_by gradient``,
+    the paper preset's), the learning rate counts only the updates that took one."""
+    config, _, _, state, chunk = _trainer(algo, ppo__anneal_lr_by="gradient")
+    seen, gradient_updates = set(), 0
     for update in range(12):
         before = state.student.params
         count_before = int(state.student.opt_state[1].count)
@@ -58,7 +60,11 @@ def test_gradients_only_where_the_variant_allows(algo):
         assert applied == (branch == REPLAY or not robust), (update, branch)
         count = int(state.student.opt_state[1].count)
         assert changed == applied and (count > count_before) == applied
+        expected_lr = config.ppo.lr * (1 - gradient_updates / config.updates)
+        assert float(metrics["student/lr"][0]) == pytest.approx(expected_lr, rel=1e-6)
+        gradient_updates += applied
     assert NEW in seen and REPLAY in seen
+    assert gradient_updates < 12  # so the two schedules differ
     if algo == "accel":
         assert MUTATE in seen
 

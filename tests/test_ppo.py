@@ -8,6 +8,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from envs.maze import Maze, MazeEncoder
@@ -112,6 +113,24 @@ def test_learning_rate_schedule_reaches_zero_by_update_count():
     np.testing.assert_allclose(lrs, 1e-3 * (1 - np.arange(10) / 10), rtol=1e-6)
     flat = dataclasses.replace(config, anneal_lr=False)
     assert float(learning_rate(flat, jnp.float32(1e-3), jnp.int32(9), 10)) == pytest.approx(1e-3)
+
+
+def test_learning_rate_by_gradient_updates_is_jaxueds_schedule():
+    """JaxUED's ``linear_schedule(count) = lr * (1 - (count // (minibatches * epochs)) /
+    num_updates)`` with optax's count of Adam steps (examples/maze_plr.py): after g updates that
+    applied a gradient, at any training update, the rate is lr * (1 - g / updates)."""
+    config = PPOConfig(lr=1e-3, epochs=3, minibatches=2, anneal_lr_by="gradient")
+    optimizer = make_optimizer(config)
+    params = {"w": jnp.ones(3)}
+    opt_state = optimizer.init(params)
+    for g in range(5):
+        count = int(optax.tree_utils.tree_get(opt_state, "count"))
+        jaxued = 1e-3 * (1 - (count // (config.minibatches * config.epochs)) / 10)
+        for update in (g, 9):  # the training update does not matter, only the gradient steps
+            ours = learning_rate(config, jnp.float32(1e-3), jnp.int32(update), 10, opt_state)
+            assert float(ours) == pytest.approx(jaxued, rel=1e-6)
+        for _ in range(config.epochs * config.minibatches):  # one update's Adam steps
+            _, opt_state = optimizer.update({"w": jnp.ones(3)}, opt_state, params)
 
 
 # ---- loss signs on a tiny feed-forward network ---------------------------------------------------

@@ -52,9 +52,14 @@ class PPOConfig:
     lr: float = 1e-4
     """Adam learning rate."""
     anneal_lr: bool = True
-    """Decay the learning rate linearly to 0: lr_k = lr * (1 - k / updates) at training update k,
-    counting every update whether or not it applied a gradient, so it reaches 0 at the end under
-    every curriculum (robust PLR included)."""
+    """Decay the learning rate linearly: lr_k = lr * (1 - k / updates), k counted as
+    ``anneal_lr_by`` says."""
+    anneal_lr_by: Literal["update", "gradient"] = "update"
+    """What k counts: every training update, whether or not it applied a gradient, so the rate
+    reaches 0 at the end under every curriculum; or, as JaxUED does (its optax schedule reads
+    Adam's step count), only the updates that applied one, so robust PLR and ACCEL, which train
+    on a fraction of their updates, end at that fraction's complement (the ``paper`` maze
+    preset). Needs Adam (its step count)."""
     adam_eps: float = 1e-5
     """Adam epsilon."""
     max_grad_norm: float = 0.5
@@ -359,6 +364,11 @@ def validate_ppo(p: PPOConfig, prefix: str) -> None:
     require(p.clip_eps > 0, f"{prefix}clip_eps", f"must be positive, got {p.clip_eps}")
     require(p.ent_coef >= 0 and p.vf_coef >= 0, f"{prefix}ent_coef/vf_coef", "must be >= 0")
     require(p.param_bound >= 0, f"{prefix}param_bound", f"must be >= 0, got {p.param_bound}")
+    require(
+        p.anneal_lr_by == "update" or not p.anneal_lr or p.optimizer == "adam",
+        f"{prefix}anneal_lr_by",
+        "'gradient' counts Adam's steps: it needs optimizer 'adam'",
+    )
     require(
         p.num_envs % p.minibatches == 0,
         f"{prefix}minibatches",

@@ -222,12 +222,17 @@ def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:
     return optax.chain(clip, scaling)
 
 
-def learning_rate(config: PPOConfig, base_lr, update: jax.Array, total) -> jax.Array:
-    """The step size at training update ``update`` (0-based) of ``total``: ``base_lr`` (``f32[]``,
-    possibly per population member), linearly decayed to 0 over the run if ``anneal_lr``."""
+def learning_rate(config: PPOConfig, base_lr, update: jax.Array, total, opt_state=None):
+    """The step size ``f32[]`` at training update ``update`` (0-based) of ``total``: ``base_lr``
+    (``f32[]``, possibly per population member), linearly decayed over the run if ``anneal_lr``,
+    counting every update or (``anneal_lr_by == "gradient"``, JaxUED's schedule) the updates
+    that applied a gradient: Adam's step count in ``opt_state`` over its steps per update."""
     if not config.anneal_lr:
         return jnp.asarray(base_lr, jnp.float32)
-    return base_lr * (1.0 - update.astype(jnp.float32) / total)
+    done = jnp.asarray(update)
+    if config.anneal_lr_by == "gradient":
+        done = optax.tree_utils.tree_get(opt_state, "count") // (config.epochs * config.minibatches)
+    return base_lr * (1.0 - done.astype(jnp.float32) / total)
 
 
 def _split_minibatches(batch: Batch, order: jax.Array, minibatches: int) -> Batch:
@@ -424,7 +429,7 @@ class PPOLearner:
 
     def learning_rate(self, state: PPOState, update: jax.Array, total) -> jax.Array:
         """The scheduled step size of ``update`` (``f32[]``)."""
-        return learning_rate(self.config, state.hypers.lr, update, total)
+        return learning_rate(self.config, state.hypers.lr, update, total, state.opt_state)
 
     def update(self, key, state: PPOState, batch: Batch, update, total):
         """PPO epochs on ``batch``; tracks the best iterate if configured. Returns ``(state,
