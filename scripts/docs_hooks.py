@@ -116,8 +116,8 @@ def _rows(default, presets: dict, prefix: str = ""):
                 "",
                 {},
                 (
-                    f"{docs.get(field.name, '')} Its fields: `{kind.__module__}.{kind.__name__}` in "
-                    "the API reference; `--help-config` prints their values."
+                    f"{docs.get(field.name, '')} Its fields: `{kind.__module__}.{kind.__name__}`"
+                    " in the API reference; `--help-config` prints their values."
                 ),
             )
         else:

@@ -1,7 +1,8 @@
 """The maze's presets: env settings, student and loop for ``test``, ``cpu`` and ``paper``.
 
 * ``paper``: the PLR/ACCEL/JaxUED maze setting (13x13, 25 walls, LSTM 256, 32 envs x 256 steps,
-  5 epochs, 30k updates, the learning rate annealed per gradient update as JaxUED does). SFL's and NCC's papers use 60-wall mazes: so does ``paper`` for them.
+  5 epochs, 30k updates, the learning rate annealed per gradient update as JaxUED does). SFL's
+  and NCC's papers use 60-wall mazes: so does ``paper`` for them.
 * ``cpu``: learns on a 2-core CPU in minutes: the same 13x13 maze with 25 walls for every
   curriculum (so curricula compare on one distribution), LSTM 64, 32 envs x 128 steps, 3 epochs
   x 2 minibatches, 3,000 updates (12.3M steps; about 8 minutes).
