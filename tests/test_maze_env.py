@@ -575,3 +575,22 @@ def test_wrappers_report_the_observation_before_the_reset():
     assert bool(terminated)
     assert tree_equal(obs, RESET(KEY, lvl)[0])  # the next episode's first observation
     assert not tree_equal(info["final_obs"], obs)  # the goal cell reached, before the reset
+
+
+def test_noop_actions_spend_a_step_and_change_nothing_else():
+    """JaxUED's maze keeps MiniGrid's 7 actions (``noop_actions=4``): pickup, drop, toggle and
+    done only advance time, as in JaxUED's ``step_agent``; the default has the 3 that act."""
+    assert Maze().num_actions == 3
+    env = Maze(height=5, width=5, max_steps=10, noop_actions=4)
+    assert env.num_actions == 7 and env.action_names[3:] == ("pickup", "drop", "toggle", "done")
+    lvl = make_level(jnp.zeros((5, 5), bool), (1, 1), 0, (3, 3))
+    obs, state = env.reset_to_level(KEY, lvl)
+    for action in range(3, 7):
+        new_obs, new, reward, terminated, truncated, _ = env.step(KEY, state, action)
+        assert int(new.time) == int(state.time) + 1
+        assert pos(new) == pos(state) and int(new.agent_dir) == int(state.agent_dir)
+        np.testing.assert_array_equal(np.asarray(new_obs.image), np.asarray(obs.image))
+        assert float(reward) == 0.0 and not bool(terminated) and not bool(truncated)
+        state = new
+    with pytest.raises(ValueError, match="noop_actions"):
+        Maze(noop_actions=5)

@@ -7,6 +7,9 @@ from typing import Literal
 
 from ued.config import positive, require
 
+NOOP_ACTION_NAMES = ("pickup", "drop", "toggle", "done")
+"""MiniGrid's actions that do nothing on the maze (JaxUED keeps them: ``Discrete(7)``)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class MazeEncoderConfig:
@@ -39,6 +42,9 @@ class MazeConfig:
     timeout: Literal["terminal", "truncation"] = "terminal"
     """What the time limit is: terminal (the references' convention, so numbers compare: no
     bootstrap at a time-out) or truncation (GAE bootstraps from the value where time ran out)."""
+    noop_actions: int = 0
+    """Actions that do nothing but spend a step, after the 3 that act: MiniGrid's pickup, drop,
+    toggle and done, which JaxUED's maze keeps (4: its 7 actions); 0: the 3 that act."""
     edits_move_agent: bool = True
     """ACCEL's edits may move the agent (False: the minimax/JaxUED variant that only flips walls
     and moves the goal)."""
@@ -60,6 +66,11 @@ def validate(config: MazeConfig, prefix: str = "env_config.") -> None:
         config.timeout in ("terminal", "truncation"),
         f"{prefix}timeout",
         f"must be terminal or truncation, got {config.timeout!r}",
+    )
+    require(
+        0 <= config.noop_actions <= len(NOOP_ACTION_NAMES),
+        f"{prefix}noop_actions",
+        f"must be in [0, {len(NOOP_ACTION_NAMES)}], got {config.noop_actions}",
     )
     encoder = config.encoder
     positive(encoder, f"{prefix}encoder.", "direction_features")

@@ -8,7 +8,7 @@ numbers: three actions (turn left, turn right, forward), a time-penalised goal r
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar, Literal
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +16,7 @@ from flax import struct
 
 from ued.env import Environment
 
+from .config import NOOP_ACTION_NAMES
 from .generators import RandomMazeGenerator
 from .level import DIRECTIONS, Level, wall_count
 from .oracle import UNREACHABLE, optimal_return, shortest_path_length
@@ -78,6 +79,8 @@ class Maze(Environment):
             so "25 walls" means 18-25 distinct walls) or ``without_replacement`` (exactly n_walls).
         solvable_only: make ``sample_level`` return only solvable levels (bounded rejection).
         fully_observed: observe the whole grid instead of the egocentric view.
+        noop_actions: actions after the 3 that act which only spend a step (MiniGrid's pickup,
+            drop, toggle, done: 4 gives JaxUED's 7 actions).
         timeout: ``terminal`` (default, the references' convention: reaching ``max_steps``
             ends the episode as terminal, so GAE does not bootstrap there and numbers compare
             with published ones) or ``truncation`` (``step`` reports ``truncated`` at the time
@@ -93,9 +96,17 @@ class Maze(Environment):
     solvable_only: bool = False
     fully_observed: bool = False
     timeout: Literal["terminal", "truncation"] = "terminal"
+    noop_actions: int = 0
 
-    num_actions: ClassVar[int] = 3
-    action_names: ClassVar[tuple[str, ...]] = ("left", "right", "forward")
+    @property
+    def num_actions(self) -> int:
+        """Turn left, turn right, forward, then the no-ops."""
+        return 3 + self.noop_actions
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        """The actions' names, in order."""
+        return ("left", "right", "forward", *NOOP_ACTION_NAMES[: self.noop_actions])
 
     def __post_init__(self):
         for name in ("height", "width", "view_size", "max_steps"):
@@ -103,6 +114,8 @@ class Maze(Environment):
                 raise ValueError(f"Maze.{name} must be positive, got {getattr(self, name)}")
         if self.view_size % 2 == 0:
             raise ValueError(f"Maze.view_size must be odd, got {self.view_size}")
+        if not 0 <= self.noop_actions <= len(NOOP_ACTION_NAMES):
+            raise ValueError(f"Maze.noop_actions must be in [0, 4], got {self.noop_actions}")
         if self.timeout not in ("terminal", "truncation"):
             raise ValueError(f"Maze.timeout must be terminal or truncation, got {self.timeout!r}")
 

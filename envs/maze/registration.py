@@ -31,6 +31,7 @@ def make_maze(config: MazeConfig) -> Maze:
         wall_sampling=config.wall_sampling,
         solvable_only=config.solvable_only,
         timeout=config.timeout,
+        noop_actions=config.noop_actions,
     )
 
 
