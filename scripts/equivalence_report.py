@@ -119,7 +119,7 @@ def write(study: Path, rows, curves) -> None:
             ax.set_xlabel("update")
             ax.set_ylabel("solve rate")
             ax.grid(alpha=0.3)
-    axes[0][0].legend()
+    next(ax for ax in axes.flat if ax.get_legend_handles_labels()[0]).legend()
     fig.tight_layout()
     fig.savefig(study / "curves.png", dpi=120)
 

@@ -1,0 +1,56 @@
+"""``scripts/equivalence_report.py`` (the equivalence study's table and figure): per algorithm,
+suite and shared update, each side's mean ± s.e. over seeds of the suite-mean solve rate and a
+bootstrap interval of the difference that flags a gap beyond the seeds' spread."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HEADER = ["run", "seed", "update", "suite", "level", "statistic", "alpha", "value"]
+
+
+@pytest.fixture(scope="module")
+def report():
+    path = Path(__file__).parent.parent / "scripts" / "equivalence_report.py"
+    spec = importlib.util.spec_from_file_location("equivalence_report", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write(path: Path, run: str, rates: dict[tuple[int, int], list[float]]) -> None:
+    """An ``eval.csv`` of ``run``: ``{(seed, update): per-level solve rates}`` on ``random``
+    (plus each level's return, which the report ignores)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(HEADER)
+        for (seed, update), values in rates.items():
+            for i, value in enumerate(values):
+                out.writerow([run, seed, update, "random", f"l{i}", "solve_rate", "", value])
+                out.writerow([run, seed, update, "random", f"l{i}", "return", "", 9.0])
+
+
+def test_curves_table_and_beyond_the_spread(report, tmp_path):
+    ours = {(s, u): [0.5 + 0.01 * s, 0.7 + 0.01 * s] for s in range(3) for u in (0, 100, 200)}
+    write(tmp_path / "ours" / "dr" / "eval.csv", "dr", ours)
+    for seed in range(3):  # JaxUED: one file per run; the same at 100, far below at 200
+        rates = {(seed, 100): [0.5 + 0.01 * seed, 0.7 + 0.01 * seed], (seed, 200): [0.1, 0.1]}
+        write(tmp_path / "jaxued" / f"eval-dr-{seed}.csv", "dr", rates)
+    rows, curves = report.compare(tmp_path, algos=("dr",), suites=("random",))
+    assert [r[2] for r in rows] == [100, 200]  # only the updates both sides evaluated
+    (_, _, _, (mean_ours, se_ours), (mean_ref, _), interval, beyond) = rows[0]
+    assert mean_ours == pytest.approx(0.61) and mean_ref == pytest.approx(0.61)
+    assert se_ours == pytest.approx(np.std([0.6, 0.61, 0.62], ddof=1) / np.sqrt(3))
+    assert interval[0] <= 0 <= interval[1] and not beyond
+    assert rows[1][-1] and rows[1][-2][0] > 0.4  # ours 0.61 against 0.1: beyond the spread
+    assert [u for u, *_ in curves["dr", "random"]["ours"]] == [0, 100, 200]
+    report.write(tmp_path, rows, curves)
+    table = (tmp_path / "report.md").read_text()
+    assert "| dr | random | 200 | 0.610 ± 0.006 | 0.100 ± 0.000 |" in table
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
