@@ -61,11 +61,12 @@ def on_files(files, config):
 
 
 # ---- settings tables -------------------------------------------------------------------------
-# A page line ``{{ settings train robust-plr maze }}`` (or ``meta groove gridworld``) becomes a
-# table of that curriculum's settings: each field's default, its value at the presets and its
-# docstring, read from the config classes, so the pages cannot drift from the code.
-SETTINGS = re.compile(r"^\{\{ settings (train|meta) ([\w-]+) ([\w-]+) \}\}$", re.M)
-PRESETS = {"train": ("paper", "cpu"), "meta": ("reference", "cpu")}
+# A page line ``{{ settings train robust-plr maze }}`` (``meta groove gridworld``; ``env maze``)
+# becomes a table of that curriculum's (or env family's) settings: each field's default, its
+# value at the presets and its docstring, read from the config classes, so the pages cannot
+# drift from the code.
+SETTINGS = re.compile(r"^\{\{ settings (train|meta|env) ([\w-]+)(?: ([\w-]+))? \}\}$", re.M)
+PRESETS = {"train": ("paper", "cpu"), "meta": ("reference", "cpu"), "env": ("paper", "cpu")}
 
 
 def attribute_docs(cls) -> dict[str, str]:
@@ -129,18 +130,22 @@ def _cell(value) -> str:
     return f"`{text}`".replace("|", "\\|")
 
 
-def settings_table(kind: str, algo: str, env: str) -> str:
-    """The Markdown table of a (meta-)curriculum's settings at its defaults and presets."""
+def settings_table(kind: str, name: str, env: str | None = None) -> str:
+    """The Markdown table of a (meta-)curriculum's settings (``kind`` train or meta: algorithm
+    ``name`` on ``env``) or of an env family's (``env``: ``name``) at its defaults and presets."""
     from ued.errors import ConfigError
 
-    if kind == "train":
-        from ued.app.build import preset
-    else:
+    if kind == "meta":
         from ued.meta.config import preset
+    else:
+        from ued.app.build import preset
     configs = {}
-    for name in PRESETS[kind]:
+    for preset_name in PRESETS[kind]:
         try:
-            configs[name] = preset(algo, env, name).curriculum
+            if kind == "env":
+                configs[preset_name] = preset("dr", name, preset_name).env_config
+            else:
+                configs[preset_name] = preset(name, env, preset_name).curriculum
         except ConfigError:  # a preset this algorithm does not have
             continue
     default = type(next(iter(configs.values())))()
