@@ -40,6 +40,7 @@ MUTATORS = {
     "edits5": MazeMutator(num_edits=5),
     "edits20": MazeMutator(num_edits=20),
     "fixed_agent": MazeMutator(num_edits=20, move_agent=False),
+    "jaxued1": MazeMutator(num_edits=1, move_agent=False, noop=True),
     "none": MazeMutator(num_edits=0),
 }
 
@@ -288,6 +289,19 @@ def test_single_edit_is_exactly_one_kind(parents, mutations):
     dir_changed = parents.agent_dir != children.agent_dir
     assert not dir_changed[~agent_moved].any()
     assert 0.6 < dir_changed[agent_moved].mean() < 0.9
+
+
+def test_jaxued_edit_is_a_noop_a_flip_or_a_goal_move(parents, mutations):
+    """minimax's and JaxUED's ``move_goal_flip_walls``: each edit uniformly one of no-op, flip
+    a wall, move the goal; the agent never moves."""
+    parents, children = random_part(parents), random_part(mutations["jaxued1"]["levels"])
+    flipped = changed_cells(parents, children)
+    goal_moved = np.any(parents.goal_pos != children.goal_pos, axis=1)
+    np.testing.assert_array_equal(children.agent_pos, parents.agent_pos)
+    np.testing.assert_array_equal(children.agent_dir, parents.agent_dir)
+    assert (flipped + goal_moved).max() == 1
+    for kind in (flipped == 1, goal_moved, (flipped + goal_moved) == 0):
+        assert 0.27 < kind.mean() < 0.40
 
 
 def test_fixed_agent_variant_never_moves_agent(parents, mutations):

@@ -189,6 +189,7 @@ MINIMAX = {
         "ppo.ent_coef": 1e-3,
         "env_config.n_walls": 0,
         "env_config.edits_move_agent": False,  # move_goal_flip_walls: walls and goal only
+        "env_config.edits_noop": True,  # and a no-op (Mutations.NO_OP)
         "curriculum.num_edits": 20,  # plr_n_mutations
     },
 }

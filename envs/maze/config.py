@@ -48,6 +48,9 @@ class MazeConfig:
     edits_move_agent: bool = True
     """ACCEL's edits may move the agent (False: the minimax/JaxUED variant that only flips walls
     and moves the goal)."""
+    edits_noop: bool = False
+    """Each of ACCEL's edits may be a no-op, as in JaxUED's and minimax's mutator (uniform over
+    no-op, flip a wall, move the goal: 3.3 of 5 edits act on average)."""
     encoder: MazeEncoderConfig = MazeEncoderConfig()
     """The student's observation encoder."""
 

@@ -68,12 +68,16 @@ class MazeMutator:
         num_edits: edits per mutation (ACCEL uses 5 on mazes).
         move_agent: allow agent moves; ``False`` gives the minimax/JaxUED variant whose edits only
             flip walls and move the goal.
+        noop: a no-op among the kinds drawn, as in minimax's and JaxUED's mutator
+            (``make_level_mutator_minimax``: each edit uniformly one of no-op, flip a wall, move
+            the goal), so a child differs by fewer edits than ``num_edits`` on average.
 
     Every child of a valid level is valid (agent and goal on distinct free cells).
     """
 
     num_edits: int = 5
     move_agent: bool = True
+    noop: bool = False
 
     def __post_init__(self):
         if self.num_edits < 0:
@@ -81,8 +85,10 @@ class MazeMutator:
 
     def __call__(self, key: jax.Array, level: Level) -> Level:
         """Mutate one level (``vmap`` for a batch)."""
-        n_kinds = 3 if self.move_agent else 2
-        edits = [flip_wall, move_goal, move_agent][:n_kinds]
+        edits = [flip_wall, move_goal, move_agent][: 3 if self.move_agent else 2]
+        if self.noop:
+            edits = [lambda key, level: level, *edits]
+        n_kinds = len(edits)
 
         def edit(level, key):
             k_kind, k_edit = jax.random.split(key)

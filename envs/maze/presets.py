@@ -27,6 +27,9 @@ from .config import MazeConfig, MazeEncoderConfig
 SIXTY_WALL_PAPERS = ("sfl", "ncc-theory", "ncc-reg", "ncc-learn")
 """Algorithms whose papers evaluate on 13x13 mazes with 60 walls."""
 
+JAXUED_EDITS = ("accel", "accel-parallel")
+"""Algorithms whose ``paper`` preset edits levels as JaxUED's ACCEL does."""
+
 REFERENCE_STUDENT = PPOConfig(lr=1e-4, anneal_lr=False)
 """minimax's maze student (``configs/maze/paired.json``, ``dr.json``): lr 1e-4 constant
 (``lr_anneal_steps`` 0), 32 envs x 256 steps, 5 epochs x 1 minibatch, clip 0.2, gamma 0.995,
@@ -37,12 +40,13 @@ MINIMAX_PARALLEL_STUDENTS = {
     "plr-parallel": (PPOConfig(lr=3e-4, anneal_lr=False, gamma=0.999, gae_lambda=0.95,
                                ent_coef=0.0), MazeConfig(n_walls=60)),
     "accel-parallel": (PPOConfig(lr=1e-4, anneal_lr=False, gamma=0.999, gae_lambda=0.98,
-                                 ent_coef=1e-3), MazeConfig(n_walls=0, edits_move_agent=False)),
+                                 ent_coef=1e-3), MazeConfig(n_walls=0, edits_move_agent=False,
+                                                                edits_noop=True)),
 }  # fmt: skip
 """minimax's PLR‖ and ACCEL‖ (``configs/maze/pplr.json``, ``paccel.json``): their students
 (discount 0.999; PLR‖ lr 3e-4, lambda 0.95, no entropy bonus; ACCEL‖ lr 1e-4, lambda 0.98,
-entropy 1e-3) and mazes (60 walls; ACCEL‖ starts from empty mazes and its edits flip walls and
-move the goal, never the agent). The rest is ``REFERENCE_STUDENT``'s."""
+entropy 1e-3) and mazes (60 walls; ACCEL‖ starts from empty mazes and each of its edits is a
+no-op, a wall flip or a goal move, never an agent move). The rest is ``REFERENCE_STUDENT``'s."""
 
 
 def reference_preset(name: str, algo: str) -> TrainConfig:
@@ -67,6 +71,8 @@ def preset(name: str, algo: str) -> TrainConfig:
     the algorithm's own preset)."""
     if name == "paper":
         walls = 60 if algo in SIXTY_WALL_PAPERS else 25
+        # ACCEL's edits as JaxUED makes them (make_level_mutator_minimax): no-op, wall, goal.
+        edits = {"edits_move_agent": False, "edits_noop": True} if algo in JAXUED_EDITS else {}
         return TrainConfig(
             ppo=PPOConfig(anneal_lr_by="gradient"),  # JaxUED's schedule (docs: equivalence)
             env="maze",
@@ -77,7 +83,7 @@ def preset(name: str, algo: str) -> TrainConfig:
             checkpoint_every=1000,
             eval_suites=("classic",),
             eval_attempts=10,
-            env_config=MazeConfig(n_walls=walls),
+            env_config=MazeConfig(n_walls=walls, **edits),
         )
     if name == "cpu":
         return TrainConfig(

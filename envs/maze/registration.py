@@ -73,7 +73,7 @@ MAZE = registry.ENVS.register(
         success=True,
         oracle=lambda env, level, gamma: env.optimal_return(level, gamma),
         mutator=lambda config, num_edits: MazeMutator(
-            num_edits=num_edits, move_agent=config.edits_move_agent
+            num_edits=num_edits, move_agent=config.edits_move_agent, noop=config.edits_noop
         ),
         editor=make_editor,
         render_level=render_level,
