@@ -1,7 +1,8 @@
 """The equivalence study's table and figure: this library's learning curves against JaxUED's
 on the same held-out suites at the same updates, with a bootstrap interval of the difference.
 
-Reads ``<study>/ours/<algo>/eval.csv`` (``ued train``'s evaluations) and
+Reads ``<study>/ours/<algo>/eval.csv`` (``ued train``'s evaluations; ``ours/<algo>+<variant>``
+are diagnostic runs with one setting changed towards JaxUED's) and
 ``<study>/jaxued/eval-<algo>-<seed>.csv`` (``scripts/equivalence/jaxued_eval.py``: JaxUED's
 checkpoints played on the same levels). For each algorithm, suite and update both sides
 evaluated: each seed's solve rate averaged over the suite's levels, the mean ± s.e. over seeds
@@ -59,67 +60,81 @@ def mean_se(values) -> tuple[float, float]:
     return float(values.mean()), float(se)
 
 
+def variants(study: Path, algo: str) -> list[tuple[str, Path]]:
+    """``(label, eval.csv)`` of this library's runs of ``algo``: the study's own (``ued``,
+    ``ours/<algo>``) and its diagnostic variants (``ued, <variant>``, ``ours/<algo>+<variant>``:
+    the same run with one setting changed towards JaxUED's)."""
+    runs = [("ued", study / "ours" / algo / "eval.csv")]
+    for path in sorted((study / "ours").glob(f"{algo}+*/eval.csv")):
+        runs.append((f"ued, {path.parent.name.split('+', 1)[1]}", path))
+    return [(label, path) for label, path in runs if path.is_file()]
+
+
 def compare(study: Path, algos=ALGOS, suites=SUITES):
-    """Rows ``(algo, suite, update, ours (mean, se), jaxued (mean, se), interval, beyond)``
-    and the curves ``{(algo, suite): {side: [(update, mean, se)]}}``."""
+    """Rows ``(algo, label, suite, update, ours (mean, se), jaxued (mean, se), interval,
+    beyond)`` for each of this library's runs (``variants``) against JaxUED's, and the curves
+    ``{(algo, suite): {label or "JaxUED": [(update, mean, se)]}}``."""
     reference = seed_means(sorted((study / "jaxued").glob("eval-*.csv")))
     rng = np.random.default_rng(0)
     rows, curves = [], defaultdict(lambda: defaultdict(list))
     for algo in algos:
-        path = study / "ours" / algo / "eval.csv"
-        if not path.is_file():
+        runs = variants(study, algo)
+        if not runs:
             continue
-        ours = seed_means([path])
         for suite in suites:
-            for side, table in (("ours", ours), ("jaxued", reference)):
-                for (run, s, update), seeds in sorted(table.items(), key=lambda kv: kv[0][2]):
-                    if run == algo and s == suite:
-                        curves[algo, suite][side].append((update, *mean_se(list(seeds.values()))))
-            updates = sorted(
-                {u for (r, s, u) in ours if (r, s) == (algo, suite)}
-                & {u for (r, s, u) in reference if (r, s) == (algo, suite)}
-            )
-            for update in updates:
-                a = list(ours[algo, suite, update].values())
-                b = list(reference[algo, suite, update].values())
-                low, high = bootstrap_difference(a, b, rng)
-                rows.append((algo, suite, update, mean_se(a), mean_se(b), (low, high),
-                             low > 0 or high < 0))  # fmt: skip
+            jaxued = {u: seeds for (r, s, u), seeds in reference.items() if (r, s) == (algo, suite)}
+            for update in sorted(jaxued):
+                curves[algo, suite]["JaxUED"].append(
+                    (update, *mean_se(list(jaxued[update].values())))
+                )
+            for label, path in runs:
+                ours = {u: seeds for (_, s, u), seeds in seed_means([path]).items() if s == suite}
+                for update in sorted(ours):
+                    curves[algo, suite][label].append(
+                        (update, *mean_se(list(ours[update].values())))
+                    )
+                for update in sorted(set(ours) & set(jaxued)):
+                    a, b = list(ours[update].values()), list(jaxued[update].values())
+                    low, high = bootstrap_difference(a, b, rng)
+                    rows.append((algo, label, suite, update, mean_se(a), mean_se(b), (low, high),
+                                 low > 0 or high < 0))  # fmt: skip
     return rows, curves
 
 
 def write(study: Path, rows, curves) -> None:
     """``report.md`` (the table) and ``curves.png`` (one panel per algorithm and suite)."""
     lines = [
-        "| algorithm | suite | update | ours | JaxUED | ours − JaxUED, 95% bootstrap | beyond |",
-        "|---|---|---|---|---|---|---|",
+        "| algorithm | run | suite | update | ued | JaxUED | ued − JaxUED, 95% bootstrap "
+        "| beyond the spread |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for algo, suite, update, (ma, sa), (mb, sb), (low, high), beyond in rows:
+    for algo, label, suite, update, (ma, sa), (mb, sb), (low, high), beyond in rows:
         lines.append(
-            f"| {algo} | {suite} | {update} | {ma:.3f} ± {sa:.3f} | {mb:.3f} ± {sb:.3f} | "
-            f"{ma - mb:+.3f} [{low:+.3f}, {high:+.3f}] | {'yes' if beyond else ''} |"
+            f"| {algo} | {label} | {suite} | {update} | {ma:.3f} ± {sa:.3f} | {mb:.3f} ± {sb:.3f} "
+            f"| {ma - mb:+.3f} [{low:+.3f}, {high:+.3f}] | {'yes' if beyond else ''} |"
         )
     (study / "report.md").write_text("\n".join(lines) + "\n")
     keys = sorted(curves)
     if not keys:
         return
     algos = sorted({a for a, _ in keys}, key=ALGOS.index)
-    fig, axes = plt.subplots(len(SUITES), len(algos), figsize=(4 * len(algos), 3.2 * len(SUITES)),
+    fig, axes = plt.subplots(len(SUITES), len(algos), figsize=(4.5 * len(algos), 3.4 * len(SUITES)),
                              squeeze=False)  # fmt: skip
     for j, algo in enumerate(algos):
         for i, suite in enumerate(SUITES):
             ax = axes[i][j]
-            for side, colour in (("ours", "C0"), ("jaxued", "C1")):
-                points = curves.get((algo, suite), {}).get(side, [])
-                if points:
-                    u, m, s = map(np.asarray, zip(*points, strict=True))
-                    ax.plot(u, m, color=colour, label="ued" if side == "ours" else "JaxUED")
-                    ax.fill_between(u, m - s, m + s, color=colour, alpha=0.2)
+            sides = curves.get((algo, suite), {})
+            colours = {"JaxUED": "C1", "ued": "C0"}
+            for k, (label, points) in enumerate(sorted(sides.items())):
+                u, m, s = map(np.asarray, zip(*points, strict=True))
+                colour = colours.get(label, f"C{k + 2}")
+                ax.plot(u, m, color=colour, label=label, marker="o", markersize=3)
+                ax.fill_between(u, m - s, m + s, color=colour, alpha=0.2)
             ax.set_title(f"{algo}: {suite}")
             ax.set_xlabel("update")
             ax.set_ylabel("solve rate")
             ax.grid(alpha=0.3)
-    next(ax for ax in axes.flat if ax.get_legend_handles_labels()[0]).legend()
+    next(ax for ax in axes.flat if ax.get_legend_handles_labels()[0]).legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(study / "curves.png", dpi=120)
 

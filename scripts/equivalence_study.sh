@@ -19,15 +19,17 @@ updates=${UPDATES:-500}
 every=${EVERY:-100}
 mkdir -p "$study/jaxued"
 
-ours() {  # ours <algo>: 3 vmapped seeds at the paper preset
+ours() {  # ours <algo>[+<variant>] [options]: 3 vmapped seeds at the paper preset (a variant:
+  # a diagnostic run with the options, one setting changed towards JaxUED's)
   local out="$study/ours/$1"
   if [ -f "$out/run.json" ]; then return; fi
-  if [ -d "$out/checkpoints" ]; then
+  if [ -d "$out/checkpoints" ] && [ -n "$(ls "$out/checkpoints")" ]; then
     .venv/bin/ued train --resume "$out" --no-progress
   else
-    .venv/bin/ued train --algo "$1" --preset paper --seeds 0,1,2 --updates "$updates" \
+    .venv/bin/ued train --algo "${1%%+*}" --preset paper --seeds 0,1,2 --updates "$updates" \
       --eval-every "$every" --checkpoint-every "$every" --eval-suites classic random \
-      --eval-levels 100 --eval-attempts 10 --keep-checkpoints 0 --out "$out" --no-progress
+      --eval-levels 100 --eval-attempts 10 --keep-checkpoints 0 --out "$out" --no-progress \
+      "${@:2}"
   fi
 }
 
@@ -50,6 +52,7 @@ reference() {  # reference <name> <script> <seed> [options]: one JaxUED run, the
 # One algorithm at a time, so that each comparison is complete as early as possible.
 for seed in 0 1 2; do reference dr maze_dr.py "$seed"; done
 ours dr
+ours dr+7actions --env-config.noop-actions 4  # diagnostic: JaxUED's maze keeps 7 actions
 for seed in 0 1 2; do reference robust-plr maze_plr.py "$seed"; done
 ours robust-plr
 for seed in 0 1 2; do reference accel maze_plr.py "$seed" --use_accel; done

@@ -42,15 +42,24 @@ def test_curves_table_and_beyond_the_spread(report, tmp_path):
     for seed in range(3):  # JaxUED: one file per run; the same at 100, far below at 200
         rates = {(seed, 100): [0.5 + 0.01 * seed, 0.7 + 0.01 * seed], (seed, 200): [0.1, 0.1]}
         write(tmp_path / "jaxued" / f"eval-dr-{seed}.csv", "dr", rates)
+    variant = {(s, u): [0.08 + 0.04 * s] * 2 for s in range(2) for u in (100, 200)}  # 2 seeds
+    write(tmp_path / "ours" / "dr+7actions" / "eval.csv", "dr+7actions", variant)
     rows, curves = report.compare(tmp_path, algos=("dr",), suites=("random",))
-    assert [r[2] for r in rows] == [100, 200]  # only the updates both sides evaluated
-    (_, _, _, (mean_ours, se_ours), (mean_ref, _), interval, beyond) = rows[0]
+    assert [(r[1], r[3]) for r in rows] == [  # only the updates both sides evaluated
+        ("ued", 100),
+        ("ued", 200),
+        ("ued, 7actions", 100),
+        ("ued, 7actions", 200),
+    ]
+    (_, _, _, _, (mean_ours, se_ours), (mean_ref, _), interval, beyond) = rows[0]
     assert mean_ours == pytest.approx(0.61) and mean_ref == pytest.approx(0.61)
     assert se_ours == pytest.approx(np.std([0.6, 0.61, 0.62], ddof=1) / np.sqrt(3))
     assert interval[0] <= 0 <= interval[1] and not beyond
     assert rows[1][-1] and rows[1][-2][0] > 0.4  # ours 0.61 against 0.1: beyond the spread
-    assert [u for u, *_ in curves["dr", "random"]["ours"]] == [0, 100, 200]
+    assert not rows[3][-1] and rows[2][-1]  # the variant: level with JaxUED at 200, not at 100
+    assert [u for u, *_ in curves["dr", "random"]["ued"]] == [0, 100, 200]
+    assert [u for u, *_ in curves["dr", "random"]["JaxUED"]] == [100, 200]
     report.write(tmp_path, rows, curves)
     table = (tmp_path / "report.md").read_text()
-    assert "| dr | random | 200 | 0.610 ± 0.006 | 0.100 ± 0.000 |" in table
+    assert "| dr | ued | random | 200 | 0.610 ± 0.006 | 0.100 ± 0.000 |" in table
     assert (tmp_path / "curves.png").stat().st_size > 10_000
