@@ -209,8 +209,9 @@ def ppo_loss(
 
 def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:
     """Gradient clipping (unless ``max_grad_norm`` is 0) then Adam's scaling (nothing more for
-    SGD); the (scheduled) step size is applied by ``ppo_update`` so that the schedule is a
-    function of the training update, not of how many gradient steps happened to be applied."""
+    SGD); the (scheduled) step size is applied by ``ppo_update``, so the schedule can count the
+    training updates (the default) or, reading Adam's step count, the gradient updates
+    (``anneal_lr_by``)."""
     clip = (
         optax.clip_by_global_norm(config.max_grad_norm)
         if config.max_grad_norm
