@@ -63,6 +63,7 @@ def _one_line_error(capsys, command, *argv):
         ({"ppo__anneal_lr": 1}, "ppo.anneal_lr: expected true or false"),
         ({"network__cell": "rnn"}, "network.cell: must be one of ['lstm', 'gru', 'none']"),
         ({"env_config__noop_actions": 5}, "env_config.noop_actions: must be in [0, 4], got 5"),
+        ({"env_config__observation": "rgb"}, "env_config.observation: must be one of"),
         ({"ppo__optimizer": "sgd", "ppo__anneal_lr_by": "gradient"}, "ppo.anneal_lr_by: 'grad"),
     ],
 )

@@ -594,3 +594,66 @@ def test_noop_actions_spend_a_step_and_change_nothing_else():
         state = new
     with pytest.raises(ValueError, match="noop_actions"):
         Maze(noop_actions=5)
+
+
+# ---- MiniGrid's cell encoding (JaxUED's observation) -------------------------------------------
+
+JAXUED_EMPTY, JAXUED_WALL, JAXUED_GOAL = (1, 0, 0), (2, 5, 0), (8, 1, 0)
+JAXUED_DIR_TO_VEC = np.array([(1, 0), (0, 1), (-1, 0), (0, -1)])
+
+
+def jaxued_partial_view(wall_map, goal, agent, direction, v):
+    """NumPy model of JaxUED's ``Maze._get_partial_obs`` (``see_agent=False``) before its
+    ``normalize_obs`` division: the MiniGrid map padded with ``v - 1`` walls, the slice from the
+    forward and side bounds, rotated by the agent's direction, then transposed."""
+    h, w = wall_map.shape
+    maze_map = np.where(wall_map[..., None], JAXUED_WALL, JAXUED_EMPTY).astype(np.uint8)
+    maze_map[goal[1], goal[0]] = JAXUED_GOAL
+    pad = v - 1
+    padded = np.tile(np.array(JAXUED_WALL, np.uint8), (h + 2 * pad, w + 2 * pad, 1))
+    padded[pad:-pad, pad:-pad] = maze_map
+    dir_vec = JAXUED_DIR_TO_VEC[direction]
+    side = (dir_vec == 0) * (v // 2)
+    bounds = np.stack([agent, agent + dir_vec * (v - 1), agent + side, agent - side])
+    xmin, ymin = bounds.min(0) + pad
+    view = padded[ymin : ymin + v, xmin : xmin + v]
+    view = np.rot90(view, direction + 1)
+    return view.transpose(1, 0, 2)
+
+
+def test_minigrid_view_matches_jaxued_model():
+    """``observation="minigrid"`` gives JaxUED's (object, colour, state) cells; JaxUED's view is
+    the transpose of ours (the agent at the right-hand centre instead of the bottom centre),
+    which a convolution initialised i.i.d. learns from identically."""
+    v = 5
+    env = Maze(height=H, width=W, view_size=v, max_steps=MAX_STEPS, observation="minigrid")
+    rng = np.random.default_rng(7)
+    n = 200
+    walls = rng.random((n, H, W)) < 0.35
+    agents = rng.integers(0, [W, H], size=(n, 2))
+    goals = rng.integers(0, [W, H], size=(n, 2))
+    dirs = rng.integers(0, 4, size=n)
+    walls[np.arange(n), goals[:, 1], goals[:, 0]] = False
+    walls[np.arange(n), agents[:, 1], agents[:, 0]] = False
+    levels = make_level(walls, agents, dirs, goals)
+    observe = jax.jit(jax.vmap(lambda lvl: env.reset_to_level(KEY, lvl)[0].image))
+    images = np.asarray(observe(levels))
+    assert images.dtype == np.uint8 and images.shape == (n, v, v, 3)
+    for i in range(n):
+        expected = jaxued_partial_view(walls[i], goals[i], agents[i], dirs[i], v)
+        np.testing.assert_array_equal(images[i].transpose(1, 0, 2), expected, err_msg=f"level {i}")
+
+
+def test_minigrid_and_one_hot_views_carry_the_same_cells():
+    one_hot = dataclasses.replace(ENV, fully_observed=True)
+    minigrid = dataclasses.replace(one_hot, observation="minigrid")
+    assert minigrid.observation_shape() == (H, W, 3) == minigrid.dummy_observation().image.shape
+    lvl = level(walls=[(1, 2), (5, 5)], agent=(2, 4), direction=1, goal=(6, 0))
+    a = np.asarray(one_hot.reset_to_level(KEY, lvl)[0].image)
+    b = np.asarray(minigrid.reset_to_level(KEY, lvl)[0].image)
+    table = np.array([JAXUED_WALL, JAXUED_EMPTY, JAXUED_GOAL], np.uint8)
+    expected = table[a[..., :3].argmax(-1)]
+    expected[4, 2] = (10, 0, 1)  # JaxUED's fully observed view marks the agent (object 10)
+    np.testing.assert_array_equal(b, expected)
+    with pytest.raises(ValueError, match="observation"):
+        Maze(observation="rgb")

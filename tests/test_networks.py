@@ -197,3 +197,23 @@ def test_patch_conv_equals_flax_conv(padding, size):
         jax.tree_util.tree_leaves(loss(conv)), jax.tree_util.tree_leaves(loss(reference))
     ):
         np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_minigrid_maze_encoder_sees_jaxueds_normalised_cells():
+    """``--env-config.observation minigrid`` builds the encoder with JaxUED's ``normalize_obs``
+    scale: the convolution sees MiniGrid's indices divided by 10."""
+    from envs.maze.config import MazeConfig
+    from ued import registry
+
+    spec = registry.ENVS.get("maze")
+    scaled = spec.encoder(MazeConfig(observation="minigrid"))
+    plain = spec.encoder(MazeConfig())
+    assert (scaled.input_scale, plain.input_scale) == (0.1, 1.0)
+    env = Maze(height=7, width=7, observation="minigrid")
+    obs = jax.tree_util.tree_map(lambda x: x[None, None], env.dummy_observation())
+    obs = obs.replace(image=jnp.full_like(obs.image, 8))
+    params = scaled.init(jax.random.key(0), obs)
+    divided = obs.replace(image=obs.image.astype(jnp.float32) / 10)
+    np.testing.assert_allclose(
+        scaled.apply(params, obs), plain.apply(params, divided), rtol=1e-6, atol=1e-6
+    )

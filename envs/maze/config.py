@@ -42,6 +42,10 @@ class MazeConfig:
     timeout: Literal["terminal", "truncation"] = "terminal"
     """What the time limit is: terminal (the references' convention, so numbers compare: no
     bootstrap at a time-out) or truncation (GAE bootstraps from the value where time ran out)."""
+    observation: Literal["one-hot", "minigrid"] = "one-hot"
+    """How a cell is encoded: one-hot {wall, free, goal} (this library's default) or MiniGrid's
+    (object, colour, state) indices, which JaxUED feeds its network divided by 10
+    (``normalize_obs=True``); the encoder applies that scale."""
     noop_actions: int = 0
     """Actions that do nothing but spend a step, after the 3 that act: MiniGrid's pickup, drop,
     toggle and done, which JaxUED's maze keeps (4: its 7 actions); 0: the 3 that act."""
@@ -69,6 +73,11 @@ def validate(config: MazeConfig, prefix: str = "env_config.") -> None:
         config.timeout in ("terminal", "truncation"),
         f"{prefix}timeout",
         f"must be terminal or truncation, got {config.timeout!r}",
+    )
+    require(
+        config.observation in ("one-hot", "minigrid"),
+        f"{prefix}observation",
+        f"must be one-hot or minigrid, got {config.observation!r}",
     )
     require(
         0 <= config.noop_actions <= len(NOOP_ACTION_NAMES),

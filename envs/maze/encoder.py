@@ -18,15 +18,20 @@ class MazeEncoder(nn.Module):
     Args (module fields):
         conv_filters: filters of the 3x3 VALID convolution over the view (0 = no convolution).
         direction_features: width of the direction embedding.
+        input_scale: factor applied to the view's cells before the convolution (0.1 for
+            MiniGrid-encoded views, JaxUED's ``normalize_obs``; 1 for one-hot views).
     """
 
     conv_filters: int = 16
     direction_features: int = 5
+    input_scale: float = 1.0
 
     @nn.compact
     def __call__(self, obs):
         t, batch = obs.agent_dir.shape[:2]
         image = obs.image.astype(jnp.float32)
+        if self.input_scale != 1.0:
+            image = image * self.input_scale
         if self.conv_filters:  # nn.Conv's parameters and outputs, as one matmul over patches
             image = nn.relu(PatchConv(self.conv_filters, 3, padding="VALID", name="Conv_0")(image))
         image = image.reshape(t, batch, -1)

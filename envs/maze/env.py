@@ -29,6 +29,12 @@ NUM_CHANNELS = 3
 # The fully observed view adds one channel for the agent's cell.
 AGENT = 3
 
+# MiniGrid's (object, colour, state) cell encoding, as JaxUED's maze observes it.
+MINIGRID_EMPTY, MINIGRID_WALL, MINIGRID_GOAL = (1, 0, 0), (2, 5, 0), (8, 1, 0)
+MINIGRID_AGENT = 10  # object index; colour red (0), state = the agent's direction
+MINIGRID_SCALE = 0.1
+"""JaxUED's ``normalize_obs``: the network sees MiniGrid indices divided by 10."""
+
 
 @struct.dataclass
 class MazeState:
@@ -57,7 +63,9 @@ class MazeObs:
         image: ``uint8[V, V, 3]`` one-hot {wall, free, goal} egocentric view: the agent sits at the
             bottom centre (row V-1, column V//2) facing up (towards row 0); cells outside the grid
             read as walls. In the fully observed variant ``uint8[H, W, 4]`` in world coordinates
-            with an extra agent channel.
+            with an extra agent channel. With ``observation="minigrid"`` each cell holds
+            MiniGrid's (object, colour, state) indices instead (``uint8[..., 3]``; the fully
+            observed view marks the agent's cell (10, 0, direction), as JaxUED does).
         agent_dir: ``int32[]``, the agent's direction.
     """
 
@@ -81,6 +89,7 @@ class Maze(Environment):
         fully_observed: observe the whole grid instead of the egocentric view.
         noop_actions: actions after the 3 that act which only spend a step (MiniGrid's pickup,
             drop, toggle, done: 4 gives JaxUED's 7 actions).
+        observation: ``one-hot`` (default) or ``minigrid`` cells (see ``MazeObs``).
         timeout: ``terminal`` (default, the references' convention: reaching ``max_steps``
             ends the episode as terminal, so GAE does not bootstrap there and numbers compare
             with published ones) or ``truncation`` (``step`` reports ``truncated`` at the time
@@ -97,6 +106,7 @@ class Maze(Environment):
     fully_observed: bool = False
     timeout: Literal["terminal", "truncation"] = "terminal"
     noop_actions: int = 0
+    observation: Literal["one-hot", "minigrid"] = "one-hot"
 
     @property
     def num_actions(self) -> int:
@@ -116,6 +126,10 @@ class Maze(Environment):
             raise ValueError(f"Maze.view_size must be odd, got {self.view_size}")
         if not 0 <= self.noop_actions <= len(NOOP_ACTION_NAMES):
             raise ValueError(f"Maze.noop_actions must be in [0, 4], got {self.noop_actions}")
+        if self.observation not in ("one-hot", "minigrid"):
+            raise ValueError(
+                f"Maze.observation must be one-hot or minigrid, got {self.observation!r}"
+            )
         if self.timeout not in ("terminal", "truncation"):
             raise ValueError(f"Maze.timeout must be terminal or truncation, got {self.timeout!r}")
 
@@ -215,18 +229,25 @@ class Maze(Environment):
         wall = level.wall_map[jnp.clip(y, 0, self.height - 1), jnp.clip(x, 0, self.width - 1)]
         wall = wall | ~inside
         goal = inside & (x == level.goal_pos[0]) & (y == level.goal_pos[1])
+        if self.observation == "minigrid":
+            cell = jnp.where(goal[..., None], jnp.array(MINIGRID_GOAL), jnp.array(MINIGRID_EMPTY))
+            return jnp.where(wall[..., None], jnp.array(MINIGRID_WALL), cell).astype(jnp.uint8)
         return jnp.stack([wall, ~wall & ~goal, goal], axis=-1).astype(jnp.uint8)
 
     def _full_view(self, state: MazeState) -> jax.Array:
         y, x = jnp.mgrid[: self.height, : self.width]
         cells = self._cells(state.level, x, y)
         agent = (x == state.agent_pos[0]) & (y == state.agent_pos[1])
+        if self.observation == "minigrid":
+            marker = jnp.stack([MINIGRID_AGENT, 0, state.agent_dir]).astype(jnp.uint8)
+            return jnp.where(agent[..., None], marker, cells)
         return jnp.concatenate([cells, agent[..., None].astype(jnp.uint8)], axis=-1)
 
     def observation_shape(self) -> tuple[int, int, int]:
         """Shape of ``MazeObs.image``."""
         if self.fully_observed:
-            return (self.height, self.width, NUM_CHANNELS + 1)
+            extra = 0 if self.observation == "minigrid" else 1
+            return (self.height, self.width, NUM_CHANNELS + extra)
         return (self.view_size, self.view_size, NUM_CHANNELS)
 
     def dummy_observation(self) -> MazeObs:

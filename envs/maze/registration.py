@@ -12,7 +12,7 @@ from .ascii import load_levels
 from .config import MazeConfig, validate
 from .editor import MazeEditor
 from .encoder import MazeEncoder
-from .env import Maze
+from .env import MINIGRID_SCALE, Maze
 from .level import pad_level
 from .mutators import MazeMutator
 from .presets import preset
@@ -32,6 +32,7 @@ def make_maze(config: MazeConfig) -> Maze:
         solvable_only=config.solvable_only,
         timeout=config.timeout,
         noop_actions=config.noop_actions,
+        observation=config.observation,
     )
 
 
@@ -85,6 +86,7 @@ MAZE = registry.ENVS.register(
         encoder=lambda config: MazeEncoder(
             conv_filters=config.encoder.conv_filters,
             direction_features=config.encoder.direction_features,
+            input_scale=MINIGRID_SCALE if config.observation == "minigrid" else 1.0,
         ),
         random_levels=lambda env, n, seed: random_solvable_levels(env.generator, n, seed),
     ),
