@@ -53,6 +53,8 @@ reference() {  # reference <name> <script> <seed> [options]: one JaxUED run, the
 for seed in 0 1 2; do reference dr maze_dr.py "$seed"; done
 ours dr
 ours dr+7actions --env-config.noop-actions 4  # diagnostic: JaxUED's maze keeps 7 actions
+# ... and its cells in MiniGrid's encoding divided by 10 (both settings JaxUED's)
+ours dr+7actions+minigrid --env-config.noop-actions 4 --env-config.observation minigrid
 for seed in 0 1 2; do reference robust-plr maze_plr.py "$seed"; done
 ours robust-plr
 for seed in 0 1 2; do reference accel maze_plr.py "$seed" --use_accel; done
