@@ -8,7 +8,9 @@ checkpoints played on the same levels). For each algorithm, suite and update bot
 evaluated: each seed's solve rate averaged over the suite's levels, the mean ± s.e. over seeds
 on each side, and a 95% bootstrap interval of the difference of means (ours − JaxUED; seeds
 resampled with replacement within each side, 10,000 times). A difference is *beyond the spread*
-when its interval excludes 0. Writes ``<study>/report.md`` and ``<study>/curves.png``.
+when its interval excludes 0. Writes ``<study>/report.md`` (every row), ``<study>/summary.md``
+(each run's last shared update on the random levels: the README's table) and
+``<study>/curves.png``.
 
     .venv/bin/python scripts/equivalence_report.py docs/equivalence
 """
@@ -101,8 +103,29 @@ def compare(study: Path, algos=ALGOS, suites=SUITES):
     return rows, curves
 
 
+def summary(rows, suite: str = "random") -> list[str]:
+    """The README's table: for each algorithm and run, its last update shared with JaxUED on
+    ``suite`` (mean ± s.e. over seeds each side, the difference with its 95% interval)."""
+    last = {}
+    for row in rows:
+        if row[2] == suite:
+            last[row[0], row[1]] = row  # rows are in update order within a run
+    lines = [
+        "| curriculum | ued run | updates | ued | JaxUED | ued − JaxUED, 95% bootstrap |",
+        "|---|---|---|---|---|---|",
+    ]
+    for algo, label, _, update, (ma, sa), (mb, sb), (low, high), _ in last.values():
+        lines.append(
+            f"| {algo} | {label} | {update} | {ma:.3f} ± {sa:.3f} | {mb:.3f} ± {sb:.3f} "
+            f"| {ma - mb:+.3f} [{low:+.3f}, {high:+.3f}] |"
+        )
+    return lines
+
+
 def write(study: Path, rows, curves) -> None:
-    """``report.md`` (the table) and ``curves.png`` (one panel per algorithm and suite)."""
+    """``report.md`` (the table), ``summary.md`` (``summary``) and ``curves.png`` (one panel
+    per algorithm and suite)."""
+    (study / "summary.md").write_text("\n".join(summary(rows)) + "\n")
     lines = [
         "| algorithm | run | suite | update | ued | JaxUED | ued − JaxUED, 95% bootstrap "
         "| beyond the spread |",

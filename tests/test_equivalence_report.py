@@ -63,3 +63,18 @@ def test_curves_table_and_beyond_the_spread(report, tmp_path):
     table = (tmp_path / "report.md").read_text()
     assert "| dr | ued | random | 200 | 0.610 ± 0.006 | 0.100 ± 0.000 |" in table
     assert (tmp_path / "curves.png").stat().st_size > 10_000
+    summary = (tmp_path / "summary.md").read_text().splitlines()
+    assert [line.split(" | ")[:3] for line in summary[2:]] == [
+        ["| dr", "ued", "200"],
+        ["| dr", "ued, 7actions", "200"],
+    ]  # each run's last shared update, once
+    assert summary[2].startswith("| dr | ued | 200 | 0.610 ± 0.006 | 0.100 ± 0.000 | +0.510 [")
+
+
+def test_readme_shows_the_studys_summary():
+    """The README's equivalence table is the study's ``summary.md``, row for row."""
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text().splitlines()
+    summary = (root / "docs" / "equivalence" / "summary.md").read_text().splitlines()
+    assert all(line in readme for line in summary), "rerun scripts/equivalence_report.py"
+    assert "docs/equivalence/curves.png" in "\n".join(readme)
