@@ -67,6 +67,11 @@ def test_paper_preset_matches_the_literature():
     assert config.network.hidden_size == 256 and config.updates == 30_000
     maze = config.env_config
     assert (maze.height, maze.n_walls, maze.max_steps, maze.timeout) == (13, 25, 250, "terminal")
+    # MiniGrid's 7 actions and (object, colour, state) / 10 cells, as JaxUED's and minimax's maze
+    assert (maze.noop_actions, maze.observation) == (4, "minigrid")
+    for name in ("cpu", "test"):  # this library's maze: the 3 actions that act, one-hot cells
+        cpu = preset("dr", "maze", name).env_config
+        assert (cpu.noop_actions, cpu.observation) == (0, "one-hot")
     assert config.curriculum.resample == "episode"  # JaxUED's DR: a fresh level every episode
     assert preset("dr", "maze", "cpu").curriculum.resample == "update"
     for algo in ("sfl", "ncc-reg", "ncc-learn", "ncc-theory"):  # their papers' 60-wall mazes

@@ -444,6 +444,8 @@ MINIMAX_PAIRED = {
     "env_config.width": 13,  # maze_width
     "env_config.n_walls": 60,  # maze_n_walls (DR's budget)
     "env_config.max_steps": 250,  # maze_max_episode_steps
+    "env_config.noop_actions": 4,  # Maze.action_set: MiniGrid's 7 actions
+    "env_config.observation": "minigrid",  # maze_normalize_obs: MiniGrid cells / 10
     "env_config.encoder.conv_filters": 16,  # student_n_conv_filters
     "env_config.encoder.direction_features": 5,  # student_scalar_embed_dim
     "ppo.num_envs": 32,  # n_parallel

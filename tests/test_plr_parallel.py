@@ -151,6 +151,8 @@ MINIMAX_COMMON = {
     "env_config.height": 13,
     "env_config.width": 13,
     "env_config.max_steps": 250,  # maze_max_episode_steps
+    "env_config.noop_actions": 4,  # Maze.action_set: MiniGrid's 7 actions
+    "env_config.observation": "minigrid",  # maze_normalize_obs: MiniGrid cells / 10
     "ppo.num_steps": 256,  # n_rollout_steps
     "ppo.anneal_lr": False,  # lr_anneal_steps 0
     "ppo.max_grad_norm": 0.5,

@@ -1,7 +1,8 @@
 """The maze's presets: env settings, student and loop for ``test``, ``cpu`` and ``paper``.
 
 * ``paper``: the PLR/ACCEL/JaxUED maze setting (13x13, 25 walls, LSTM 256, 32 envs x 256 steps,
-  5 epochs, 30k updates, the learning rate annealed per gradient update as JaxUED does). SFL's
+  5 epochs, 30k updates, the learning rate annealed per gradient update as JaxUED does), on the
+  references' maze: MiniGrid's 7 actions (4 of them no-ops) and cells (``REFERENCE_MAZE``). SFL's
   and NCC's papers use 60-wall mazes: so does ``paper`` for them.
 * ``cpu``: learns on a 2-core CPU in minutes: the same 13x13 maze with 25 walls for every
   curriculum (so curricula compare on one distribution), LSTM 64, 32 envs x 128 steps, 3 epochs
@@ -27,6 +28,12 @@ from .config import MazeConfig, MazeEncoderConfig
 SIXTY_WALL_PAPERS = ("sfl", "ncc-theory", "ncc-reg", "ncc-learn")
 """Algorithms whose papers evaluate on 13x13 mazes with 60 walls."""
 
+REFERENCE_MAZE = {"noop_actions": 4, "observation": "minigrid"}
+"""The maze as JaxUED, minimax, SFL and NCC build it: MiniGrid's 7 actions (pickup, drop, toggle
+and done do nothing) and its (object, colour, state) cells divided by 10 (``normalize_obs``).
+This library's default maze has the 3 actions that act and one-hot cells: at equal budget it
+learns faster (docs: the equivalence study), so ``cpu`` and ``test`` keep it."""
+
 JAXUED_EDITS = ("accel", "accel-parallel")
 """Algorithms whose ``paper`` preset edits levels as JaxUED's ACCEL does."""
 
@@ -38,10 +45,10 @@ lambda 0.98, entropy 1e-3, value 0.5, grad norm 0.5, Adam eps 1e-5."""
 
 MINIMAX_PARALLEL_STUDENTS = {
     "plr-parallel": (PPOConfig(lr=3e-4, anneal_lr=False, gamma=0.999, gae_lambda=0.95,
-                               ent_coef=0.0), MazeConfig(n_walls=60)),
+                               ent_coef=0.0), MazeConfig(n_walls=60, **REFERENCE_MAZE)),
     "accel-parallel": (PPOConfig(lr=1e-4, anneal_lr=False, gamma=0.999, gae_lambda=0.98,
                                  ent_coef=1e-3), MazeConfig(n_walls=0, edits_move_agent=False,
-                                                                edits_noop=True)),
+                                                            edits_noop=True, **REFERENCE_MAZE)),
 }  # fmt: skip
 """minimax's PLR‖ and ACCEL‖ (``configs/maze/pplr.json``, ``paccel.json``): their students
 (discount 0.999; PLR‖ lr 3e-4, lambda 0.95, no entropy bonus; ACCEL‖ lr 1e-4, lambda 0.98,
@@ -51,9 +58,9 @@ no-op, a wall flip or a goal move, never an agent move). The rest is ``REFERENCE
 
 def reference_preset(name: str, algo: str) -> TrainConfig:
     """``minimax`` or ``dcd``: that author implementation's maze settings (see the module)."""
-    ppo, env_config = REFERENCE_STUDENT, MazeConfig(n_walls=60)
+    ppo, env_config = REFERENCE_STUDENT, MazeConfig(n_walls=60, **REFERENCE_MAZE)
     if name == "dcd":  # dcd arguments.py defaults and mg_25b_*.json
-        env_config = MazeConfig(n_walls=25)
+        env_config = MazeConfig(n_walls=25)  # dcd's MiniGrid cells are not divided by 10
         ppo = dataclasses.replace(ppo, gae_lambda=0.95, ent_coef=0.01 if algo == "dr" else 0.0)
     elif algo in MINIMAX_PARALLEL_STUDENTS:
         ppo, env_config = MINIMAX_PARALLEL_STUDENTS[algo]
@@ -83,7 +90,7 @@ def preset(name: str, algo: str) -> TrainConfig:
             checkpoint_every=1000,
             eval_suites=("classic",),
             eval_attempts=10,
-            env_config=MazeConfig(n_walls=walls, **edits),
+            env_config=MazeConfig(n_walls=walls, **edits, **REFERENCE_MAZE),
         )
     if name == "cpu":
         return TrainConfig(
