@@ -2,7 +2,7 @@
 on the same held-out suites at the same updates, with a bootstrap interval of the difference.
 
 Reads ``<study>/ours/<algo>/eval.csv`` (``ued train``'s evaluations; ``ours/<algo>+<variant>``
-are diagnostic runs with one setting changed towards JaxUED's) and
+are diagnostic runs with settings moved away from JaxUED's) and
 ``<study>/jaxued/eval-<algo>-<seed>.csv`` (``scripts/equivalence/jaxued_eval.py``: JaxUED's
 checkpoints played on the same levels). For each algorithm, suite and update both sides
 evaluated: each seed's solve rate averaged over the suite's levels, the mean ± s.e. over seeds
@@ -65,7 +65,7 @@ def mean_se(values) -> tuple[float, float]:
 def variants(study: Path, algo: str) -> list[tuple[str, Path]]:
     """``(label, eval.csv)`` of this library's runs of ``algo``: the study's own (``ued``,
     ``ours/<algo>``) and its diagnostic variants (``ued, <variant>``, ``ours/<algo>+<variant>``:
-    the same run with one setting changed towards JaxUED's)."""
+    the same run with settings moved away from JaxUED's)."""
     runs = [("ued", study / "ours" / algo / "eval.csv")]
     for path in sorted((study / "ours").glob(f"{algo}+*/eval.csv")):
         runs.append((f"ued, {path.parent.name.split('+', 1)[1]}", path))

@@ -20,7 +20,7 @@ every=${EVERY:-100}
 mkdir -p "$study/jaxued"
 
 ours() {  # ours <algo>[+<variant>] [options]: 3 vmapped seeds at the paper preset (a variant:
-  # a diagnostic run with the options, one setting changed towards JaxUED's)
+  # a diagnostic run with the options, settings moved away from JaxUED's)
   local out="$study/ours/$1"
   if [ -f "$out/run.json" ]; then return; fi
   if [ -d "$out/checkpoints" ] && [ -n "$(ls "$out/checkpoints")" ]; then
@@ -52,9 +52,10 @@ reference() {  # reference <name> <script> <seed> [options]: one JaxUED run, the
 # One algorithm at a time, so that each comparison is complete as early as possible.
 for seed in 0 1 2; do reference dr maze_dr.py "$seed"; done
 ours dr
-ours dr+7actions --env-config.noop-actions 4  # diagnostic: JaxUED's maze keeps 7 actions
-# ... and its cells in MiniGrid's encoding divided by 10 (both settings JaxUED's)
-ours dr+7actions+minigrid --env-config.noop-actions 4 --env-config.observation minigrid
+# Diagnostics: this library's default maze, one setting at a time (the paper preset has
+# JaxUED's 7 actions and MiniGrid cells / 10; ours by default one-hot cells and 3 actions)
+ours dr+one-hot --env-config.observation one-hot
+ours dr+3actions+one-hot --env-config.observation one-hot --env-config.noop-actions 0
 for seed in 0 1 2; do reference robust-plr maze_plr.py "$seed"; done
 ours robust-plr
 for seed in 0 1 2; do reference accel maze_plr.py "$seed" --use_accel; done
