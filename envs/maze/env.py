@@ -30,7 +30,6 @@ NUM_CHANNELS = 3
 AGENT = 3
 
 # MiniGrid's (object, colour, state) cell encoding, as JaxUED's maze observes it.
-MINIGRID_EMPTY, MINIGRID_WALL, MINIGRID_GOAL = (1, 0, 0), (2, 5, 0), (8, 1, 0)
 MINIGRID_AGENT = 10  # object index; colour red (0), state = the agent's direction
 MINIGRID_SCALE = 0.1
 """JaxUED's ``normalize_obs``: the network sees MiniGrid indices divided by 10."""
@@ -229,9 +228,9 @@ class Maze(Environment):
         wall = level.wall_map[jnp.clip(y, 0, self.height - 1), jnp.clip(x, 0, self.width - 1)]
         wall = wall | ~inside
         goal = inside & (x == level.goal_pos[0]) & (y == level.goal_pos[1])
-        if self.observation == "minigrid":
-            cell = jnp.where(goal[..., None], jnp.array(MINIGRID_GOAL), jnp.array(MINIGRID_EMPTY))
-            return jnp.where(wall[..., None], jnp.array(MINIGRID_WALL), cell).astype(jnp.uint8)
+        if self.observation == "minigrid":  # empty (1, 0, 0), wall (2, 5, 0), goal (8, 1, 0)
+            wall, goal = (wall & ~goal).astype(jnp.uint8), goal.astype(jnp.uint8)  # goal wins
+            return jnp.stack([1 + wall + 7 * goal, 5 * wall + goal, 0 * wall], axis=-1)
         return jnp.stack([wall, ~wall & ~goal, goal], axis=-1).astype(jnp.uint8)
 
     def _full_view(self, state: MazeState) -> jax.Array:
