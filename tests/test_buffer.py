@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ued.buffer import BufferConfig, LevelBuffer, age_histogram
@@ -69,11 +69,12 @@ def test_rank_ties_are_shared_not_broken_by_slot():
     gave slot 0 of a buffer whose scores were all 0 about 60% of the replays at the default
     temperature.)"""
     buffer = make(capacity=8, temperature=0.3)
-    w = np.asarray(buffer.score_weights(filled(buffer, [0.0] * 8)))
+    w = np.asarray(buffer.score_weights(filled(buffer, [0.0] * 8, last_seen=[0] * 8)))
     np.testing.assert_allclose(w, 1 / 8, rtol=1e-6)
     # Ties share the mean of their ranks: scores (2, 1, 1, 0) rank as (1, 2.5, 2.5, 4).
     buffer = make(capacity=4, temperature=1.0)
-    w = np.asarray(buffer.score_weights(filled(buffer, [2.0, 1.0, 1.0, 0.0])))
+    state = filled(buffer, [2.0, 1.0, 1.0, 0.0], last_seen=[0] * 4)
+    w = np.asarray(buffer.score_weights(state))
     raw = np.array([1.0, 1 / 2.5, 1 / 2.5, 1 / 4])
     np.testing.assert_allclose(w, raw / raw.sum(), rtol=1e-6)
 
@@ -197,8 +198,9 @@ def test_sampling_marks_seen_and_without_replacement_is_distinct():
     buffer = make(capacity=6, staleness_coeff=0.5)
     state = filled(buffer, [0.3, 0.9, 0.1, 0.5], counter=3)
     new, slots, _ = buffer.sample(jax.random.key(1), state, 2)
-    assert int(new.counter) == 4
-    assert all(int(new.last_seen[s]) == 4 for s in np.asarray(slots))
+    assert int(new.counter) == 5  # one per level drawn
+    seen = {int(s): 4 + i for i, s in enumerate(np.asarray(slots))}  # a later draw wins
+    assert all(int(new.last_seen[s]) == count for s, count in seen.items())
     assert int(new.replays.sum()) == 2
     distinct = LevelBuffer(dataclasses.replace(buffer.config, sample_with_replacement=False))
     _, slots, _ = distinct.sample(jax.random.key(2), state, 4)
@@ -232,7 +234,8 @@ def test_stats_top_slots_and_age_histogram():
     assert stats["size"] == 3 and stats["fill"] == pytest.approx(0.6)
     assert stats["score_mean"] == pytest.approx(0.5) and stats["score_max"] == pytest.approx(0.8)
     assert stats["score_min"] == pytest.approx(0.2)
-    assert stats["staleness_mean"] == pytest.approx(2.0) and stats["age_mean"] == pytest.approx(4)
+    # inserted at counts 1, 2, 3 (one per insert attempt): ages 3, 2, 1 at count 4
+    assert stats["staleness_mean"] == pytest.approx(2.0) and stats["age_mean"] == pytest.approx(2)
     w = np.asarray(buffer.replay_weights(state))
     assert stats["score_weighted"] == pytest.approx(float(np.dot(w[:3], [0.2, 0.8, 0.5])), 1e-5)
     assert list(np.asarray(buffer.top_slots(state, 4))) == [1, 2, 0, -1]
@@ -260,9 +263,96 @@ def test_sampling_with_a_mask_marks_only_the_draws_that_are_used():
     mask = jnp.array([True, False, True])
     after, slots, _ = sample(jax.random.key(0), state, 3, mask)
     used = np.asarray(slots)[np.asarray(mask)]
-    assert int(after.counter) == 6
+    assert int(after.counter) == 7  # the two used draws
     expected = np.zeros(4, int)
     np.add.at(expected, used, 1)
     np.testing.assert_array_equal(np.asarray(after.replays) - np.asarray(state.replays), expected)
-    seen = np.asarray(after.last_seen) == 6
+    seen = np.asarray(after.last_seen) > 5
     np.testing.assert_array_equal(seen, expected > 0)
+    assert int(after.last_seen[used[1]]) == 7
+
+
+def test_a_level_just_drawn_has_no_staleness_weight_for_the_rest_of_the_batch():
+    """Draws are sequential, as JaxUED's ``sample_replay_levels``: with staleness alone deciding,
+    slot 1 (never seen since count 0) is drawn first, and then slot 0, which is staler now."""
+    buffer = make(capacity=2, staleness_coeff=1.0)
+    state = filled(buffer, [1.0, 2.0], counter=10, last_seen=[5, 0])
+    after, slots, _ = buffer.sample(jax.random.key(3), state, 2)
+    assert np.asarray(slots).tolist() == [1, 0]
+    assert np.asarray(after.last_seen).tolist() == [12, 11] and int(after.counter) == 12
+
+
+class JaxUEDSampler:
+    """NumPy model of JaxUED's ``LevelSampler`` bookkeeping (rank prioritisation, staleness,
+    ``insert`` with duplicate check, one draw at a time), for levels identified by an int."""
+
+    def __init__(self, capacity, temperature, staleness_coeff):
+        self.capacity, self.temperature, self.rho = capacity, temperature, staleness_coeff
+        self.levels = np.full(capacity, -1)
+        self.scores = np.full(capacity, -np.inf)
+        self.timestamps = np.zeros(capacity, int)
+        self.size = self.episode_count = 0
+
+    def weights(self):
+        mask = np.arange(self.capacity) < self.size
+        order = np.argsort(-np.where(mask, self.scores, -np.inf), kind="stable")
+        ranks = np.empty(self.capacity)
+        ranks[order] = np.arange(self.capacity) + 1
+        w_s = np.where(mask, 1 / ranks, 0) ** (1 / self.temperature)
+        w_s /= w_s.sum()
+        w_c = np.where(mask, self.episode_count - self.timestamps, 0).astype(float)
+        w_c = w_c / w_c.sum() if w_c.sum() > 0 else mask / self.size
+        return (1 - self.rho) * w_s + self.rho * w_c
+
+    def draw(self, idx):  # sample_replay_level, given the slot drawn
+        self.episode_count += 1
+        self.timestamps[idx] = self.episode_count
+
+    def insert(self, level, score):
+        found = np.flatnonzero((self.levels == level) & (np.arange(self.capacity) < self.size))
+        if found.size:
+            idx = found[0]
+            self.scores[idx] = score
+            self.timestamps[idx] = self.episode_count + 1
+            self.episode_count += 1
+            return idx
+        idx = self.size if self.size < self.capacity else int(np.argmin(self.weights()))
+        stored = self.scores[idx] < score
+        if stored:
+            self.levels[idx], self.scores[idx] = level, score
+            self.timestamps[idx] = self.episode_count + 1
+            self.size = min(self.size + 1, self.capacity)
+        self.episode_count += 1
+        return idx if stored else -1
+
+
+@settings(deadline=None, max_examples=10)
+@given(st.integers(0, 2**31 - 1))
+def test_bookkeeping_matches_jaxueds_level_sampler(seed):
+    """Random batches of inserts (with repeats of earlier levels) and replays: the counter, the
+    slots' timestamps, scores and levels, the stored slots and the replay weights equal those of
+    a NumPy model of JaxUED's sampler fed the same levels, scores and drawn slots."""
+    rng = np.random.default_rng(seed)
+    capacity, batch = 6, 4
+    buffer = make(capacity=capacity, temperature=0.3, staleness_coeff=0.3)
+    model = JaxUEDSampler(capacity, 0.3, 0.3)
+    state = buffer.init(level(0))
+    insert, sample = jax.jit(buffer.insert), jax.jit(buffer.sample, static_argnums=2)
+    for step in range(12):
+        if model.size >= capacity // 2 and rng.random() < 0.5:
+            state, slots, _ = sample(jax.random.key(step), state, batch)
+            for slot in np.asarray(slots):
+                assert model.weights()[slot] > 0
+                model.draw(slot)
+        else:
+            ids = rng.integers(1, 12, batch)  # repeats exercise the duplicate check
+            scores = rng.random(batch).astype(np.float32)
+            state, stored = insert(state, levels(ids), jnp.asarray(scores))
+            expected = [model.insert(i, s) for i, s in zip(ids, scores, strict=True)]
+            assert np.asarray(stored).tolist() == [int(e) for e in expected]
+        assert int(state.counter) == model.episode_count and int(state.size) == model.size
+        n = model.size
+        np.testing.assert_array_equal(np.asarray(state.last_seen)[:n], model.timestamps[:n])
+        np.testing.assert_allclose(np.asarray(state.scores)[:n], model.scores[:n])
+        np.testing.assert_array_equal(np.asarray(state.levels["cells"])[:n, 0], model.levels[:n])
+        np.testing.assert_allclose(buffer.replay_weights(state), model.weights(), atol=1e-6)

@@ -206,4 +206,4 @@ def test_draws_replay_buffer_levels_and_mark_only_the_agents_that_start():
     for i in range(LANES):  # replay_prob 1 and a ready buffer: every lane is a buffer level
         assert any((hashes[i] == h).all() for h in held)
     assert int(np.asarray(after.buffer.replays).sum()) == 2  # only the two agents that start
-    assert int(after.buffer.counter) == int(state.buffer.counter) + 1
+    assert int(after.buffer.counter) == int(state.buffer.counter) + 2  # one per level drawn

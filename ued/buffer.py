@@ -13,8 +13,12 @@ Replay distribution over filled slots (Jiang et al. 2021, "Prioritized Level Rep
   60% of the replays when every score was 0);
 * ``topk``: uniform over the ``topk`` highest scores (ties ranked by staleness, then slot);
 * ``proportional``: ``w_i ∝ max(score_i, 0) ** (1 / temperature)`` (uniform if all are 0);
-* staleness: ``w_i ∝ counter - last_seen_i`` (uniform if all are 0), where ``counter`` counts
-  sampling calls and ``last_seen`` is the counter when the slot was last sampled or inserted.
+* staleness: ``w_i ∝ counter - last_seen_i`` (uniform if all are 0), where ``counter`` is the
+  PLR papers' episode count: it advances by one for every level drawn and every insert attempt
+  (stored or not), and ``last_seen`` is the count at the slot's last draw, insert or duplicate
+  refresh. This is JaxUED's ``LevelSampler`` (and dcd's per-episode staleness); a batch of
+  levels is drawn one at a time, each draw from the weights after the previous one, so a level
+  just drawn has no staleness weight for the rest of the batch.
 """
 
 from __future__ import annotations
@@ -38,13 +42,13 @@ class BufferState:
     Attributes:
         levels: level pytree ``[N, ...]`` (empty slots hold a copy of the example level).
         scores: ``f32[N]``, -inf in empty slots.
-        last_seen: ``int32[N]``, ``counter`` when last sampled or inserted.
+        last_seen: ``int32[N]``, ``counter`` when last drawn, inserted or refreshed.
         inserted_at: ``int32[N]``, ``counter`` when the level entered its slot.
         replays: ``int32[N]``, times sampled since it entered.
         hashes: ``uint32[N, 2]`` level fingerprints (duplicate detection is a vector compare).
         extras: ``dict[str, f32[N]]`` per-level side data (e.g. ``max_return`` for MaxMC).
         size: ``int32[]`` filled slots (slots fill in order and are only ever replaced).
-        counter: ``int32[]`` sampling calls so far.
+        counter: ``int32[]`` levels drawn and insert attempts so far (the episode count).
     """
 
     levels: Any
@@ -188,9 +192,10 @@ class LevelBuffer:
 
         Each, in order: if its hash is already present (and ``deduplicate``), that slot's score
         and extras are refreshed; else it fills the next empty slot; else, when full, it replaces
-        the slot with the lowest replay weight if that slot's score is lower than its own.
-        ``mask bool[B]`` skips entries. Returns ``(state, slots int32[B])`` with -1 for levels
-        that were not stored.
+        the slot with the lowest replay weight if that slot's score is lower than its own. Every
+        attempt advances ``counter`` by one; a stored or refreshed slot's ``last_seen`` becomes
+        the new count (JaxUED's ``insert``). ``mask bool[B]`` skips entries. Returns ``(state,
+        slots int32[B])`` with -1 for levels that were not stored.
         """
         batch = scores.shape[0]
         extras = self._check_extras(extras, batch)
@@ -211,6 +216,7 @@ class LevelBuffer:
             )
             store = valid & (has_duplicate | ~full | (score > state.scores[victim]))
             fresh = store & ~has_duplicate
+            counter = state.counter + valid
 
             def put(buffer, value):
                 return buffer.at[slot].set(jnp.where(store, value, buffer[slot]))
@@ -223,10 +229,11 @@ class LevelBuffer:
                 scores=put(state.scores, score),
                 extras={k: put(v, extra[k]) for k, v in state.extras.items()},
                 hashes=put_fresh(state.hashes, hash_),
-                last_seen=put_fresh(state.last_seen, state.counter),
-                inserted_at=put_fresh(state.inserted_at, state.counter),
+                last_seen=put(state.last_seen, counter),
+                inserted_at=put_fresh(state.inserted_at, counter),
                 replays=put_fresh(state.replays, 0),
                 size=state.size + (fresh & ~full),
+                counter=counter,
             )
             return state, jnp.where(store, slot, -1).astype(jnp.int32)
 
@@ -266,27 +273,39 @@ class LevelBuffer:
         )
 
     def sample(self, key: jax.Array, state: BufferState, num: int, mask: jax.Array | None = None):
-        """Draw ``num`` slots from the replay distribution and mark them seen.
+        """Draw ``num`` slots one at a time, each from the replay distribution after the draws
+        before it, and mark each seen (``counter`` + 1, its ``last_seen`` the new count), as
+        JaxUED's ``sample_replay_levels`` does. Without replacement a drawn slot is excluded from
+        the call's later draws.
 
         ``mask bool[num]``: only the draws that are used (e.g. by agents that start now) count
-        as seen and replayed; a call whose mask is all False changes nothing. Returns ``(state,
-        slots int32[num], levels [num])``. Only meaningful when the buffer is non-empty
-        (``is_ready``).
+        as seen and replayed; an unused draw changes nothing. Returns ``(state, slots int32[num],
+        levels [num])``. Only meaningful when the buffer is non-empty (``is_ready``).
         """
-        weights = self.replay_weights(state)
-        slots = jax.random.choice(
-            key, weights.shape[0], (num,), replace=self.config.sample_with_replacement, p=weights
-        )
         if mask is None:
             mask = jnp.ones((num,), bool)
-        counter = state.counter + jnp.any(mask)
-        used = jnp.where(mask, slots, weights.shape[0])  # out of range: dropped by the scatter
-        state = state.replace(
-            counter=counter,
-            last_seen=state.last_seen.at[used].set(counter, mode="drop"),
-            replays=state.replays.at[used].add(1, mode="drop"),
-        )
-        return state, slots.astype(jnp.int32), self.get(state, slots)
+        n = state.scores.shape[0]
+
+        def draw(carry, item):
+            state, drawn = carry
+            key, used = item
+            weights = self.replay_weights(state)
+            if not self.config.sample_with_replacement:
+                weights = jnp.where(drawn, 0.0, weights)
+            slot = jax.random.choice(key, n, p=weights / weights.sum()).astype(jnp.int32)
+            counter = state.counter + used
+            state = state.replace(
+                counter=counter,
+                last_seen=state.last_seen.at[slot].set(
+                    jnp.where(used, counter, state.last_seen[slot])
+                ),
+                replays=state.replays.at[slot].add(used.astype(jnp.int32)),
+            )
+            return (state, drawn.at[slot].set(True)), slot
+
+        keys = jax.random.split(key, num)
+        (state, _), slots = jax.lax.scan(draw, (state, jnp.zeros((n,), bool)), (keys, mask))
+        return state, slots, self.get(state, slots)
 
     @staticmethod
     def get(state: BufferState, slots: jax.Array):
@@ -303,7 +322,8 @@ class LevelBuffer:
     # ---- inspection -------------------------------------------------------------------------
     def stats(self, state: BufferState) -> dict[str, jax.Array]:
         """Scalars for logging under ``buffer/``: size, fill, score mean/max/min over filled
-        slots, the replay-weighted score, staleness and age (in sampling calls), replays."""
+        slots, the replay-weighted score, staleness and age (in draws and insert attempts),
+        replays."""
         filled = state.filled
         n = jnp.maximum(state.size, 1).astype(jnp.float32)
         scores = jnp.where(filled, state.scores, 0.0)
@@ -357,8 +377,8 @@ def _normalise(raw: jax.Array, filled: jax.Array) -> jax.Array:
 
 
 def age_histogram(state: BufferState, bins: int = 10) -> tuple[jax.Array, jax.Array]:
-    """Histogram of slot ages (sampling calls since insertion) over filled slots: ``(counts
-    int32[bins], edges f32[bins + 1])``."""
+    """Histogram of slot ages (draws and insert attempts since insertion) over filled slots:
+    ``(counts int32[bins], edges f32[bins + 1])``."""
     age = (state.counter - state.inserted_at).astype(jnp.float32)
     top = jnp.maximum(jnp.max(jnp.where(state.filled, age, 0.0)), 1.0)
     edges = jnp.linspace(0.0, top, bins + 1)
