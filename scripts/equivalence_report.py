@@ -9,8 +9,9 @@ evaluated: each seed's solve rate averaged over the suite's levels, the mean ± 
 on each side, and a 95% bootstrap interval of the difference of means (ours − JaxUED; seeds
 resampled with replacement within each side, 10,000 times). A difference is *beyond the spread*
 when its interval excludes 0. Writes ``<study>/report.md`` (every row), ``<study>/summary.md``
-(each run's last shared update on the random levels: the README's table) and
-``<study>/curves.png``.
+(each run's last shared update on the random levels: the README's table), ``<study>/ordering.md``
+(each pipeline's robust PLR and ACCEL against its own DR: does the ordering of curricula at this
+budget belong to the methods or to one pipeline?) and ``<study>/curves.png``.
 
     .venv/bin/python scripts/equivalence_report.py docs/equivalence
 """
@@ -103,6 +104,50 @@ def compare(study: Path, algos=ALGOS, suites=SUITES):
     return rows, curves
 
 
+def ordering(study: Path, suites=SUITES) -> list[tuple]:
+    """Rows ``(pipeline, algo, suite, update, algo (mean, se), dr (mean, se), interval)``: each
+    pipeline's (``ued``: ``ours/<algo>``; ``JaxUED``) curriculum against its own DR at the last
+    update both evaluated, with a 95% bootstrap interval of the difference."""
+    sides = {
+        "ued": {a: seed_means([study / "ours" / a / "eval.csv"]) for a in ALGOS
+                if (study / "ours" / a / "eval.csv").is_file()},
+        "JaxUED": {a: seed_means(sorted((study / "jaxued").glob(f"eval-{a}-*.csv")))
+                   for a in ALGOS},
+    }  # fmt: skip
+    rng = np.random.default_rng(1)
+    rows = []
+    for side, runs in sides.items():
+        by_algo = {
+            a: {(s, u): seeds for (_, s, u), seeds in means.items()} for a, means in runs.items()
+        }
+        for algo in ALGOS[1:]:
+            for suite in suites:
+                shared = set(by_algo.get(algo, {})) & set(by_algo.get("dr", {}))
+                updates = sorted(u for s, u in shared if s == suite)
+                if not updates:
+                    continue
+                key = (suite, updates[-1])
+                a, b = list(by_algo[algo][key].values()), list(by_algo["dr"][key].values())
+                interval = bootstrap_difference(a, b, rng)
+                rows.append((side, algo, suite, updates[-1], mean_se(a), mean_se(b), interval))
+    return rows
+
+
+def ordering_table(rows) -> list[str]:
+    """``ordering``'s rows as a markdown table."""
+    lines = [
+        "| pipeline | curriculum | suite | updates | curriculum | DR "
+        "| curriculum − DR, 95% bootstrap |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for side, algo, suite, update, (ma, sa), (mb, sb), (low, high) in rows:
+        lines.append(
+            f"| {side} | {algo} | {suite} | {update} | {ma:.3f} ± {sa:.3f} | {mb:.3f} ± {sb:.3f} "
+            f"| {ma - mb:+.3f} [{low:+.3f}, {high:+.3f}] |"
+        )
+    return lines
+
+
 def summary(rows, suite: str = "random") -> list[str]:
     """The README's table: for each algorithm and run, its last update shared with JaxUED on
     ``suite`` (mean ± s.e. over seeds each side, the difference with its 95% interval)."""
@@ -168,6 +213,7 @@ def main() -> None:
     args = parser.parse_args()
     rows, curves = compare(args.study)
     write(args.study, rows, curves)
+    (args.study / "ordering.md").write_text("\n".join(ordering_table(ordering(args.study))) + "\n")
     print((args.study / "report.md").read_text())
 
 

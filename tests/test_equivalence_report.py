@@ -78,3 +78,25 @@ def test_readme_shows_the_studys_summary():
     summary = (root / "docs" / "equivalence" / "summary.md").read_text().splitlines()
     assert all(line in readme for line in summary), "rerun scripts/equivalence_report.py"
     assert "docs/equivalence/curves.png" in "\n".join(readme)
+
+
+def test_ordering_compares_each_pipelines_curricula_with_its_own_dr(report, tmp_path):
+    """Each pipeline's robust PLR (and ACCEL) against the same pipeline's DR, at the last update
+    both evaluated; a curriculum without a DR run on that side is left out."""
+    dr = {(s, u): [0.4, 0.4] for s in range(3) for u in (100, 200)}
+    plr = {(s, u): [0.6 + 0.01 * s] * 2 for s in range(3) for u in (100, 200)}
+    write(tmp_path / "ours" / "dr" / "eval.csv", "dr", dr)
+    write(tmp_path / "ours" / "robust-plr" / "eval.csv", "robust-plr", plr)
+    for seed in range(2):
+        write(tmp_path / "jaxued" / f"eval-dr-{seed}.csv", "dr", {(seed, 100): [0.5, 0.5]})
+        write(tmp_path / "jaxued" / f"eval-accel-{seed}.csv", "accel", {(seed, 100): [0.3, 0.3]})
+    rows = report.ordering(tmp_path, suites=("random",))
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        ("ued", "robust-plr", 200),
+        ("JaxUED", "accel", 100),
+    ]
+    (_, _, _, _, (plr_mean, _), (dr_mean, _), (low, high)) = rows[0]
+    assert plr_mean == pytest.approx(0.61) and dr_mean == pytest.approx(0.4) and low > 0
+    assert rows[1][-1][1] < 0  # JaxUED's ACCEL below its DR
+    table = report.ordering_table(rows)
+    assert table[2].startswith("| ued | robust-plr | random | 200 | 0.610 ± 0.006 | 0.400 ± 0.000")
