@@ -2,7 +2,9 @@
 
 Dynamics match PAIRED / PLR / ACCEL / JaxUED / minimax so that results compare with published
 numbers: three actions (turn left, turn right, forward), a time-penalised goal reward
-``1 - 0.9 * (t + 1) / max_steps`` and an egocentric 5x5 view that sees through walls.
+``1 - 0.9 * (t + 1) / max_steps`` and an egocentric 5x5 view that sees through walls. The
+references' own maze (MiniGrid's 7 actions, cells as MiniGrid indices) is ``noop_actions=4,
+observation="minigrid"``.
 """
 
 from __future__ import annotations
