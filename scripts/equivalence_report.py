@@ -70,7 +70,13 @@ def variants(study: Path, algo: str) -> list[tuple[str, Path]]:
     runs = [("ued", study / "ours" / algo / "eval.csv")]
     for path in sorted((study / "ours").glob(f"{algo}+*/eval.csv")):
         runs.append((f"ued, {path.parent.name.split('+', 1)[1]}", path))
-    return [(label, path) for label, path in runs if path.is_file()]
+    return [(label, path) for label, path in runs if finished(path)]
+
+
+def finished(path: Path) -> bool:
+    """Whether ``path`` (an ``eval.csv`` of ours) belongs to a run that ended (``run.json``):
+    a run still training is left out of the report."""
+    return path.is_file() and (path.parent / "run.json").is_file()
 
 
 def compare(study: Path, algos=ALGOS, suites=SUITES):
@@ -110,7 +116,7 @@ def ordering(study: Path, suites=SUITES) -> list[tuple]:
     update both evaluated, with a 95% bootstrap interval of the difference."""
     sides = {
         "ued": {a: seed_means([study / "ours" / a / "eval.csv"]) for a in ALGOS
-                if (study / "ours" / a / "eval.csv").is_file()},
+                if finished(study / "ours" / a / "eval.csv")},
         "JaxUED": {a: seed_means(sorted((study / "jaxued").glob(f"eval-{a}-*.csv")))
                    for a in ALGOS},
     }  # fmt: skip
@@ -123,7 +129,7 @@ def ordering(study: Path, suites=SUITES) -> list[tuple]:
         for algo in ALGOS[1:]:
             for suite in suites:
                 shared = set(by_algo.get(algo, {})) & set(by_algo.get("dr", {}))
-                updates = sorted(u for s, u in shared if s == suite)
+                updates = sorted(u for s, u in shared if s == suite and u > 0)
                 if not updates:
                     continue
                 key = (suite, updates[-1])

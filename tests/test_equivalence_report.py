@@ -27,6 +27,7 @@ def write(path: Path, run: str, rates: dict[tuple[int, int], list[float]]) -> No
     """An ``eval.csv`` of ``run``: ``{(seed, update): per-level solve rates}`` on ``random``
     (plus each level's return, which the report ignores)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    (path.parent / "run.json").write_text("{}")  # a finished run
     with path.open("w", newline="") as f:
         out = csv.writer(f)
         out.writerow(HEADER)
@@ -90,6 +91,8 @@ def test_ordering_compares_each_pipelines_curricula_with_its_own_dr(report, tmp_
     for seed in range(2):
         write(tmp_path / "jaxued" / f"eval-dr-{seed}.csv", "dr", {(seed, 100): [0.5, 0.5]})
         write(tmp_path / "jaxued" / f"eval-accel-{seed}.csv", "accel", {(seed, 100): [0.3, 0.3]})
+    write(tmp_path / "ours" / "accel" / "eval.csv", "accel", plr)
+    (tmp_path / "ours" / "accel" / "run.json").unlink()  # still training: left out
     rows = report.ordering(tmp_path, suites=("random",))
     assert [(r[0], r[1], r[3]) for r in rows] == [
         ("ued", "robust-plr", 200),
