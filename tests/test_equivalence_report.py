@@ -98,7 +98,7 @@ def test_ordering_compares_each_pipelines_curricula_with_its_own_dr(report, tmp_
         ("ued", "robust-plr", 200),
         ("JaxUED", "accel", 100),
     ]
-    (_, _, _, _, (plr_mean, _), (dr_mean, _), (low, high)) = rows[0]
+    (_, _, _, _, (plr_mean, _), (dr_mean, _), (low, _)) = rows[0]
     assert plr_mean == pytest.approx(0.61) and dr_mean == pytest.approx(0.4) and low > 0
     assert rows[1][-1][1] < 0  # JaxUED's ACCEL below its DR
     table = report.ordering_table(rows)
