@@ -139,6 +139,11 @@ def ordering(study: Path, suites=SUITES) -> list[tuple]:
     return rows
 
 
+def _compared(ma, sa, mb, sb, low, high) -> str:
+    """Table cells: both sides' mean ± s.e. and the difference with its interval."""
+    return f"{ma:.3f} ± {sa:.3f} | {mb:.3f} ± {sb:.3f} | {ma - mb:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
 def ordering_table(rows) -> list[str]:
     """``ordering``'s rows as a markdown table."""
     lines = [
@@ -148,8 +153,7 @@ def ordering_table(rows) -> list[str]:
     ]
     for side, algo, suite, update, (ma, sa), (mb, sb), (low, high) in rows:
         lines.append(
-            f"| {side} | {algo} | {suite} | {update} | {ma:.3f} ± {sa:.3f} | {mb:.3f} ± {sb:.3f} "
-            f"| {ma - mb:+.3f} [{low:+.3f}, {high:+.3f}] |"
+            f"| {side} | {algo} | {suite} | {update} | {_compared(ma, sa, mb, sb, low, high)} |"
         )
     return lines
 
@@ -166,10 +170,7 @@ def summary(rows, suite: str = "random") -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for algo, label, _, update, (ma, sa), (mb, sb), (low, high), _ in last.values():
-        lines.append(
-            f"| {algo} | {label} | {update} | {ma:.3f} ± {sa:.3f} | {mb:.3f} ± {sb:.3f} "
-            f"| {ma - mb:+.3f} [{low:+.3f}, {high:+.3f}] |"
-        )
+        lines.append(f"| {algo} | {label} | {update} | {_compared(ma, sa, mb, sb, low, high)} |")
     return lines
 
 
@@ -183,9 +184,9 @@ def write(study: Path, rows, curves) -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for algo, label, suite, update, (ma, sa), (mb, sb), (low, high), beyond in rows:
+        cells = _compared(ma, sa, mb, sb, low, high)
         lines.append(
-            f"| {algo} | {label} | {suite} | {update} | {ma:.3f} ± {sa:.3f} | {mb:.3f} ± {sb:.3f} "
-            f"| {ma - mb:+.3f} [{low:+.3f}, {high:+.3f}] | {'yes' if beyond else ''} |"
+            f"| {algo} | {label} | {suite} | {update} | {cells} | {'yes' if beyond else ''} |"
         )
     (study / "report.md").write_text("\n".join(lines) + "\n")
     keys = sorted(curves)

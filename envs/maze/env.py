@@ -232,7 +232,7 @@ class Maze(Environment):
         goal = inside & (x == level.goal_pos[0]) & (y == level.goal_pos[1])
         if self.observation == "minigrid":  # empty (1, 0, 0), wall (2, 5, 0), goal (8, 1, 0)
             wall, goal = (wall & ~goal).astype(jnp.uint8), goal.astype(jnp.uint8)  # goal wins
-            return jnp.stack([1 + wall + 7 * goal, 5 * wall + goal, 0 * wall], axis=-1)
+            return jnp.stack([1 + wall + 7 * goal, 5 * wall + goal, jnp.zeros_like(wall)], axis=-1)
         return jnp.stack([wall, ~wall & ~goal, goal], axis=-1).astype(jnp.uint8)
 
     def _full_view(self, state: MazeState) -> jax.Array:
